@@ -1,0 +1,59 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# kipsec top-level Makefile.
+#
+#   make            build kipsec.ko and tools/kipsec
+#   make deps       install what building and testing need (Debian)
+#   make check      run the test suites in a QEMU guest
+#   make demo       boot the guest and show kipsec at work
+#   make bench      compare kipsec and Linux xfrm
+#   make lint       checkpatch --strict and sparse
+#   make clean
+
+# Kernel build directory: KDIR overrides.  Otherwise the running kernel's,
+# when it has one, else the newest installed one that has a vmlinuz.
+KDIR ?= $(shell scripts/find-kdir.sh)
+KVER := $(shell basename $$(dirname $(KDIR)) 2>/dev/null)
+
+CC ?= gcc
+TOOL_CFLAGS := -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
+	-Iinclude $(shell pkg-config --cflags libmnl 2>/dev/null)
+TOOL_LIBS := $(shell pkg-config --libs libmnl 2>/dev/null || echo -lmnl)
+TOOL_SRCS := $(wildcard tools/*.c)
+TOOL_HDRS := $(wildcard tools/*.h) include/uapi/linux/kipsec.h
+
+.PHONY: all module tool deps check demo bench lint clean FORCE
+
+all: module tool
+
+module:
+	@test -d "$(KDIR)" || { echo "kipsec: no kernel build directory (KDIR='$(KDIR)'); run 'make deps'" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+tool: tools/kipsec
+
+tools/kipsec: $(TOOL_SRCS) $(TOOL_HDRS)
+	$(CC) $(TOOL_CFLAGS) -o $@ $(TOOL_SRCS) $(TOOL_LIBS)
+
+deps:
+	@scripts/deps.sh
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	@tests/run-vm.sh check
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@tests/run-vm.sh demo
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@tests/run-vm.sh bench
+
+lint:
+	@scripts/lint.sh
+
+clean:
+	@if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
+	rm -f tools/kipsec
+	rm -rf tests/.build

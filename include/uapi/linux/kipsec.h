@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * kipsec: generic netlink API of the kipsec IPsec datapath module.
+ *
+ * Shared by the kernel module (src/) and the kipsec CLI (tools/).
+ * The family is described in docs/netlink.md and docs/kipsec.yaml.
+ *
+ * Addresses are carried as struct xfrm_address_t-sized binary attributes
+ * (4 bytes for AF_INET, 16 for AF_INET6), ports and SPIs in network byte
+ * order, everything else in host byte order.
+ */
+#ifndef _UAPI_LINUX_KIPSEC_H
+#define _UAPI_LINUX_KIPSEC_H
+
+#include <linux/types.h>
+
+#define KIPSEC_GENL_NAME	"kipsec"
+#define KIPSEC_GENL_VERSION	1
+
+/* Largest anti-replay window, in packets, that the module accepts. */
+#define KIPSEC_REPLAY_WINDOW_MAX	65536
+
+/* Capability bits reported by KIPSEC_CMD_INFO_GET in KIPSEC_A_INFO_CAPS */
+enum kipsec_caps {
+	KIPSEC_CAP_ESP		= 1 << 0,
+	KIPSEC_CAP_AH		= 1 << 1,
+	KIPSEC_CAP_ESN		= 1 << 2,
+	KIPSEC_CAP_IPV6		= 1 << 3,
+	KIPSEC_CAP_TUNNEL	= 1 << 4,
+	KIPSEC_CAP_TRANSPORT	= 1 << 5,
+};
+
+enum kipsec_cmd {
+	KIPSEC_CMD_UNSPEC,
+	KIPSEC_CMD_INFO_GET,	/* version, capabilities, counts */
+	KIPSEC_CMD_SA_NEW,	/* state add (NLM_F_REPLACE: state update) */
+	KIPSEC_CMD_SA_DEL,	/* state delete */
+	KIPSEC_CMD_SA_GET,	/* state get; with NLM_F_DUMP: state list */
+	KIPSEC_CMD_SA_FLUSH,	/* state flush [proto P] */
+	KIPSEC_CMD_POLICY_NEW,	/* policy add (NLM_F_REPLACE: update) */
+	KIPSEC_CMD_POLICY_DEL,	/* policy delete */
+	KIPSEC_CMD_POLICY_GET,	/* policy get; with NLM_F_DUMP: list */
+	KIPSEC_CMD_POLICY_FLUSH, /* policy flush */
+	KIPSEC_CMD_STATS_GET,	/* global drop counters (like xfrm_stat) */
+
+	__KIPSEC_CMD_MAX,
+	KIPSEC_CMD_MAX = __KIPSEC_CMD_MAX - 1
+};
+
+/* IPsec mode, KIPSEC_A_SA_MODE and KIPSEC_A_TMPL_MODE */
+enum kipsec_mode {
+	KIPSEC_MODE_TRANSPORT,
+	KIPSEC_MODE_TUNNEL,
+};
+
+/* Policy direction, KIPSEC_A_POL_DIR (values as XFRM_POLICY_IN/OUT/FWD) */
+enum kipsec_dir {
+	KIPSEC_DIR_IN,
+	KIPSEC_DIR_OUT,
+	KIPSEC_DIR_FWD,
+	KIPSEC_DIR_MAX = KIPSEC_DIR_FWD
+};
+
+/* Policy action, KIPSEC_A_POL_ACTION */
+enum kipsec_action {
+	KIPSEC_ACTION_ALLOW,	/* with a template: PROTECT, else BYPASS */
+	KIPSEC_ACTION_BLOCK,	/* DISCARD */
+};
+
+/* Template level, KIPSEC_A_TMPL_LEVEL */
+enum kipsec_level {
+	KIPSEC_LEVEL_REQUIRED,
+	KIPSEC_LEVEL_USE,
+};
+
+/* SA flags, KIPSEC_A_SA_FLAGS */
+enum kipsec_sa_flags {
+	KIPSEC_SA_F_ESN		= 1 << 0,
+	KIPSEC_SA_F_AF_UNSPEC	= 1 << 1,
+	KIPSEC_SA_F_NOECN	= 1 << 2,
+	KIPSEC_SA_F_NOPMTUDISC	= 1 << 3,
+};
+
+/*
+ * Counters.  Every counter is kept per SA where an SA is known and in the
+ * per-netns global table; both are dumped as nested attributes whose type
+ * is the counter's index here, with a u64 value.
+ */
+enum kipsec_stat {
+	KIPSEC_STAT_UNSPEC,
+	KIPSEC_STAT_OUT_PACKETS,
+	KIPSEC_STAT_OUT_BYTES,
+	KIPSEC_STAT_IN_PACKETS,
+	KIPSEC_STAT_IN_BYTES,
+	/* drop reasons */
+	KIPSEC_STAT_IN_AUTH_FAIL,	/* ICV mismatch */
+	KIPSEC_STAT_IN_REPLAY,		/* sequence number already seen */
+	KIPSEC_STAT_IN_WINDOW,		/* sequence number left of the window */
+	KIPSEC_STAT_IN_BAD_TRAILER,	/* bad padding or next header */
+	KIPSEC_STAT_IN_NO_SA,		/* no SA for the SPI */
+	KIPSEC_STAT_IN_MALFORMED,	/* too short, bad header */
+	KIPSEC_STAT_IN_POLICY_MISMATCH,	/* decapsulated packet not allowed */
+	KIPSEC_STAT_IN_PLAINTEXT,	/* plaintext matching a PROTECT policy */
+	KIPSEC_STAT_IN_SELECTOR,	/* inner packet outside the SA selector */
+	KIPSEC_STAT_IN_DISCARD,		/* matched a block policy */
+	KIPSEC_STAT_OUT_NO_SA,		/* no usable SA for a PROTECT policy */
+	KIPSEC_STAT_OUT_DISCARD,	/* matched a block policy */
+	KIPSEC_STAT_OUT_SEQ_OVERFLOW,	/* SA sequence number exhausted */
+	KIPSEC_STAT_OUT_ROUTE,		/* no route for the outer packet */
+	KIPSEC_STAT_OUT_ERROR,		/* skb allocation, GSO, headroom */
+	KIPSEC_STAT_CRYPTO_ERROR,	/* crypto API error other than auth */
+	KIPSEC_STAT_SA_DEAD,		/* SA deleted while packet in flight */
+
+	__KIPSEC_STAT_MAX,
+	KIPSEC_STAT_MAX = __KIPSEC_STAT_MAX - 1
+};
+
+/* Selector, nested in KIPSEC_A_SA_SEL and KIPSEC_A_POL_SEL */
+enum kipsec_sel_attr {
+	KIPSEC_A_SEL_UNSPEC,
+	KIPSEC_A_SEL_FAMILY,	/* u16 AF_INET/AF_INET6 */
+	KIPSEC_A_SEL_SRC,	/* binary, 4 or 16 bytes */
+	KIPSEC_A_SEL_DST,	/* binary, 4 or 16 bytes */
+	KIPSEC_A_SEL_SPLEN,	/* u8 */
+	KIPSEC_A_SEL_DPLEN,	/* u8 */
+	KIPSEC_A_SEL_PROTO,	/* u8, 0 = any */
+	KIPSEC_A_SEL_SPORT,	/* be16; for ICMP: type */
+	KIPSEC_A_SEL_DPORT,	/* be16; for ICMP: code */
+
+	__KIPSEC_A_SEL_MAX,
+	KIPSEC_A_SEL_MAX = __KIPSEC_A_SEL_MAX - 1
+};
+
+/* Policy template, nested in KIPSEC_A_POL_TMPL */
+enum kipsec_tmpl_attr {
+	KIPSEC_A_TMPL_UNSPEC,
+	KIPSEC_A_TMPL_FAMILY,	/* u16, family of SRC/DST */
+	KIPSEC_A_TMPL_SRC,	/* binary, may be absent (any) */
+	KIPSEC_A_TMPL_DST,	/* binary, may be absent (any) */
+	KIPSEC_A_TMPL_PROTO,	/* u8 IPPROTO_ESP/IPPROTO_AH */
+	KIPSEC_A_TMPL_SPI,	/* be32, 0 = any */
+	KIPSEC_A_TMPL_REQID,	/* u32, 0 = any */
+	KIPSEC_A_TMPL_MODE,	/* u8 enum kipsec_mode */
+	KIPSEC_A_TMPL_LEVEL,	/* u8 enum kipsec_level */
+
+	__KIPSEC_A_TMPL_MAX,
+	KIPSEC_A_TMPL_MAX = __KIPSEC_A_TMPL_MAX - 1
+};
+
+/* Top-level attributes */
+enum kipsec_attr {
+	KIPSEC_A_UNSPEC,
+	KIPSEC_A_PAD,
+
+	/* KIPSEC_CMD_INFO_GET reply */
+	KIPSEC_A_INFO_VERSION,		/* string */
+	KIPSEC_A_INFO_CAPS,		/* u32 enum kipsec_caps */
+	KIPSEC_A_INFO_REPLAY_MAX,	/* u32 */
+	KIPSEC_A_INFO_SA_COUNT,		/* u32 */
+	KIPSEC_A_INFO_POLICY_COUNT,	/* u32 */
+
+	/* Security Association */
+	KIPSEC_A_SA_FAMILY,		/* u16, family of SRC/DST */
+	KIPSEC_A_SA_SRC,		/* binary, 4 or 16 bytes */
+	KIPSEC_A_SA_DST,		/* binary, 4 or 16 bytes */
+	KIPSEC_A_SA_PROTO,		/* u8 IPPROTO_ESP/IPPROTO_AH */
+	KIPSEC_A_SA_SPI,		/* be32 */
+	KIPSEC_A_SA_REQID,		/* u32 */
+	KIPSEC_A_SA_MODE,		/* u8 enum kipsec_mode */
+	KIPSEC_A_SA_FLAGS,		/* u32 enum kipsec_sa_flags */
+	KIPSEC_A_SA_REPLAY_WINDOW,	/* u32, packets */
+	KIPSEC_A_SA_SEQ,		/* u64, highest inbound seq seen */
+	KIPSEC_A_SA_OSEQ,		/* u64, last outbound seq sent */
+	KIPSEC_A_SA_AEAD_NAME,		/* string, crypto API name */
+	KIPSEC_A_SA_AEAD_KEY,		/* binary, key||salt; never dumped */
+	KIPSEC_A_SA_AEAD_ICV,		/* u32, ICV length in bits */
+	KIPSEC_A_SA_SEL,		/* nested enum kipsec_sel_attr */
+	KIPSEC_A_SA_STATS,		/* nested enum kipsec_stat, u64 */
+	KIPSEC_A_SA_ENC_NAME,		/* string (issue 4) */
+	KIPSEC_A_SA_ENC_KEY,		/* binary; never dumped */
+	KIPSEC_A_SA_AUTH_NAME,		/* string (issue 4) */
+	KIPSEC_A_SA_AUTH_KEY,		/* binary; never dumped */
+	KIPSEC_A_SA_AUTH_TRUNC,		/* u32, bits */
+	KIPSEC_A_SA_KEY_BITS,		/* u32, key length reported instead of the key */
+
+	/* Security Policy */
+	KIPSEC_A_POL_SEL,		/* nested enum kipsec_sel_attr */
+	KIPSEC_A_POL_DIR,		/* u8 enum kipsec_dir */
+	KIPSEC_A_POL_PRIORITY,		/* u32, lowest wins */
+	KIPSEC_A_POL_ACTION,		/* u8 enum kipsec_action */
+	KIPSEC_A_POL_INDEX,		/* u32, assigned by the kernel */
+	KIPSEC_A_POL_TMPL,		/* nested enum kipsec_tmpl_attr */
+	KIPSEC_A_POL_STATS,		/* nested enum kipsec_stat, u64 */
+
+	/* KIPSEC_CMD_STATS_GET reply */
+	KIPSEC_A_STATS,			/* nested enum kipsec_stat, u64 */
+
+	__KIPSEC_A_MAX,
+	KIPSEC_A_MAX = __KIPSEC_A_MAX - 1
+};
+
+#endif /* _UAPI_LINUX_KIPSEC_H */

@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kipsec internal interfaces: the contract between the control plane
+ * (netlink.c, state.c, policy.c) and the datapath (hooks.c, esp.c,
+ * replay.c, crypto.c), and the per-netns state they share.
+ *
+ * Locking, in one place:
+ * - Configuration writers (netlink) serialise on kipsec_net.lock (a mutex).
+ * - Readers on the packet path take no lock: the SAD and the SPD are read
+ *   under rcu_read_lock(); objects are freed after a grace period.
+ * - An SA's sequence state (output counter, replay window) is protected by
+ *   kipsec_sa.lock, a spinlock taken with BH disabled, held only for the
+ *   few instructions of a check or an update, never across crypto.
+ * - Counters are per CPU and need no lock.
+ */
+#ifndef _KIPSEC_H
+#define _KIPSEC_H
+
+#include <linux/types.h>
+#include <linux/list.h>
+#include <linux/rhashtable-types.h>
+#include <linux/refcount.h>
+#include <linux/spinlock.h>
+#include <linux/mutex.h>
+#include <linux/percpu.h>
+#include <linux/skbuff.h>
+#include <linux/xfrm.h>		/* xfrm_address_t, struct xfrm_selector */
+#include <net/dst_cache.h>
+#include <net/net_namespace.h>
+#include <uapi/linux/kipsec.h>
+
+#define KIPSEC_VERSION "0.1.0"
+
+struct crypto_aead;
+
+/**
+ * struct kipsec_stats - a table of counters, one slot per enum kipsec_stat
+ * @cnt: the counters
+ * @syncp: makes 64-bit reads consistent on 32-bit hosts
+ *
+ * Always allocated per CPU; a writer updates only its own CPU's copy with
+ * BH disabled.
+ */
+struct kipsec_stats {
+	u64 cnt[__KIPSEC_STAT_MAX];
+	struct u64_stats_sync syncp;
+};
+
+/**
+ * struct kipsec_replay - inbound anti-replay state (RFC 4303 3.4.3, App. A)
+ * @top: highest sequence number authenticated so far (64-bit, ESN or not)
+ * @size: window size in packets, 0 disables the check
+ * @bitmap: bit (seq % (words * 64)) set when seq was received; ring buffer
+ *          of @words 64-bit words, allocated with the SA
+ * @words: number of words in @bitmap, a power of two
+ *
+ * Protected by kipsec_sa.lock.
+ */
+struct kipsec_replay {
+	u64 top;
+	u32 size;
+	u32 words;
+	unsigned long *bitmap;
+};
+
+/**
+ * struct kipsec_sa_key - the lookup key of an SA in the SAD
+ * @daddr: destination address (outer)
+ * @spi: SPI, network order
+ * @proto: IPPROTO_ESP or IPPROTO_AH
+ * @family: AF_INET or AF_INET6
+ */
+struct kipsec_sa_key {
+	xfrm_address_t daddr;
+	__be32 spi;
+	u8 proto;
+	u8 pad;
+	u16 family;
+};
+
+/**
+ * struct kipsec_sa - a Security Association
+ * @node: in kipsec_net.sa_ht, keyed by @key
+ * @list: in kipsec_net.sa_list (dump, flush, outbound search), under
+ *        kipsec_net.lock for writers and RCU for readers
+ * @rcu: frees the SA after readers are gone
+ * @refcnt: held by the SAD and by every packet in flight
+ * @key: (daddr, spi, proto, family)
+ * @saddr: source address (outer)
+ * @reqid: request id matching a policy template
+ * @mode: enum kipsec_mode
+ * @flags: enum kipsec_sa_flags
+ * @sel: selector the inner traffic must match (family 0: none)
+ * @aead: the transform, allocated at SA creation; keyed once
+ * @alg_name: crypto API name of the transform as given
+ * @key_bits: key length reported to user space instead of the key
+ * @icv_len: ICV length in bytes
+ * @iv_len: IV length carried in each packet in bytes
+ * @block_size: cipher block size for padding (4 for stream/AEAD)
+ * @lock: protects @oseq and @replay
+ * @oseq: last outbound sequence number used
+ * @replay: inbound anti-replay state
+ * @dead: set when the SA leaves the SAD; packets in flight then drop
+ * @dst_cache: cached outer route for tunnel mode
+ * @stats: per-CPU counters of this SA
+ */
+struct kipsec_sa {
+	struct rhash_head node;
+	struct list_head list;
+	struct rcu_head rcu;
+	refcount_t refcnt;
+	struct kipsec_sa_key key;
+	xfrm_address_t saddr;
+	u32 reqid;
+	u8 mode;
+	u32 flags;
+	struct xfrm_selector sel;
+	struct crypto_aead *aead;
+	char alg_name[64];
+	u32 key_bits;
+	u8 icv_len;
+	u8 iv_len;
+	u8 block_size;
+	spinlock_t lock;
+	u64 oseq;
+	struct kipsec_replay replay;
+	bool dead;
+	struct dst_cache dst_cache;
+	struct kipsec_stats __percpu *stats;
+};
+
+/**
+ * struct kipsec_tmpl - a policy template (what PROTECT applies)
+ * @family: family of @saddr/@daddr (tunnel endpoints), 0 when absent
+ * @saddr: tunnel source, all-zero for any
+ * @daddr: tunnel destination, all-zero for any
+ * @proto: IPPROTO_ESP or IPPROTO_AH
+ * @spi: 0 for any
+ * @reqid: 0 for any
+ * @mode: enum kipsec_mode
+ * @level: enum kipsec_level
+ */
+struct kipsec_tmpl {
+	u16 family;
+	xfrm_address_t saddr;
+	xfrm_address_t daddr;
+	u8 proto;
+	__be32 spi;
+	u32 reqid;
+	u8 mode;
+	u8 level;
+};
+
+/**
+ * struct kipsec_policy - an SPD entry
+ * @list: in kipsec_net.policies[@dir], sorted by @priority then age;
+ *        writers under kipsec_net.lock, readers under RCU
+ * @rcu: frees the policy after readers are gone
+ * @sel: traffic selector
+ * @dir: enum kipsec_dir
+ * @priority: lowest value wins
+ * @action: enum kipsec_action
+ * @index: unique id assigned at creation
+ * @has_tmpl: true when @tmpl is set (PROTECT)
+ * @tmpl: the template
+ * @sa_cache: outbound SA last found for @tmpl, RCU-protected, may be NULL
+ * @stats: per-CPU counters (packets matched, drops)
+ */
+struct kipsec_policy {
+	struct list_head list;
+	struct rcu_head rcu;
+	struct xfrm_selector sel;
+	u8 dir;
+	u32 priority;
+	u8 action;
+	u32 index;
+	bool has_tmpl;
+	struct kipsec_tmpl tmpl;
+	struct kipsec_sa __rcu *sa_cache;
+	struct kipsec_stats __percpu *stats;
+};
+
+/**
+ * struct kipsec_net - per network namespace state
+ * @lock: serialises configuration changes
+ * @sa_ht: the SAD, keyed by struct kipsec_sa_key
+ * @sa_list: every SA, for dumps, flush and outbound template search
+ * @sa_count: number of SAs
+ * @policies: the SPD, one list per direction
+ * @policy_count: number of policies
+ * @policy_next_index: next policy index to hand out
+ * @genid: bumped on every SAD change; invalidates policy SA caches
+ * @active: true while the netns has any SA or policy; the hooks return
+ *          at once when false
+ * @stats: per-CPU global counters (like /proc/net/xfrm_stat)
+ */
+struct kipsec_net {
+	struct mutex lock;
+	struct rhashtable sa_ht;
+	struct list_head sa_list;
+	u32 sa_count;
+	struct list_head policies[KIPSEC_DIR_MAX + 1];
+	u32 policy_count;
+	u32 policy_next_index;
+	atomic_t genid;
+	bool active;
+	struct kipsec_stats __percpu *stats;
+};
+
+extern unsigned int kipsec_net_id;
+
+static inline struct kipsec_net *kipsec_pernet(const struct net *net)
+{
+	return net_generic(net, kipsec_net_id);
+}
+
+/**
+ * struct kipsec_flow - the fields of a packet the SPD matches on
+ * @family: AF_INET or AF_INET6
+ * @saddr: source address
+ * @daddr: destination address
+ * @proto: transport protocol (after IPv6 extension headers)
+ * @sport: source port, or ICMP type, network order
+ * @dport: destination port, or ICMP code, network order
+ */
+struct kipsec_flow {
+	u16 family;
+	xfrm_address_t saddr;
+	xfrm_address_t daddr;
+	u8 proto;
+	__be16 sport;
+	__be16 dport;
+};
+
+/* stats.c */
+void kipsec_stats_inc(struct kipsec_stats __percpu *stats, enum kipsec_stat s);
+void kipsec_stats_add(struct kipsec_stats __percpu *stats, enum kipsec_stat s,
+		      u64 v);
+void kipsec_stats_sum(struct kipsec_stats __percpu *stats,
+		      u64 out[__KIPSEC_STAT_MAX]);
+/* count a drop in the netns table and, when @sa is not NULL, in the SA */
+void kipsec_drop(struct net *net, struct kipsec_sa *sa, enum kipsec_stat s);
+
+/* state.c: the SAD */
+int kipsec_state_init_net(struct kipsec_net *kn);
+void kipsec_state_exit_net(struct kipsec_net *kn);
+struct kipsec_sa *kipsec_sa_lookup(struct net *net, u16 family,
+				   const xfrm_address_t *daddr, __be32 spi,
+				   u8 proto);	/* RCU; takes a reference */
+struct kipsec_sa *kipsec_sa_find_out(struct net *net,
+				     const struct kipsec_tmpl *tmpl,
+				     const struct kipsec_flow *fl);
+						/* RCU; takes a reference */
+void kipsec_sa_put(struct kipsec_sa *sa);
+static inline void kipsec_sa_hold(struct kipsec_sa *sa)
+{
+	refcount_inc(&sa->refcnt);
+}
+
+/* policy.c: the SPD */
+void kipsec_policy_init_net(struct kipsec_net *kn);
+void kipsec_policy_exit_net(struct kipsec_net *kn);
+struct kipsec_policy *kipsec_policy_lookup(struct net *net, u8 dir,
+					   const struct kipsec_flow *fl);
+						/* RCU; no reference */
+bool kipsec_selector_match(const struct xfrm_selector *sel,
+			   const struct kipsec_flow *fl);
+bool kipsec_tmpl_match_sa(const struct kipsec_tmpl *t,
+			  const struct kipsec_sa *sa);
+
+/* crypto.c */
+int kipsec_crypto_init_sa(struct kipsec_sa *sa, const char *name,
+			  const u8 *key, unsigned int keylen,
+			  unsigned int icv_bits, struct netlink_ext_ack *extack);
+void kipsec_crypto_free_sa(struct kipsec_sa *sa);
+
+/* replay.c */
+int kipsec_replay_init(struct kipsec_replay *r, u32 size);
+void kipsec_replay_free(struct kipsec_replay *r);
+/* check before decryption: 0 when acceptable, else a KIPSEC_STAT_* reason */
+int kipsec_replay_check(const struct kipsec_replay *r, u64 seq);
+/* after authentication: recheck and mark; 0 or a KIPSEC_STAT_* reason */
+int kipsec_replay_advance(struct kipsec_replay *r, u64 seq);
+/* infer the 64-bit sequence number from its low 32 bits (RFC 4303 A.2) */
+u64 kipsec_replay_infer_esn(const struct kipsec_replay *r, u32 seq_lo);
+
+/* hooks.c */
+int kipsec_hooks_init(void);
+void kipsec_hooks_exit(void);
+int kipsec_hooks_register_net(struct net *net);
+void kipsec_hooks_unregister_net(struct net *net);
+
+/* esp.c */
+int kipsec_esp_output(struct net *net, struct kipsec_sa *sa,
+		      struct sk_buff *skb);
+int kipsec_esp_input(struct net *net, struct kipsec_sa *sa,
+		     struct sk_buff *skb);
+
+/* netlink.c */
+int kipsec_netlink_init(void);
+void kipsec_netlink_exit(void);
+
+#endif /* _KIPSEC_H */
