@@ -26,7 +26,9 @@
 #include <linux/skbuff.h>
 #include <linux/xfrm.h>		/* xfrm_address_t, struct xfrm_selector */
 #include <net/dst_cache.h>
+#include <linux/u64_stats_sync.h>
 #include <net/net_namespace.h>
+#include <net/netns/generic.h>
 #include <uapi/linux/kipsec.h>
 
 #define KIPSEC_VERSION "0.1.0"
