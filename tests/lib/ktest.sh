@@ -1,0 +1,127 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The KTAP test runner, run inside the guest by tests/guest/stage2.sh.
+#
+# Every tests/suites/*.sh is sourced in turn; it defines test functions
+# and registers them, in order, with
+#
+#	ktest NAME FUNCTION [TIMEOUT-SECONDS]
+#
+# Each test then runs in its own bash, with `set -eu -o pipefail`, the
+# suite and this file sourced, bounded by its timeout (default 240 s).
+# It passes by returning 0.  Inside a test:
+#
+#	skip "reason"	a missing prerequisite: KTAP SKIP, never a pass
+#	log "text"	a diagnostic line, shown after the result
+#	fail "text"	fail now with a reason
+#
+# After each test the runner removes every netns, flushes xfrm and kipsec
+# configuration, reloads kipsec.ko if the test left it unloaded, and fails
+# the test if the kernel log gained a BUG/WARNING/Oops line meanwhile.
+#
+# Usage: ktest.sh [FILTER]   FILTER: extended regex on "suite:test"
+
+KTEST_LIB=${BASH_SOURCE[0]}
+KTEST_BAD='BUG:|WARNING:|Oops|general protection|KASAN|kernel BUG|refcount_t'
+
+skip() {
+	echo "$*" > "${KTEST_SKIP_FILE:-/dev/null}"
+	exit 4
+}
+
+log() {
+	echo "KTEST-LOG: $*"
+}
+
+fail() {
+	echo "FAIL: $*"
+	exit 1
+}
+
+ktest() {
+	[ -n "${KTEST_RUNNING:-}" ] && return 0
+	KTEST_NAMES+=("$KTEST_SUITE:$1")
+	KTEST_FUNCS+=("$2")
+	KTEST_FILES+=("$KTEST_SUITE_FILE")
+	KTEST_TMO+=("${3:-240}")
+}
+
+ktest_cleanup() {
+	ip -all netns delete 2>/dev/null
+	ip xfrm state flush 2>/dev/null
+	ip xfrm policy flush 2>/dev/null
+	if ! grep -q '^kipsec ' /proc/modules; then
+		insmod "$KIPSEC_KO" 2>/dev/null
+	fi
+	if [ -x "$KIPSEC" ]; then
+		"$KIPSEC" state flush >/dev/null 2>&1
+		"$KIPSEC" policy flush >/dev/null 2>&1
+	fi
+}
+
+ktest_main() {
+	local filter=$1 f i n name rc log skipf reason total
+	local pass=0 failn=0 skipn=0
+
+	KTEST_NAMES=() KTEST_FUNCS=() KTEST_FILES=() KTEST_TMO=()
+	for f in "$REPO"/tests/suites/*.sh; do
+		KTEST_SUITE=$(basename "$f" .sh)
+		KTEST_SUITE_FILE=$f
+		# shellcheck disable=SC1090
+		source "$f"
+	done
+
+	local sel=()
+	for i in "${!KTEST_NAMES[@]}"; do
+		if [ -z "$filter" ] || [[ ${KTEST_NAMES[$i]} =~ $filter ]]; then
+			sel+=("$i")
+		fi
+	done
+	total=${#sel[@]}
+	echo "TAP version 13"
+	echo "1..$total"
+	n=0
+	for i in "${sel[@]}"; do
+		n=$((n + 1))
+		name=${KTEST_NAMES[$i]}
+		log=/tmp/ktest.$n.log
+		skipf=/tmp/ktest.$n.skip
+		rm -f "$skipf"
+		dmesg -c >/dev/null
+		local t0=$SECONDS
+		KTEST_RUNNING=1 KTEST_SKIP_FILE=$skipf timeout -k 5 "${KTEST_TMO[$i]}" \
+			bash -c 'set -eu -o pipefail; source "$1"; source "$2"; "$3"' \
+			ktest "$KTEST_LIB" "${KTEST_FILES[$i]}" "${KTEST_FUNCS[$i]}" \
+			>"$log" 2>&1 </dev/null
+		rc=$?
+		[ $rc = 124 ] || [ $rc = 137 ] && echo "FAIL: timed out after ${KTEST_TMO[$i]}s" >>"$log"
+		ktest_cleanup
+		if dmesg | grep -E "$KTEST_BAD" >/dev/null; then
+			echo "FAIL: the kernel complained:" >>"$log"
+			dmesg | grep -E -A10 "$KTEST_BAD" | head -n 40 >>"$log"
+			rc=1
+		fi
+		if [ $rc = 0 ]; then
+			echo "ok $n $name"
+			pass=$((pass + 1))
+		elif [ $rc = 4 ] && [ -s "$skipf" ]; then
+			reason=$(head -n 1 "$skipf")
+			echo "ok $n $name # SKIP $reason"
+			skipn=$((skipn + 1))
+		else
+			echo "not ok $n $name"
+			tail -n 40 "$log" | sed 's/^/# /'
+			failn=$((failn + 1))
+		fi
+		grep '^KTEST-LOG: ' "$log" | sed 's/^KTEST-LOG: /# /'
+		echo "# time: $((SECONDS - t0)) s"
+	done
+	echo "$pass passed, $failn failed, $skipn skipped"
+	[ $failn = 0 ]
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	ktest_main "${1:-}"
+	exit $?
+fi

@@ -1,0 +1,144 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot Debian's kernel under QEMU with the freshly built kipsec.ko and run
+# one job inside it:
+#
+#   tests/run-vm.sh check [FILTER]   the test suites (KTAP); FILTER is an
+#                                    extended regex on "suite:test"
+#   tests/run-vm.sh demo             the demonstration (tests/demo.sh)
+#   tests/run-vm.sh bench            the benchmark (tests/bench.sh)
+#   tests/run-vm.sh shell 'CMDS'     run CMDS as root with kipsec.ko loaded
+#
+# The guest mounts the host's root read-only over 9p with a tmpfs overlay
+# (see docs/testing.md), so the repository and every host tool are at the
+# same paths inside.  Results come back on the second serial port; the
+# first is the kernel console, which is scanned for BUG/WARNING/Oops lines.
+#
+# Environment: KIPSEC_VM_TIMEOUT (seconds, default 1500), KIPSEC_VM_SMP
+# (default 2), KIPSEC_VM_MEM (default 2048), KIPSEC_VM_ACCEL (kvm|tcg,
+# default: probe), KIPSEC_VM_KEEP=1 keeps the job directory.
+set -u
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+MODE=${1:-check}
+ARG=${2:-}
+KO=$REPO/kipsec.ko
+TIMEOUT=${KIPSEC_VM_TIMEOUT:-1500}
+SMP=${KIPSEC_VM_SMP:-2}
+MEM=${KIPSEC_VM_MEM:-2048}
+
+die() { echo "run-vm: $*" >&2; exit 1; }
+
+[ -f "$KO" ] || die "$KO is not built; run 'make'"
+KVER=$(modinfo -F vermagic "$KO" | cut -d' ' -f1)
+VMLINUZ=/boot/vmlinuz-$KVER
+[ -r "$VMLINUZ" ] || die "no $VMLINUZ for kipsec.ko's kernel $KVER; run 'make deps'"
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing; run 'make deps'"
+
+BUILD=$REPO/tests/.build
+mkdir -p "$BUILD"
+INITRD=$BUILD/initramfs-$KVER.cpio.gz
+
+# The initramfs: busybox plus the modules that mount the host root.
+build_initramfs() {
+	local dir mods m
+	dir=$(mktemp -d)
+	mkdir -p "$dir"/bin "$dir"/lib/mods "$dir"/proc "$dir"/sys "$dir"/dev \
+		"$dir"/lower "$dir"/upper "$dir"/newroot
+	cp /bin/busybox "$dir"/bin/busybox
+	mods=$(for m in virtio_pci 9pnet_virtio 9p overlay; do
+		modprobe -S "$KVER" --show-depends "$m"; done |
+		awk '$1 == "insmod" { print $2 }' | awk '!seen[$0]++')
+	: > "$dir"/lib/mods/order
+	for m in $mods; do
+		cp "$m" "$dir"/lib/mods/
+		basename "$m" >> "$dir"/lib/mods/order
+	done
+	cp "$REPO"/tests/guest/init "$dir"/init
+	chmod +x "$dir"/init
+	(cd "$dir" && find . | cpio -o -H newc --quiet | gzip -1) > "$INITRD.tmp"
+	mv "$INITRD.tmp" "$INITRD"
+	rm -rf "$dir"
+}
+if [ ! -f "$INITRD" ] || [ "$REPO/tests/guest/init" -nt "$INITRD" ]; then
+	build_initramfs || die "cannot build the initramfs"
+fi
+
+JOB=$(mktemp -d "$BUILD/job.XXXXXX")
+chmod 755 "$JOB"
+cleanup() {
+	[ -n "${QPID:-}" ] && kill "$QPID" 2>/dev/null
+	[ "${KIPSEC_VM_KEEP:-0}" = 1 ] || rm -rf "$JOB"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+printf '%s\n' "$ARG" > "$JOB/arg"
+echo "$MODE" > "$JOB/mode"
+
+# KVM only when a bounded probe shows that it boots (docs/testing.md).
+probe_kvm() {
+	local cache=$BUILD/kvm-probe-$KVER out
+	if [ -f "$cache" ]; then cat "$cache"; return; fi
+	if [ ! -w /dev/kvm ]; then echo tcg | tee "$cache"; return; fi
+	out=$(mktemp -d)
+	echo probe > "$out/mode"
+	timeout 25 qemu-system-x86_64 -enable-kvm -cpu host -m 256 -smp 1 \
+		-kernel "$VMLINUZ" -initrd "$INITRD" -nographic -no-reboot \
+		-append "console=ttyS0 panic=-1 kipsec_probe=1" >"$out/log" 2>&1
+	if grep -q KIPSEC-KVM-OK "$out/log"; then echo kvm; else echo tcg; fi | tee "$cache"
+	rm -rf "$out"
+}
+ACCEL=${KIPSEC_VM_ACCEL:-$(probe_kvm)}
+if [ "$ACCEL" = kvm ]; then
+	ACCEL_ARGS=(-enable-kvm -cpu host)
+else
+	ACCEL_ARGS=(-accel tcg,thread=multi -cpu max)
+fi
+
+echo "# run-vm: kernel $KVER, $ACCEL, $SMP vCPUs, job $MODE ${ARG:+($ARG)}" >&2
+: > "$JOB/result"
+qemu-system-x86_64 "${ACCEL_ARGS[@]}" -smp "$SMP" -m "$MEM" \
+	-kernel "$VMLINUZ" -initrd "$INITRD" \
+	-append "console=ttyS0 loglevel=5 panic=-1 oops=panic mitigations=off kipsec_job=$JOB kipsec_repo=$REPO" \
+	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+	-display none -monitor none -no-reboot \
+	-serial "file:$JOB/console" -serial "file:$JOB/result" \
+	-nic none >"$JOB/qemu.log" 2>&1 &
+QPID=$!
+
+# Stream the guest's results while it runs; bound the whole run.
+tail -n +1 -f --pid="$QPID" "$JOB/result" &
+TPID=$!
+deadline=$((SECONDS + TIMEOUT))
+while kill -0 "$QPID" 2>/dev/null; do
+	if [ $SECONDS -ge $deadline ]; then
+		echo "run-vm: guest timed out after ${TIMEOUT}s" >&2
+		kill "$QPID" 2>/dev/null
+		TIMED_OUT=1
+		break
+	fi
+	sleep 1
+done
+wait "$QPID" 2>/dev/null
+QPID=
+wait "$TPID" 2>/dev/null
+
+rc=1
+status=$(grep -a '^KIPSEC-EXIT ' "$JOB/result" | tail -n 1 | awk '{print $2}' | tr -d '\r')
+[ -n "$status" ] && rc=$status
+[ -n "${TIMED_OUT:-}" ] && rc=1
+
+# Whatever the tests said, a kernel complaint on the console fails the run.
+BAD='BUG:|WARNING:|Oops|general protection|KASAN|kernel BUG|refcount_t'
+if grep -aE "$BAD" "$JOB/console" >/dev/null; then
+	echo "run-vm: the guest kernel complained:" >&2
+	grep -aE -B2 -A20 "$BAD" "$JOB/console" | head -n 80 | sed 's/^/# console: /' >&2
+	rc=1
+fi
+if [ -z "$status" ]; then
+	echo "run-vm: the guest gave no verdict; console tail:" >&2
+	tail -n 30 "$JOB/console" | sed 's/^/# console: /' >&2
+fi
+exit "$rc"
