@@ -285,6 +285,8 @@ int kipsec_replay_check(const struct kipsec_replay *r, u64 seq);
 int kipsec_replay_advance(struct kipsec_replay *r, u64 seq);
 /* infer the 64-bit sequence number from its low 32 bits (RFC 4303 A.2) */
 u64 kipsec_replay_infer_esn(const struct kipsec_replay *r, u32 seq_lo);
+/* self-tests, run at load when the module parameter selftest is set */
+int kipsec_replay_selftest(void);
 
 /* hooks.c */
 int kipsec_hooks_init(void);

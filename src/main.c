@@ -65,6 +65,9 @@ static int __init kipsec_init(void)
 {
 	int err;
 
+	err = kipsec_replay_selftest();	/* only with selftest=1 */
+	if (err)
+		return err;
 	err = kipsec_hooks_init();
 	if (err)
 		return err;
