@@ -24,6 +24,7 @@
 #include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/skbuff.h>
+#include <linux/workqueue.h>
 #include <linux/xfrm.h>		/* xfrm_address_t, struct xfrm_selector */
 #include <net/dst_cache.h>
 #include <linux/u64_stats_sync.h>
@@ -105,6 +106,9 @@ struct kipsec_sa_key {
  * @dead: set when the SA leaves the SAD; packets in flight then drop
  * @dst_cache: cached outer route for tunnel mode
  * @stats: per-CPU counters of this SA
+ * @out_node: in kipsec_net.sa_out_ht, keyed by (family, daddr, proto), for
+ *            kipsec_sa_find_out()
+ * @free_work: frees the SA in process context after a grace period
  */
 struct kipsec_sa {
 	struct rhash_head node;
@@ -129,6 +133,8 @@ struct kipsec_sa {
 	bool dead;
 	struct dst_cache dst_cache;
 	struct kipsec_stats __percpu *stats;
+	struct rhlist_head out_node;
+	struct rcu_work free_work;
 };
 
 /**
@@ -165,7 +171,14 @@ struct kipsec_tmpl {
  * @index: unique id assigned at creation
  * @has_tmpl: true when @tmpl is set (PROTECT)
  * @tmpl: the template
- * @sa_cache: outbound SA last found for @tmpl, RCU-protected, may be NULL
+ * @sa_cache: outbound SA last found for @tmpl, RCU-protected, may be NULL.
+ *            A non-NULL value owns one reference to the SA.  Anyone
+ *            changing it (the datapath, and the control plane when an SA
+ *            dies) does so only with cmpxchg()/xchg() and drops the
+ *            reference of the SA it displaced; readers rcu_dereference()
+ *            it, take their own reference with refcount_inc_not_zero()
+ *            and must check sa->dead.  The control plane drops the cached
+ *            reference of a deleted policy after its grace period.
  * @stats: per-CPU counters (packets matched, drops)
  */
 struct kipsec_policy {
@@ -195,6 +208,8 @@ struct kipsec_policy {
  * @active: true while the netns has any SA or policy; the hooks return
  *          at once when false
  * @stats: per-CPU global counters (like /proc/net/xfrm_stat)
+ * @sa_out_ht: every SA again, keyed by (family, daddr, proto): the
+ *             outbound search of kipsec_sa_find_out()
  */
 struct kipsec_net {
 	struct mutex lock;
@@ -207,6 +222,7 @@ struct kipsec_net {
 	atomic_t genid;
 	bool active;
 	struct kipsec_stats __percpu *stats;
+	struct rhltable sa_out_ht;
 };
 
 extern unsigned int kipsec_net_id;
@@ -259,6 +275,24 @@ static inline void kipsec_sa_hold(struct kipsec_sa *sa)
 	refcount_inc(&sa->refcnt);
 }
 
+/* state.c, control plane side: all under kipsec_net.lock except _alloc */
+struct kipsec_sa *kipsec_sa_alloc(void);	/* refcnt 1, stats, dst_cache */
+void kipsec_sa_key_init(struct kipsec_sa_key *key, u16 family,
+			const xfrm_address_t *daddr, __be32 spi, u8 proto);
+struct kipsec_sa *kipsec_sa_find_locked(struct kipsec_net *kn,
+					const struct kipsec_sa_key *key);
+int kipsec_sa_insert(struct kipsec_net *kn, struct kipsec_sa *sa);
+int kipsec_sa_replace(struct kipsec_net *kn, struct kipsec_sa *old,
+		      struct kipsec_sa *sa);
+void kipsec_sa_unlink(struct kipsec_net *kn, struct kipsec_sa *sa);
+unsigned int kipsec_sa_flush(struct kipsec_net *kn, u8 proto);
+
+/* set kipsec_net.active from the counts, under kipsec_net.lock */
+static inline void kipsec_net_update_active(struct kipsec_net *kn)
+{
+	WRITE_ONCE(kn->active, kn->sa_count + kn->policy_count > 0);
+}
+
 /* policy.c: the SPD */
 void kipsec_policy_init_net(struct kipsec_net *kn);
 void kipsec_policy_exit_net(struct kipsec_net *kn);
@@ -269,6 +303,21 @@ bool kipsec_selector_match(const struct xfrm_selector *sel,
 			   const struct kipsec_flow *fl);
 bool kipsec_tmpl_match_sa(const struct kipsec_tmpl *t,
 			  const struct kipsec_sa *sa);
+
+/* policy.c, control plane side: all under kipsec_net.lock except _alloc */
+struct kipsec_policy *kipsec_policy_alloc(void);
+void kipsec_policy_free(struct kipsec_policy *pol);	/* never inserted */
+struct kipsec_policy *kipsec_policy_find_locked(struct kipsec_net *kn, u8 dir,
+						const struct xfrm_selector *sel);
+struct kipsec_policy *kipsec_policy_find_index_locked(struct kipsec_net *kn,
+						      u32 index);
+int kipsec_policy_insert(struct kipsec_net *kn, struct kipsec_policy *pol);
+void kipsec_policy_replace(struct kipsec_net *kn, struct kipsec_policy *old,
+			   struct kipsec_policy *pol);
+void kipsec_policy_unlink(struct kipsec_net *kn, struct kipsec_policy *pol);
+unsigned int kipsec_policy_flush(struct kipsec_net *kn);
+/* drop the sa_cache references of policies whose cached SA is dead */
+void kipsec_policy_flush_sa_cache(struct kipsec_net *kn);
 
 /* crypto.c */
 int kipsec_crypto_init_sa(struct kipsec_sa *sa, const char *name,
