@@ -1,30 +1,482 @@
 // SPDX-License-Identifier: GPL-2.0
-/* kipsec: the SAD (stub, replaced by the control plane) */
+/*
+ * kipsec: the Security Association Database (SAD).
+ *
+ * Every SA is in three structures of its netns, all changed under
+ * kipsec_net.lock and read under RCU:
+ * - sa_ht, an rhashtable keyed by struct kipsec_sa_key (daddr, spi, proto,
+ *   family): the inbound lookup of kipsec_sa_lookup();
+ * - sa_out_ht, an rhltable keyed by (family, daddr, proto): the outbound
+ *   search of kipsec_sa_find_out(), O(1) on average whatever the number
+ *   of SAs to other peers;
+ * - sa_list, for dumps and flushes.
+ *
+ * The SAD holds one reference on each SA it contains; packets in flight
+ * hold their own.  Deletion marks the SA dead, unhashes it and drops the
+ * SAD's reference.  The last kipsec_sa_put() frees the SA after an RCU
+ * grace period, in process context (kipsec_wq), because freeing a crypto
+ * transform is not safe in softirq context.
+ */
+#include <linux/rhashtable.h>
+#include <linux/jhash.h>
+#include <linux/workqueue.h>
+#include <net/dst_cache.h>
 #include "kipsec.h"
 
-int kipsec_state_init_net(struct kipsec_net *kn)
+/* frees SAs after their grace period; shared by every netns */
+static struct workqueue_struct *kipsec_wq;
+static unsigned int kipsec_wq_users;
+static DEFINE_MUTEX(kipsec_wq_mutex);
+
+static const struct rhashtable_params sa_ht_params = {
+	.head_offset = offsetof(struct kipsec_sa, node),
+	.key_offset = offsetof(struct kipsec_sa, key),
+	.key_len = sizeof(struct kipsec_sa_key),
+	.automatic_shrinking = true,
+};
+
+/* key of sa_out_ht: an SA's kipsec_sa_key without the SPI */
+struct sa_out_key {
+	xfrm_address_t daddr;
+	u16 family;
+	u8 proto;
+	u8 pad;
+};
+
+static void sa_out_key_init(struct sa_out_key *k, u16 family,
+			    const xfrm_address_t *daddr, u8 proto)
 {
+	memset(k, 0, sizeof(*k));
+	memcpy(&k->daddr, daddr, family == AF_INET ? 4 : 16);
+	k->family = family;
+	k->proto = proto;
+}
+
+static u32 sa_out_obj_hashfn(const void *data, u32 len, u32 seed)
+{
+	const struct kipsec_sa *sa = data;
+	struct sa_out_key k;
+
+	sa_out_key_init(&k, sa->key.family, &sa->key.daddr, sa->key.proto);
+	return jhash2((const u32 *)&k, sizeof(k) / sizeof(u32), seed);
+}
+
+static int sa_out_obj_cmpfn(struct rhashtable_compare_arg *arg,
+			    const void *obj)
+{
+	const struct kipsec_sa *sa = obj;
+	struct sa_out_key k;
+
+	sa_out_key_init(&k, sa->key.family, &sa->key.daddr, sa->key.proto);
+	return memcmp(&k, arg->key, sizeof(k));
+}
+
+static const struct rhashtable_params sa_out_params = {
+	.head_offset = offsetof(struct kipsec_sa, out_node),
+	.key_len = sizeof(struct sa_out_key),
+	.obj_hashfn = sa_out_obj_hashfn,
+	.obj_cmpfn = sa_out_obj_cmpfn,
+	.automatic_shrinking = true,
+};
+
+/**
+ * kipsec_sa_key_init - fill a SAD lookup key
+ * @key: the key to fill; zeroed first so that padding and the unused
+ *       bytes of an IPv4 address compare equal
+ * @family: AF_INET or AF_INET6
+ * @daddr: destination address (only 4 bytes are read for AF_INET)
+ * @spi: SPI, network order
+ * @proto: IPPROTO_ESP or IPPROTO_AH
+ */
+void kipsec_sa_key_init(struct kipsec_sa_key *key, u16 family,
+			const xfrm_address_t *daddr, __be32 spi, u8 proto)
+{
+	memset(key, 0, sizeof(*key));
+	memcpy(&key->daddr, daddr, family == AF_INET ? 4 : 16);
+	key->spi = spi;
+	key->proto = proto;
+	key->family = family;
+}
+
+static void sa_free_work(struct work_struct *work)
+{
+	struct kipsec_sa *sa = container_of(to_rcu_work(work),
+					    struct kipsec_sa, free_work);
+
+	if (sa->aead)
+		kipsec_crypto_free_sa(sa);
+	if (sa->replay.bitmap)
+		kipsec_replay_free(&sa->replay);
+	dst_cache_destroy(&sa->dst_cache);
+	free_percpu(sa->stats);
+	kfree_sensitive(sa);
+}
+
+/**
+ * kipsec_sa_put - drop a reference to an SA
+ * @sa: the SA, may be NULL
+ *
+ * Any context.  The last reference frees the SA after an RCU grace
+ * period, in process context.
+ */
+void kipsec_sa_put(struct kipsec_sa *sa)
+{
+	if (!sa || !refcount_dec_and_test(&sa->refcnt))
+		return;
+	INIT_RCU_WORK(&sa->free_work, sa_free_work);
+	queue_rcu_work(kipsec_wq, &sa->free_work);
+}
+
+/**
+ * kipsec_sa_alloc - allocate an empty SA
+ *
+ * Process context.  The SA has one reference (the caller's, which becomes
+ * the SAD's on insertion), its counters and its route cache; it is freed
+ * with kipsec_sa_put() whatever else was set up.
+ *
+ * Return: the SA or NULL.
+ */
+struct kipsec_sa *kipsec_sa_alloc(void)
+{
+	struct kipsec_sa *sa;
+
+	sa = kzalloc(sizeof(*sa), GFP_KERNEL);
+	if (!sa)
+		return NULL;
+	refcount_set(&sa->refcnt, 1);
+	spin_lock_init(&sa->lock);
+	INIT_LIST_HEAD(&sa->list);
+	sa->stats = netdev_alloc_pcpu_stats(struct kipsec_stats);
+	if (!sa->stats)
+		goto err;
+	if (dst_cache_init(&sa->dst_cache, GFP_KERNEL))
+		goto err_stats;
+	return sa;
+
+err_stats:
+	free_percpu(sa->stats);
+err:
+	kfree(sa);
+	return NULL;
+}
+
+/**
+ * kipsec_sa_find_locked - find an SA by key, dead or not
+ * @kn: the netns state, kipsec_net.lock held
+ * @key: the key, from kipsec_sa_key_init()
+ *
+ * Return: the SA, without a reference (the lock keeps it), or NULL.
+ */
+struct kipsec_sa *kipsec_sa_find_locked(struct kipsec_net *kn,
+					const struct kipsec_sa_key *key)
+{
+	lockdep_assert_held(&kn->lock);
+	return rhashtable_lookup_fast(&kn->sa_ht, key, sa_ht_params);
+}
+
+/**
+ * kipsec_sa_insert - add an SA to the SAD
+ * @kn: the netns state, kipsec_net.lock held
+ * @sa: the SA; its reference becomes the SAD's on success
+ *
+ * Return: 0, -EEXIST when an SA with the same key exists, or -ENOMEM.
+ */
+int kipsec_sa_insert(struct kipsec_net *kn, struct kipsec_sa *sa)
+{
+	int err;
+
+	lockdep_assert_held(&kn->lock);
+	err = rhashtable_lookup_insert_fast(&kn->sa_ht, &sa->node,
+					    sa_ht_params);
+	if (err)
+		return err;
+	err = rhltable_insert(&kn->sa_out_ht, &sa->out_node, sa_out_params);
+	if (err) {
+		rhashtable_remove_fast(&kn->sa_ht, &sa->node, sa_ht_params);
+		return err;
+	}
+	list_add_tail_rcu(&sa->list, &kn->sa_list);
+	kn->sa_count++;
+	atomic_inc(&kn->genid);
+	kipsec_net_update_active(kn);
 	return 0;
 }
 
-void kipsec_state_exit_net(struct kipsec_net *kn)
+static void sa_unpublish(struct kipsec_net *kn, struct kipsec_sa *sa)
 {
+	WRITE_ONCE(sa->dead, true);
+	rhltable_remove(&kn->sa_out_ht, &sa->out_node, sa_out_params);
 }
 
+/**
+ * kipsec_sa_replace - replace an SA by another with the same key
+ * @kn: the netns state, kipsec_net.lock held
+ * @old: the SA in the SAD
+ * @sa: the new SA; its reference becomes the SAD's on success
+ *
+ * Readers see either @old or @sa in the hash table at every moment.
+ *
+ * Return: 0 or -ENOMEM (nothing changed then).
+ */
+int kipsec_sa_replace(struct kipsec_net *kn, struct kipsec_sa *old,
+		      struct kipsec_sa *sa)
+{
+	int err;
+
+	lockdep_assert_held(&kn->lock);
+	/* both are briefly in the outbound table; the new one comes first */
+	err = rhltable_insert(&kn->sa_out_ht, &sa->out_node, sa_out_params);
+	if (err)
+		return err;
+	err = rhashtable_replace_fast(&kn->sa_ht, &old->node, &sa->node,
+				      sa_ht_params);
+	if (err) {
+		rhltable_remove(&kn->sa_out_ht, &sa->out_node, sa_out_params);
+		return err;
+	}
+	list_replace_rcu(&old->list, &sa->list);
+	sa_unpublish(kn, old);
+	atomic_inc(&kn->genid);
+	kipsec_policy_flush_sa_cache(kn);
+	kipsec_sa_put(old);
+	return 0;
+}
+
+static void sa_unlink(struct kipsec_net *kn, struct kipsec_sa *sa)
+{
+	sa_unpublish(kn, sa);
+	rhashtable_remove_fast(&kn->sa_ht, &sa->node, sa_ht_params);
+	list_del_rcu(&sa->list);
+	kn->sa_count--;
+	atomic_inc(&kn->genid);
+	kipsec_net_update_active(kn);
+}
+
+/**
+ * kipsec_sa_unlink - delete an SA from the SAD
+ * @kn: the netns state, kipsec_net.lock held
+ * @sa: the SA, in the SAD
+ *
+ * Marks the SA dead (packets in flight then drop it), removes it from
+ * every table and drops the SAD's reference.
+ */
+void kipsec_sa_unlink(struct kipsec_net *kn, struct kipsec_sa *sa)
+{
+	lockdep_assert_held(&kn->lock);
+	sa_unlink(kn, sa);
+	kipsec_policy_flush_sa_cache(kn);
+	kipsec_sa_put(sa);
+}
+
+/**
+ * kipsec_sa_flush - delete every SA, or every SA of one protocol
+ * @kn: the netns state, kipsec_net.lock held
+ * @proto: IPPROTO_ESP or IPPROTO_AH, 0 for all
+ *
+ * Return: the number of SAs deleted.
+ */
+unsigned int kipsec_sa_flush(struct kipsec_net *kn, u8 proto)
+{
+	struct kipsec_sa *sa, *tmp;
+	unsigned int n = 0;
+
+	lockdep_assert_held(&kn->lock);
+	list_for_each_entry_safe(sa, tmp, &kn->sa_list, list) {
+		if (proto && sa->key.proto != proto)
+			continue;
+		sa_unlink(kn, sa);
+		kipsec_sa_put(sa);
+		n++;
+		if (!(n % 1024))
+			cond_resched();
+	}
+	if (n)
+		kipsec_policy_flush_sa_cache(kn);
+	return n;
+}
+
+/**
+ * kipsec_sa_lookup - find an inbound SA
+ * @net: the netns
+ * @family: AF_INET or AF_INET6
+ * @daddr: destination address of the packet
+ * @spi: SPI, network order
+ * @proto: IPPROTO_ESP or IPPROTO_AH
+ *
+ * Any context.
+ *
+ * Return: a live SA with a reference the caller drops with kipsec_sa_put(),
+ * or NULL.
+ */
 struct kipsec_sa *kipsec_sa_lookup(struct net *net, u16 family,
 				   const xfrm_address_t *daddr, __be32 spi,
 				   u8 proto)
 {
-	return NULL;
+	struct kipsec_net *kn = kipsec_pernet(net);
+	struct kipsec_sa_key key;
+	struct kipsec_sa *sa;
+
+	kipsec_sa_key_init(&key, family, daddr, spi, proto);
+	rcu_read_lock();
+	sa = rhashtable_lookup(&kn->sa_ht, &key, sa_ht_params);
+	if (sa && (READ_ONCE(sa->dead) || !refcount_inc_not_zero(&sa->refcnt)))
+		sa = NULL;
+	rcu_read_unlock();
+	return sa;
 }
 
+static bool addr_any(const xfrm_address_t *a)
+{
+	return !(a->a6[0] | a->a6[1] | a->a6[2] | a->a6[3]);
+}
+
+static bool addr_equal(const xfrm_address_t *a, const xfrm_address_t *b,
+		       u16 family)
+{
+	return !memcmp(a, b, family == AF_INET ? 4 : 16);
+}
+
+/**
+ * kipsec_sa_find_out - find the outbound SA for a policy template
+ * @net: the netns
+ * @tmpl: the template of the PROTECT policy
+ * @fl: the packet
+ *
+ * The SA's destination is the template's when it has one (tunnel mode),
+ * else the packet's; likewise its source, which is left unmatched when
+ * neither gives it (tunnel template without a source).  Protocol, mode,
+ * family must match, reqid and SPI when the template sets them, and the
+ * SA's own selector, if any, must match the packet.  Among several
+ * candidates the most recently added wins.
+ *
+ * Any context.
+ *
+ * Return: a live SA with a reference, or NULL.
+ */
 struct kipsec_sa *kipsec_sa_find_out(struct net *net,
 				     const struct kipsec_tmpl *tmpl,
 				     const struct kipsec_flow *fl)
 {
-	return NULL;
+	struct kipsec_net *kn = kipsec_pernet(net);
+	const xfrm_address_t *daddr, *saddr = NULL;
+	struct kipsec_sa *sa, *found = NULL;
+	struct rhlist_head *list, *pos;
+	struct sa_out_key key;
+	u16 family;
+
+	if (tmpl->family && !addr_any(&tmpl->daddr)) {
+		family = tmpl->family;
+		daddr = &tmpl->daddr;
+		if (!addr_any(&tmpl->saddr))
+			saddr = &tmpl->saddr;
+	} else {
+		family = fl->family;
+		daddr = &fl->daddr;
+		if (tmpl->family && !addr_any(&tmpl->saddr))
+			saddr = &tmpl->saddr;
+		else if (tmpl->mode == KIPSEC_MODE_TRANSPORT)
+			saddr = &fl->saddr;
+		if (tmpl->family && tmpl->family != family)
+			return NULL;
+	}
+
+	sa_out_key_init(&key, family, daddr, tmpl->proto);
+	rcu_read_lock();
+	list = rhltable_lookup(&kn->sa_out_ht, &key, sa_out_params);
+	rhl_for_each_entry_rcu(sa, pos, list, out_node) {
+		if (READ_ONCE(sa->dead) || sa->mode != tmpl->mode)
+			continue;
+		if (tmpl->reqid && sa->reqid != tmpl->reqid)
+			continue;
+		if (tmpl->spi && sa->key.spi != tmpl->spi)
+			continue;
+		if (saddr && !addr_equal(&sa->saddr, saddr, family))
+			continue;
+		if (sa->sel.family && !kipsec_selector_match(&sa->sel, fl))
+			continue;
+		if (!refcount_inc_not_zero(&sa->refcnt))
+			continue;
+		found = sa;
+		break;
+	}
+	rcu_read_unlock();
+	return found;
 }
 
-void kipsec_sa_put(struct kipsec_sa *sa)
+static int kipsec_wq_get(void)
 {
+	int err = 0;
+
+	mutex_lock(&kipsec_wq_mutex);
+	if (!kipsec_wq_users) {
+		kipsec_wq = alloc_workqueue("kipsec_free", WQ_UNBOUND, 0);
+		if (!kipsec_wq)
+			err = -ENOMEM;
+	}
+	if (!err)
+		kipsec_wq_users++;
+	mutex_unlock(&kipsec_wq_mutex);
+	return err;
+}
+
+static void kipsec_wq_put(void)
+{
+	mutex_lock(&kipsec_wq_mutex);
+	/*
+	 * Frees are queued from RCU callbacks (policies drop their cached SA
+	 * there, and queue_rcu_work() itself waits a grace period): wait for
+	 * two generations of callbacks, then for the work.
+	 */
+	rcu_barrier();
+	rcu_barrier();
+	if (--kipsec_wq_users) {
+		flush_workqueue(kipsec_wq);
+	} else {
+		destroy_workqueue(kipsec_wq);
+		kipsec_wq = NULL;
+	}
+	mutex_unlock(&kipsec_wq_mutex);
+}
+
+/**
+ * kipsec_state_init_net - set up the SAD of a netns
+ * @kn: the netns state
+ *
+ * Return: 0 or a negative errno.
+ */
+int kipsec_state_init_net(struct kipsec_net *kn)
+{
+	int err;
+
+	err = kipsec_wq_get();
+	if (err)
+		return err;
+	err = rhashtable_init(&kn->sa_ht, &sa_ht_params);
+	if (err)
+		goto err_wq;
+	err = rhltable_init(&kn->sa_out_ht, &sa_out_params);
+	if (err)
+		goto err_ht;
+	kn->sa_count = 0;
+	return 0;
+
+err_ht:
+	rhashtable_destroy(&kn->sa_ht);
+err_wq:
+	kipsec_wq_put();
+	return err;
+}
+
+/**
+ * kipsec_state_exit_net - delete every SA of a netns and tear the SAD down
+ * @kn: the netns state; the policies are already gone
+ */
+void kipsec_state_exit_net(struct kipsec_net *kn)
+{
+	mutex_lock(&kn->lock);
+	kipsec_sa_flush(kn, 0);
+	mutex_unlock(&kn->lock);
+	rhltable_destroy(&kn->sa_out_ht);
+	rhashtable_destroy(&kn->sa_ht);
+	kipsec_wq_put();
 }
