@@ -1,12 +1,1123 @@
 // SPDX-License-Identifier: GPL-2.0
-/* kipsec: generic netlink family (stub, replaced by the control plane) */
+/*
+ * kipsec: the "kipsec" generic netlink family, the control plane.
+ *
+ * Described in docs/netlink.md and docs/kipsec.yaml.  Operations run in
+ * parallel (parallel_ops); writers serialise on kipsec_net.lock.  Every
+ * operation has its own attribute policy and is strictly validated;
+ * commands that change state need CAP_NET_ADMIN in the user namespace that
+ * owns the network namespace (GENL_UNS_ADMIN_PERM).
+ *
+ * resv_start_op is KIPSEC_CMD_POLICY_NEW + 1, not past the last command:
+ * the core's header check would refuse NLM_F_REPLACE, which SA_NEW and
+ * POLICY_NEW take (as ip xfrm state/policy update).  pre_doit performs the
+ * same checks for the commands below resv_start_op, allowing
+ * NLM_F_REPLACE, NLM_F_CREATE and NLM_F_EXCL on the two NEW commands only.
+ */
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <net/genetlink.h>
+#include <net/netlink.h>
 #include "kipsec.h"
+
+static struct genl_family kipsec_nl_family;
+
+#define KIPSEC_AEAD_KEY_MAX	64	/* bytes, key || salt */
+#define KIPSEC_SA_FLAGS_ALL	(KIPSEC_SA_F_ESN | KIPSEC_SA_F_AF_UNSPEC | \
+				 KIPSEC_SA_F_NOECN | KIPSEC_SA_F_NOPMTUDISC)
+#define KIPSEC_CAPS		(KIPSEC_CAP_ESP | KIPSEC_CAP_ESN | \
+				 KIPSEC_CAP_IPV6 | KIPSEC_CAP_TUNNEL | \
+				 KIPSEC_CAP_TRANSPORT)
+
+/* a required attribute: sets the missing-attribute extack and a message */
+#define REQUIRE(info, attr, msg) ({					\
+	struct genl_info *__ri = (info);				\
+	bool __missing = GENL_REQ_ATTR_CHECK(__ri, attr);		\
+									\
+	if (__missing)							\
+		NL_SET_ERR_MSG_MOD(__ri->extack, msg);			\
+	__missing;							\
+})
+
+#define REQUIRE_NESTED(extack, nest, tb, attr, msg) ({			\
+	struct netlink_ext_ack *__ea = (extack);			\
+	bool __missing = NL_REQ_ATTR_CHECK(__ea, nest, tb, attr);	\
+									\
+	if (__missing)							\
+		NL_SET_ERR_MSG_MOD(__ea, msg);				\
+	__missing;							\
+})
+
+static const struct nla_policy sel_nl_policy[KIPSEC_A_SEL_MAX + 1] = {
+	[KIPSEC_A_SEL_FAMILY]	= { .type = NLA_U16 },
+	[KIPSEC_A_SEL_SRC]	= NLA_POLICY_RANGE(NLA_BINARY, 4, 16),
+	[KIPSEC_A_SEL_DST]	= NLA_POLICY_RANGE(NLA_BINARY, 4, 16),
+	[KIPSEC_A_SEL_SPLEN]	= NLA_POLICY_MAX(NLA_U8, 128),
+	[KIPSEC_A_SEL_DPLEN]	= NLA_POLICY_MAX(NLA_U8, 128),
+	[KIPSEC_A_SEL_PROTO]	= { .type = NLA_U8 },
+	[KIPSEC_A_SEL_SPORT]	= { .type = NLA_BE16 },
+	[KIPSEC_A_SEL_DPORT]	= { .type = NLA_BE16 },
+};
+
+static const struct nla_policy tmpl_nl_policy[KIPSEC_A_TMPL_MAX + 1] = {
+	[KIPSEC_A_TMPL_FAMILY]	= { .type = NLA_U16 },
+	[KIPSEC_A_TMPL_SRC]	= NLA_POLICY_RANGE(NLA_BINARY, 4, 16),
+	[KIPSEC_A_TMPL_DST]	= NLA_POLICY_RANGE(NLA_BINARY, 4, 16),
+	[KIPSEC_A_TMPL_PROTO]	= { .type = NLA_U8 },
+	[KIPSEC_A_TMPL_SPI]	= { .type = NLA_BE32 },
+	[KIPSEC_A_TMPL_REQID]	= { .type = NLA_U32 },
+	[KIPSEC_A_TMPL_MODE]	= NLA_POLICY_MAX(NLA_U8, KIPSEC_MODE_TUNNEL),
+	[KIPSEC_A_TMPL_LEVEL]	= NLA_POLICY_MAX(NLA_U8, KIPSEC_LEVEL_USE),
+};
+
+#define READ_ONLY { .type = NLA_REJECT, \
+		    .reject_message = "kipsec: attribute is only sent by the kernel" }
+
+/* SA_NEW, SA_DEL, SA_GET, SA_FLUSH */
+static const struct nla_policy sa_nl_policy[KIPSEC_A_MAX + 1] = {
+	[KIPSEC_A_SA_FAMILY]	= { .type = NLA_U16 },
+	[KIPSEC_A_SA_SRC]	= NLA_POLICY_RANGE(NLA_BINARY, 4, 16),
+	[KIPSEC_A_SA_DST]	= NLA_POLICY_RANGE(NLA_BINARY, 4, 16),
+	[KIPSEC_A_SA_PROTO]	= { .type = NLA_U8 },
+	[KIPSEC_A_SA_SPI]	= { .type = NLA_BE32 },
+	[KIPSEC_A_SA_REQID]	= { .type = NLA_U32 },
+	[KIPSEC_A_SA_MODE]	= NLA_POLICY_MAX(NLA_U8, KIPSEC_MODE_TUNNEL),
+	[KIPSEC_A_SA_FLAGS]	= { .type = NLA_U32 },
+	[KIPSEC_A_SA_REPLAY_WINDOW] = { .type = NLA_U32 },
+	[KIPSEC_A_SA_SEQ]	= { .type = NLA_U64 },
+	[KIPSEC_A_SA_OSEQ]	= { .type = NLA_U64 },
+	[KIPSEC_A_SA_AEAD_NAME]	= { .type = NLA_STRING, .len = 63 },
+	[KIPSEC_A_SA_AEAD_KEY]	= { .type = NLA_BINARY,
+				    .len = KIPSEC_AEAD_KEY_MAX },
+	[KIPSEC_A_SA_AEAD_ICV]	= { .type = NLA_U32 },
+	[KIPSEC_A_SA_SEL]	= NLA_POLICY_NESTED(sel_nl_policy),
+	[KIPSEC_A_SA_STATS]	= READ_ONLY,
+	[KIPSEC_A_SA_ENC_NAME]	= { .type = NLA_STRING, .len = 63 },
+	[KIPSEC_A_SA_ENC_KEY]	= { .type = NLA_BINARY,
+				    .len = KIPSEC_AEAD_KEY_MAX },
+	[KIPSEC_A_SA_AUTH_NAME]	= { .type = NLA_STRING, .len = 63 },
+	[KIPSEC_A_SA_AUTH_KEY]	= { .type = NLA_BINARY,
+				    .len = KIPSEC_AEAD_KEY_MAX },
+	[KIPSEC_A_SA_AUTH_TRUNC] = { .type = NLA_U32 },
+	[KIPSEC_A_SA_KEY_BITS]	= READ_ONLY,
+};
+
+/* POLICY_NEW, POLICY_DEL, POLICY_GET, POLICY_FLUSH */
+static const struct nla_policy pol_nl_policy[KIPSEC_A_MAX + 1] = {
+	[KIPSEC_A_POL_SEL]	= NLA_POLICY_NESTED(sel_nl_policy),
+	[KIPSEC_A_POL_DIR]	= NLA_POLICY_MAX(NLA_U8, KIPSEC_DIR_MAX),
+	[KIPSEC_A_POL_PRIORITY]	= { .type = NLA_U32 },
+	[KIPSEC_A_POL_ACTION]	= NLA_POLICY_MAX(NLA_U8, KIPSEC_ACTION_BLOCK),
+	[KIPSEC_A_POL_INDEX]	= { .type = NLA_U32 },
+	[KIPSEC_A_POL_TMPL]	= NLA_POLICY_NESTED(tmpl_nl_policy),
+	[KIPSEC_A_POL_STATS]	= READ_ONLY,
+};
+
+/* INFO_GET, STATS_GET: no attribute */
+static const struct nla_policy none_nl_policy[KIPSEC_A_PAD + 1] = {
+	[KIPSEC_A_PAD]		= READ_ONLY,
+};
+
+static int addr_len(u16 family)
+{
+	return family == AF_INET ? 4 : 16;
+}
+
+static int check_family(struct nlattr *attr, u16 *family,
+			struct netlink_ext_ack *extack)
+{
+	*family = nla_get_u16(attr);
+	if (*family != AF_INET && *family != AF_INET6) {
+		NL_SET_ERR_MSG_ATTR(extack, attr,
+				    "kipsec: family must be AF_INET or AF_INET6");
+		return -EAFNOSUPPORT;
+	}
+	return 0;
+}
+
+/* an address attribute, exactly as long as @family says */
+static int get_addr(struct nlattr *attr, u16 family, xfrm_address_t *a,
+		    struct netlink_ext_ack *extack)
+{
+	memset(a, 0, sizeof(*a));
+	if (nla_len(attr) != addr_len(family)) {
+		if (family == AF_INET)
+			NL_SET_ERR_MSG_ATTR(extack, attr,
+					    "kipsec: address length does not match the family: AF_INET needs 4 bytes");
+		else
+			NL_SET_ERR_MSG_ATTR(extack, attr,
+					    "kipsec: address length does not match the family: AF_INET6 needs 16 bytes");
+		return -EINVAL;
+	}
+	memcpy(a, nla_data(attr), addr_len(family));
+	return 0;
+}
+
+static int put_addr(struct sk_buff *skb, int type, u16 family,
+		    const xfrm_address_t *a)
+{
+	return nla_put(skb, type, addr_len(family), a);
+}
+
+/*
+ * A selector.  FAMILY is required; SRC and DST default to any, their
+ * prefix lengths to the full length when the address is given, else 0.
+ * A port comes with an all-ones mask; ports need a protocol.
+ */
+static int parse_sel(struct nlattr *nest, struct xfrm_selector *sel,
+		     struct netlink_ext_ack *extack)
+{
+	struct nlattr *tb[KIPSEC_A_SEL_MAX + 1];
+	u16 family;
+	u8 plen;
+	int err;
+
+	memset(sel, 0, sizeof(*sel));
+	err = nla_parse_nested(tb, KIPSEC_A_SEL_MAX, nest, sel_nl_policy,
+			       extack);
+	if (err)
+		return err;
+	if (REQUIRE_NESTED(extack, nest, tb, KIPSEC_A_SEL_FAMILY,
+			   "selector needs a family"))
+		return -EINVAL;
+	err = check_family(tb[KIPSEC_A_SEL_FAMILY], &family, extack);
+	if (err)
+		return err;
+	sel->family = family;
+
+	if (tb[KIPSEC_A_SEL_SRC]) {
+		err = get_addr(tb[KIPSEC_A_SEL_SRC], family, &sel->saddr,
+			       extack);
+		if (err)
+			return err;
+		sel->prefixlen_s = addr_len(family) * 8;
+	}
+	if (tb[KIPSEC_A_SEL_DST]) {
+		err = get_addr(tb[KIPSEC_A_SEL_DST], family, &sel->daddr,
+			       extack);
+		if (err)
+			return err;
+		sel->prefixlen_d = addr_len(family) * 8;
+	}
+	if (tb[KIPSEC_A_SEL_SPLEN]) {
+		plen = nla_get_u8(tb[KIPSEC_A_SEL_SPLEN]);
+		if (plen > addr_len(family) * 8) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[KIPSEC_A_SEL_SPLEN],
+					    "kipsec: source prefix length too long for the family");
+			return -EINVAL;
+		}
+		sel->prefixlen_s = plen;
+	}
+	if (tb[KIPSEC_A_SEL_DPLEN]) {
+		plen = nla_get_u8(tb[KIPSEC_A_SEL_DPLEN]);
+		if (plen > addr_len(family) * 8) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[KIPSEC_A_SEL_DPLEN],
+					    "kipsec: destination prefix length too long for the family");
+			return -EINVAL;
+		}
+		sel->prefixlen_d = plen;
+	}
+	if (tb[KIPSEC_A_SEL_PROTO])
+		sel->proto = nla_get_u8(tb[KIPSEC_A_SEL_PROTO]);
+	if ((tb[KIPSEC_A_SEL_SPORT] || tb[KIPSEC_A_SEL_DPORT]) &&
+	    !sel->proto) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "selector ports (or ICMP type/code) need a protocol");
+		return -EINVAL;
+	}
+	if (tb[KIPSEC_A_SEL_SPORT]) {
+		sel->sport = nla_get_be16(tb[KIPSEC_A_SEL_SPORT]);
+		sel->sport_mask = htons(0xffff);
+	}
+	if (tb[KIPSEC_A_SEL_DPORT]) {
+		sel->dport = nla_get_be16(tb[KIPSEC_A_SEL_DPORT]);
+		sel->dport_mask = htons(0xffff);
+	}
+	return 0;
+}
+
+static int put_sel(struct sk_buff *skb, int type,
+		   const struct xfrm_selector *sel)
+{
+	struct nlattr *nest = nla_nest_start(skb, type);
+
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_u16(skb, KIPSEC_A_SEL_FAMILY, sel->family) ||
+	    put_addr(skb, KIPSEC_A_SEL_SRC, sel->family, &sel->saddr) ||
+	    put_addr(skb, KIPSEC_A_SEL_DST, sel->family, &sel->daddr) ||
+	    nla_put_u8(skb, KIPSEC_A_SEL_SPLEN, sel->prefixlen_s) ||
+	    nla_put_u8(skb, KIPSEC_A_SEL_DPLEN, sel->prefixlen_d) ||
+	    nla_put_u8(skb, KIPSEC_A_SEL_PROTO, sel->proto) ||
+	    (sel->sport_mask &&
+	     nla_put_be16(skb, KIPSEC_A_SEL_SPORT, sel->sport)) ||
+	    (sel->dport_mask &&
+	     nla_put_be16(skb, KIPSEC_A_SEL_DPORT, sel->dport))) {
+		nla_nest_cancel(skb, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+static int put_stats(struct sk_buff *skb, int type,
+		     struct kipsec_stats __percpu *stats)
+{
+	u64 v[__KIPSEC_STAT_MAX];
+	struct nlattr *nest;
+	int i;
+
+	kipsec_stats_sum(stats, v);
+	nest = nla_nest_start(skb, type);
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = KIPSEC_STAT_UNSPEC + 1; i <= KIPSEC_STAT_MAX; i++) {
+		if (nla_put_u64_64bit(skb, i, v[i], KIPSEC_STAT_UNSPEC)) {
+			nla_nest_cancel(skb, nest);
+			return -EMSGSIZE;
+		}
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+/*
+ * The core checks the generic netlink header only for commands from
+ * resv_start_op on; do the same for the others, with the NEW commands
+ * also taking the create/replace flags.
+ */
+static int kipsec_pre_doit(const struct genl_ops *ops, struct sk_buff *skb,
+			   struct genl_info *info)
+{
+	u16 allowed = NLM_F_REQUEST | NLM_F_ACK | NLM_F_ECHO;
+
+	if (ops->cmd >= kipsec_nl_family.resv_start_op)
+		return 0;
+	if (info->genlhdr->reserved) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "genlmsghdr.reserved field is not 0");
+		return -EINVAL;
+	}
+	if (ops->cmd == KIPSEC_CMD_SA_NEW || ops->cmd == KIPSEC_CMD_POLICY_NEW)
+		allowed |= NLM_F_REPLACE | NLM_F_CREATE | NLM_F_EXCL;
+	if (info->nlhdr->nlmsg_flags & ~allowed) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "ambiguous or reserved bits set in nlmsg_flags");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* INFO_GET */
+
+static int kipsec_nl_info_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kipsec_net *kn = kipsec_pernet(genl_info_net(info));
+	struct sk_buff *msg;
+	u32 sa_count, pol_count;
+	void *hdr;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &kipsec_nl_family, 0,
+				KIPSEC_CMD_INFO_GET);
+	if (!hdr)
+		goto err;
+	mutex_lock(&kn->lock);
+	sa_count = kn->sa_count;
+	pol_count = kn->policy_count;
+	mutex_unlock(&kn->lock);
+	if (nla_put_string(msg, KIPSEC_A_INFO_VERSION, KIPSEC_VERSION) ||
+	    nla_put_u32(msg, KIPSEC_A_INFO_CAPS, KIPSEC_CAPS) ||
+	    nla_put_u32(msg, KIPSEC_A_INFO_REPLAY_MAX,
+			KIPSEC_REPLAY_WINDOW_MAX) ||
+	    nla_put_u32(msg, KIPSEC_A_INFO_SA_COUNT, sa_count) ||
+	    nla_put_u32(msg, KIPSEC_A_INFO_POLICY_COUNT, pol_count))
+		goto err;
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+
+err:
+	nlmsg_free(msg);
+	return -EMSGSIZE;
+}
+
+/* STATS_GET */
+
+static int kipsec_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kipsec_net *kn = kipsec_pernet(genl_info_net(info));
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &kipsec_nl_family, 0,
+				KIPSEC_CMD_STATS_GET);
+	if (!hdr || put_stats(msg, KIPSEC_A_STATS, kn->stats)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+/* SAs */
+
+/* the SA identity of SA_DEL/SA_GET: FAMILY, DST, PROTO, SPI [, SRC] */
+static int parse_sa_id(struct genl_info *info, struct kipsec_sa_key *key,
+		       xfrm_address_t *saddr, bool *has_saddr)
+{
+	struct nlattr **tb = info->attrs;
+	xfrm_address_t daddr;
+	u16 family;
+	int err;
+
+	if (REQUIRE(info, KIPSEC_A_SA_FAMILY, "missing SA family") ||
+	    REQUIRE(info, KIPSEC_A_SA_DST, "missing SA destination") ||
+	    REQUIRE(info, KIPSEC_A_SA_PROTO, "missing SA protocol") ||
+	    REQUIRE(info, KIPSEC_A_SA_SPI, "missing SA SPI"))
+		return -EINVAL;
+	err = check_family(tb[KIPSEC_A_SA_FAMILY], &family, info->extack);
+	if (err)
+		return err;
+	err = get_addr(tb[KIPSEC_A_SA_DST], family, &daddr, info->extack);
+	if (err)
+		return err;
+	*has_saddr = !!tb[KIPSEC_A_SA_SRC];
+	if (*has_saddr) {
+		err = get_addr(tb[KIPSEC_A_SA_SRC], family, saddr,
+			       info->extack);
+		if (err)
+			return err;
+	}
+	kipsec_sa_key_init(key, family, &daddr,
+			   nla_get_be32(tb[KIPSEC_A_SA_SPI]),
+			   nla_get_u8(tb[KIPSEC_A_SA_PROTO]));
+	return 0;
+}
+
+static int sa_fill(struct sk_buff *skb, struct kipsec_sa *sa, u32 portid,
+		   u32 seq, int flags)
+{
+	u16 family = sa->key.family;
+	u64 top, oseq;
+	void *hdr;
+
+	hdr = genlmsg_put(skb, portid, seq, &kipsec_nl_family, flags,
+			  KIPSEC_CMD_SA_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+	spin_lock_bh(&sa->lock);
+	top = sa->replay.top;
+	oseq = sa->oseq;
+	spin_unlock_bh(&sa->lock);
+	/* never the key: only its name, length and ICV length */
+	if (nla_put_u16(skb, KIPSEC_A_SA_FAMILY, family) ||
+	    put_addr(skb, KIPSEC_A_SA_SRC, family, &sa->saddr) ||
+	    put_addr(skb, KIPSEC_A_SA_DST, family, &sa->key.daddr) ||
+	    nla_put_u8(skb, KIPSEC_A_SA_PROTO, sa->key.proto) ||
+	    nla_put_be32(skb, KIPSEC_A_SA_SPI, sa->key.spi) ||
+	    nla_put_u32(skb, KIPSEC_A_SA_REQID, sa->reqid) ||
+	    nla_put_u8(skb, KIPSEC_A_SA_MODE, sa->mode) ||
+	    nla_put_u32(skb, KIPSEC_A_SA_FLAGS, sa->flags) ||
+	    nla_put_u32(skb, KIPSEC_A_SA_REPLAY_WINDOW, sa->replay.size) ||
+	    nla_put_u64_64bit(skb, KIPSEC_A_SA_SEQ, top, KIPSEC_A_PAD) ||
+	    nla_put_u64_64bit(skb, KIPSEC_A_SA_OSEQ, oseq, KIPSEC_A_PAD) ||
+	    nla_put_string(skb, KIPSEC_A_SA_AEAD_NAME, sa->alg_name) ||
+	    nla_put_u32(skb, KIPSEC_A_SA_AEAD_ICV, sa->icv_len * 8) ||
+	    nla_put_u32(skb, KIPSEC_A_SA_KEY_BITS, sa->key_bits) ||
+	    (sa->sel.family && put_sel(skb, KIPSEC_A_SA_SEL, &sa->sel)) ||
+	    put_stats(skb, KIPSEC_A_SA_STATS, sa->stats)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+static int sa_check_new(struct genl_info *info)
+{
+	struct nlattr **tb = info->attrs;
+	u8 proto;
+
+	if (REQUIRE(info, KIPSEC_A_SA_FAMILY, "missing SA family") ||
+	    REQUIRE(info, KIPSEC_A_SA_SRC, "missing SA source") ||
+	    REQUIRE(info, KIPSEC_A_SA_DST, "missing SA destination") ||
+	    REQUIRE(info, KIPSEC_A_SA_PROTO, "missing SA protocol") ||
+	    REQUIRE(info, KIPSEC_A_SA_SPI, "missing SA SPI") ||
+	    REQUIRE(info, KIPSEC_A_SA_MODE, "missing SA mode"))
+		return -EINVAL;
+	proto = nla_get_u8(tb[KIPSEC_A_SA_PROTO]);
+	if (proto == IPPROTO_AH) {
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[KIPSEC_A_SA_PROTO],
+				    "kipsec: AH is not supported yet");
+		return -EOPNOTSUPP;
+	}
+	if (proto != IPPROTO_ESP) {
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[KIPSEC_A_SA_PROTO],
+				    "kipsec: SA protocol must be ESP (50)");
+		return -EPROTONOSUPPORT;
+	}
+	if (!nla_get_be32(tb[KIPSEC_A_SA_SPI])) {
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[KIPSEC_A_SA_SPI],
+				    "kipsec: SPI must not be 0");
+		return -EINVAL;
+	}
+	if (tb[KIPSEC_A_SA_ENC_NAME] || tb[KIPSEC_A_SA_ENC_KEY] ||
+	    tb[KIPSEC_A_SA_AUTH_NAME] || tb[KIPSEC_A_SA_AUTH_KEY] ||
+	    tb[KIPSEC_A_SA_AUTH_TRUNC]) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "separate encryption and integrity algorithms are not supported yet");
+		return -EOPNOTSUPP;
+	}
+	if (REQUIRE(info, KIPSEC_A_SA_AEAD_NAME,
+		    "ESP needs an AEAD algorithm name") ||
+	    REQUIRE(info, KIPSEC_A_SA_AEAD_KEY, "ESP needs an AEAD key") ||
+	    REQUIRE(info, KIPSEC_A_SA_AEAD_ICV,
+		    "ESP needs an AEAD ICV length"))
+		return -EINVAL;
+	if (tb[KIPSEC_A_SA_REPLAY_WINDOW] &&
+	    nla_get_u32(tb[KIPSEC_A_SA_REPLAY_WINDOW]) >
+	    KIPSEC_REPLAY_WINDOW_MAX) {
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[KIPSEC_A_SA_REPLAY_WINDOW],
+				    "kipsec: replay window larger than KIPSEC_REPLAY_WINDOW_MAX (65536)");
+		return -EINVAL;
+	}
+	if (tb[KIPSEC_A_SA_FLAGS] &&
+	    nla_get_u32(tb[KIPSEC_A_SA_FLAGS]) & ~KIPSEC_SA_FLAGS_ALL) {
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[KIPSEC_A_SA_FLAGS],
+				    "kipsec: unknown SA flags");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* fill a new SA from SA_NEW, everything but the tables */
+static int sa_build(struct genl_info *info, struct kipsec_sa *sa)
+{
+	struct netlink_ext_ack *extack = info->extack;
+	struct nlattr **tb = info->attrs;
+	struct nlattr *key_attr = tb[KIPSEC_A_SA_AEAD_KEY];
+	char name[sizeof(sa->alg_name)];
+	xfrm_address_t daddr;
+	u64 seq = 0, oseq = 0;
+	u32 window = 0;
+	u16 family;
+	int err;
+
+	err = check_family(tb[KIPSEC_A_SA_FAMILY], &family, extack);
+	if (err)
+		return err;
+	err = get_addr(tb[KIPSEC_A_SA_DST], family, &daddr, extack);
+	if (err)
+		return err;
+	err = get_addr(tb[KIPSEC_A_SA_SRC], family, &sa->saddr, extack);
+	if (err)
+		return err;
+	kipsec_sa_key_init(&sa->key, family, &daddr,
+			   nla_get_be32(tb[KIPSEC_A_SA_SPI]),
+			   nla_get_u8(tb[KIPSEC_A_SA_PROTO]));
+	sa->mode = nla_get_u8(tb[KIPSEC_A_SA_MODE]);
+	if (tb[KIPSEC_A_SA_REQID])
+		sa->reqid = nla_get_u32(tb[KIPSEC_A_SA_REQID]);
+	if (tb[KIPSEC_A_SA_FLAGS])
+		sa->flags = nla_get_u32(tb[KIPSEC_A_SA_FLAGS]);
+	if (tb[KIPSEC_A_SA_REPLAY_WINDOW])
+		window = nla_get_u32(tb[KIPSEC_A_SA_REPLAY_WINDOW]);
+	if (tb[KIPSEC_A_SA_SEQ])
+		seq = nla_get_u64(tb[KIPSEC_A_SA_SEQ]);
+	if (tb[KIPSEC_A_SA_OSEQ])
+		oseq = nla_get_u64(tb[KIPSEC_A_SA_OSEQ]);
+	if (!(sa->flags & KIPSEC_SA_F_ESN) && (seq > U32_MAX || oseq > U32_MAX)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "sequence numbers above 2^32-1 need the ESN flag");
+		return -EINVAL;
+	}
+	if (tb[KIPSEC_A_SA_SEL]) {
+		err = parse_sel(tb[KIPSEC_A_SA_SEL], &sa->sel, extack);
+		if (err)
+			return err;
+		if (sa->mode == KIPSEC_MODE_TRANSPORT &&
+		    sa->sel.family != family) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[KIPSEC_A_SA_SEL],
+					    "kipsec: a transport mode SA selector must have the SA family");
+			return -EINVAL;
+		}
+	}
+
+	nla_strscpy(name, tb[KIPSEC_A_SA_AEAD_NAME], sizeof(name));
+	err = kipsec_crypto_init_sa(sa, name, nla_data(key_attr),
+				    nla_len(key_attr),
+				    nla_get_u32(tb[KIPSEC_A_SA_AEAD_ICV]),
+				    extack);
+	/* the transform has its own copy: wipe the one in the request */
+	memzero_explicit(nla_data(key_attr), nla_len(key_attr));
+	if (err) {
+		if (!extack->_msg)
+			NL_SET_ERR_MSG_MOD(extack,
+					   "cannot set up the AEAD transform");
+		return err;
+	}
+
+	err = kipsec_replay_init(&sa->replay, window);
+	if (err) {
+		NL_SET_ERR_MSG_MOD(extack, "cannot set up the replay window");
+		return err;
+	}
+	sa->replay.top = seq;
+	sa->oseq = oseq;
+	return 0;
+}
+
+static int kipsec_nl_sa_new(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kipsec_net *kn = kipsec_pernet(genl_info_net(info));
+	bool replace = info->nlhdr->nlmsg_flags & NLM_F_REPLACE;
+	struct kipsec_sa *sa, *old;
+	int err;
+
+	err = sa_check_new(info);
+	if (err)
+		return err;
+	sa = kipsec_sa_alloc();
+	if (!sa)
+		return -ENOMEM;
+	err = sa_build(info, sa);
+	if (err)
+		goto out_put;
+
+	mutex_lock(&kn->lock);
+	old = kipsec_sa_find_locked(kn, &sa->key);
+	if (replace) {
+		if (!old) {
+			NL_SET_ERR_MSG_MOD(info->extack, "no such SA");
+			err = -ESRCH;
+		} else {
+			err = kipsec_sa_replace(kn, old, sa);
+		}
+	} else if (old) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "SA already exists (same dst, SPI, protocol)");
+		err = -EEXIST;
+	} else {
+		err = kipsec_sa_insert(kn, sa);
+	}
+	mutex_unlock(&kn->lock);
+	if (!err)
+		return 0;
+	if (err == -ENOMEM)
+		NL_SET_ERR_MSG_MOD(info->extack, "out of memory");
+out_put:
+	kipsec_sa_put(sa);
+	return err;
+}
+
+/* SA_DEL, SA_GET: the SA, under kn->lock */
+static struct kipsec_sa *sa_find(struct kipsec_net *kn, struct genl_info *info,
+				 int *errp)
+{
+	struct kipsec_sa_key key;
+	xfrm_address_t saddr;
+	struct kipsec_sa *sa;
+	bool has_saddr;
+
+	*errp = parse_sa_id(info, &key, &saddr, &has_saddr);
+	if (*errp)
+		return NULL;
+	sa = kipsec_sa_find_locked(kn, &key);
+	if (sa && has_saddr &&
+	    memcmp(&sa->saddr, &saddr, addr_len(key.family)))
+		sa = NULL;
+	if (!sa) {
+		NL_SET_ERR_MSG_MOD(info->extack, "no such SA");
+		*errp = -ESRCH;
+	}
+	return sa;
+}
+
+static int kipsec_nl_sa_del(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kipsec_net *kn = kipsec_pernet(genl_info_net(info));
+	struct kipsec_sa *sa;
+	int err;
+
+	mutex_lock(&kn->lock);
+	sa = sa_find(kn, info, &err);
+	if (sa)
+		kipsec_sa_unlink(kn, sa);
+	mutex_unlock(&kn->lock);
+	return err;
+}
+
+static int kipsec_nl_sa_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kipsec_net *kn = kipsec_pernet(genl_info_net(info));
+	struct kipsec_sa *sa;
+	struct sk_buff *msg;
+	int err;
+
+	mutex_lock(&kn->lock);
+	sa = sa_find(kn, info, &err);
+	if (sa)
+		kipsec_sa_hold(sa);
+	mutex_unlock(&kn->lock);
+	if (!sa)
+		return err;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = sa_fill(msg, sa, info->snd_portid, info->snd_seq, 0);
+	if (err) {
+		nlmsg_free(msg);
+		goto out;
+	}
+	err = genlmsg_reply(msg, info);
+out:
+	kipsec_sa_put(sa);
+	return err;
+}
+
+/*
+ * SA dump cursor: cb->args[0] counts the SAs dumped, cb->args[1] holds a
+ * reference to the last one.  A dump resumes after that SA when it is
+ * still in the SAD (O(1)), else by counting (an SA may then be missed or
+ * repeated, as with any netlink dump that races with changes).
+ */
+static int kipsec_nl_sa_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct kipsec_net *kn = kipsec_pernet(sock_net(skb->sk));
+	struct kipsec_sa *last = (struct kipsec_sa *)cb->args[1];
+	struct kipsec_sa *sa, *new_last = NULL;
+	long idx = 0, skip = cb->args[0];
+	int err = 0;
+
+	mutex_lock(&kn->lock);
+	if (last && !READ_ONCE(last->dead)) {
+		sa = list_next_entry(last, list);
+		idx = skip;
+	} else {
+		sa = list_first_entry(&kn->sa_list, struct kipsec_sa, list);
+	}
+	list_for_each_entry_from(sa, &kn->sa_list, list) {
+		if (idx < skip) {
+			idx++;
+			continue;
+		}
+		err = sa_fill(skb, sa, NETLINK_CB(cb->skb).portid,
+			      cb->nlh->nlmsg_seq, NLM_F_MULTI);
+		if (err)
+			break;
+		idx++;
+		new_last = sa;
+	}
+	if (new_last) {
+		kipsec_sa_hold(new_last);
+		kipsec_sa_put(last);
+		cb->args[1] = (long)new_last;
+	}
+	mutex_unlock(&kn->lock);
+	cb->args[0] = idx;
+	/* an SA too big for an empty message would loop forever */
+	if (err && !new_last && !skb->len)
+		return err;
+	return skb->len;
+}
+
+static int kipsec_nl_sa_dump_done(struct netlink_callback *cb)
+{
+	kipsec_sa_put((struct kipsec_sa *)cb->args[1]);
+	cb->args[1] = 0;
+	return 0;
+}
+
+static int kipsec_nl_sa_flush(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kipsec_net *kn = kipsec_pernet(genl_info_net(info));
+	u8 proto = 0;
+
+	if (info->attrs[KIPSEC_A_SA_PROTO])
+		proto = nla_get_u8(info->attrs[KIPSEC_A_SA_PROTO]);
+	mutex_lock(&kn->lock);
+	kipsec_sa_flush(kn, proto);
+	mutex_unlock(&kn->lock);
+	return 0;
+}
+
+/* Policies */
+
+static int parse_tmpl(struct nlattr *nest, struct kipsec_tmpl *t,
+		      struct netlink_ext_ack *extack)
+{
+	struct nlattr *tb[KIPSEC_A_TMPL_MAX + 1];
+	int err;
+
+	memset(t, 0, sizeof(*t));
+	err = nla_parse_nested(tb, KIPSEC_A_TMPL_MAX, nest, tmpl_nl_policy,
+			       extack);
+	if (err)
+		return err;
+	if (REQUIRE_NESTED(extack, nest, tb, KIPSEC_A_TMPL_PROTO,
+			   "template needs a protocol"))
+		return -EINVAL;
+	t->proto = nla_get_u8(tb[KIPSEC_A_TMPL_PROTO]);
+	if (t->proto == IPPROTO_AH) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[KIPSEC_A_TMPL_PROTO],
+				    "kipsec: AH is not supported yet");
+		return -EOPNOTSUPP;
+	}
+	if (t->proto != IPPROTO_ESP) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[KIPSEC_A_TMPL_PROTO],
+				    "kipsec: template protocol must be ESP (50)");
+		return -EPROTONOSUPPORT;
+	}
+	if (tb[KIPSEC_A_TMPL_FAMILY]) {
+		err = check_family(tb[KIPSEC_A_TMPL_FAMILY], &t->family,
+				   extack);
+		if (err)
+			return err;
+	} else if (tb[KIPSEC_A_TMPL_SRC] || tb[KIPSEC_A_TMPL_DST]) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "template addresses need a template family");
+		NL_SET_ERR_ATTR_MISS(extack, nest, KIPSEC_A_TMPL_FAMILY);
+		return -EINVAL;
+	}
+	if (tb[KIPSEC_A_TMPL_SRC]) {
+		err = get_addr(tb[KIPSEC_A_TMPL_SRC], t->family, &t->saddr,
+			       extack);
+		if (err)
+			return err;
+	}
+	if (tb[KIPSEC_A_TMPL_DST]) {
+		err = get_addr(tb[KIPSEC_A_TMPL_DST], t->family, &t->daddr,
+			       extack);
+		if (err)
+			return err;
+	}
+	if (tb[KIPSEC_A_TMPL_SPI])
+		t->spi = nla_get_be32(tb[KIPSEC_A_TMPL_SPI]);
+	if (tb[KIPSEC_A_TMPL_REQID])
+		t->reqid = nla_get_u32(tb[KIPSEC_A_TMPL_REQID]);
+	if (tb[KIPSEC_A_TMPL_MODE])
+		t->mode = nla_get_u8(tb[KIPSEC_A_TMPL_MODE]);
+	if (tb[KIPSEC_A_TMPL_LEVEL])
+		t->level = nla_get_u8(tb[KIPSEC_A_TMPL_LEVEL]);
+	return 0;
+}
+
+static int put_tmpl(struct sk_buff *skb, const struct kipsec_tmpl *t)
+{
+	struct nlattr *nest = nla_nest_start(skb, KIPSEC_A_POL_TMPL);
+
+	if (!nest)
+		return -EMSGSIZE;
+	if ((t->family &&
+	     (nla_put_u16(skb, KIPSEC_A_TMPL_FAMILY, t->family) ||
+	      put_addr(skb, KIPSEC_A_TMPL_SRC, t->family, &t->saddr) ||
+	      put_addr(skb, KIPSEC_A_TMPL_DST, t->family, &t->daddr))) ||
+	    nla_put_u8(skb, KIPSEC_A_TMPL_PROTO, t->proto) ||
+	    nla_put_be32(skb, KIPSEC_A_TMPL_SPI, t->spi) ||
+	    nla_put_u32(skb, KIPSEC_A_TMPL_REQID, t->reqid) ||
+	    nla_put_u8(skb, KIPSEC_A_TMPL_MODE, t->mode) ||
+	    nla_put_u8(skb, KIPSEC_A_TMPL_LEVEL, t->level)) {
+		nla_nest_cancel(skb, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+static int pol_fill(struct sk_buff *skb, struct kipsec_policy *pol,
+		    u32 portid, u32 seq, int flags)
+{
+	void *hdr;
+
+	hdr = genlmsg_put(skb, portid, seq, &kipsec_nl_family, flags,
+			  KIPSEC_CMD_POLICY_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (put_sel(skb, KIPSEC_A_POL_SEL, &pol->sel) ||
+	    nla_put_u8(skb, KIPSEC_A_POL_DIR, pol->dir) ||
+	    nla_put_u32(skb, KIPSEC_A_POL_PRIORITY, pol->priority) ||
+	    nla_put_u8(skb, KIPSEC_A_POL_ACTION, pol->action) ||
+	    nla_put_u32(skb, KIPSEC_A_POL_INDEX, pol->index) ||
+	    (pol->has_tmpl && put_tmpl(skb, &pol->tmpl)) ||
+	    put_stats(skb, KIPSEC_A_POL_STATS, pol->stats)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+static int kipsec_nl_policy_new(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kipsec_net *kn = kipsec_pernet(genl_info_net(info));
+	bool replace = info->nlhdr->nlmsg_flags & NLM_F_REPLACE;
+	struct netlink_ext_ack *extack = info->extack;
+	struct nlattr **tb = info->attrs;
+	struct kipsec_policy *pol, *old;
+	int err;
+
+	if (REQUIRE(info, KIPSEC_A_POL_SEL, "missing policy selector") ||
+	    REQUIRE(info, KIPSEC_A_POL_DIR, "missing policy direction"))
+		return -EINVAL;
+	if (tb[KIPSEC_A_POL_INDEX]) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[KIPSEC_A_POL_INDEX],
+				    "kipsec: the policy index is assigned by the kernel");
+		return -EINVAL;
+	}
+	pol = kipsec_policy_alloc();
+	if (!pol)
+		return -ENOMEM;
+	err = parse_sel(tb[KIPSEC_A_POL_SEL], &pol->sel, extack);
+	if (err)
+		goto out_free;
+	pol->dir = nla_get_u8(tb[KIPSEC_A_POL_DIR]);
+	if (tb[KIPSEC_A_POL_PRIORITY])
+		pol->priority = nla_get_u32(tb[KIPSEC_A_POL_PRIORITY]);
+	if (tb[KIPSEC_A_POL_ACTION])
+		pol->action = nla_get_u8(tb[KIPSEC_A_POL_ACTION]);
+	if (tb[KIPSEC_A_POL_TMPL]) {
+		err = parse_tmpl(tb[KIPSEC_A_POL_TMPL], &pol->tmpl, extack);
+		if (err)
+			goto out_free;
+		pol->has_tmpl = true;
+	}
+
+	mutex_lock(&kn->lock);
+	old = kipsec_policy_find_locked(kn, pol->dir, &pol->sel);
+	if (old && !replace) {
+		NL_SET_ERR_MSG_MOD(extack, "policy already exists");
+		err = -EEXIST;
+	} else if (old) {
+		kipsec_policy_replace(kn, old, pol);
+	} else {
+		err = kipsec_policy_insert(kn, pol);
+	}
+	mutex_unlock(&kn->lock);
+	if (!err)
+		return 0;
+out_free:
+	kipsec_policy_free(pol);
+	return err;
+}
+
+/* POLICY_DEL, POLICY_GET: by INDEX, or by SEL and DIR; under kn->lock */
+static struct kipsec_policy *pol_find(struct kipsec_net *kn,
+				      struct genl_info *info, int *errp)
+{
+	struct netlink_ext_ack *extack = info->extack;
+	struct nlattr **tb = info->attrs;
+	struct kipsec_policy *pol;
+	struct xfrm_selector sel;
+
+	*errp = 0;
+	if (tb[KIPSEC_A_POL_INDEX]) {
+		u32 index = nla_get_u32(tb[KIPSEC_A_POL_INDEX]);
+
+		pol = kipsec_policy_find_index_locked(kn, index);
+		if (pol && tb[KIPSEC_A_POL_DIR] &&
+		    pol->dir != nla_get_u8(tb[KIPSEC_A_POL_DIR]))
+			pol = NULL;
+	} else {
+		if (REQUIRE(info, KIPSEC_A_POL_SEL,
+			    "missing policy selector (or index)") ||
+		    REQUIRE(info, KIPSEC_A_POL_DIR,
+			    "missing policy direction")) {
+			*errp = -EINVAL;
+			return NULL;
+		}
+		*errp = parse_sel(tb[KIPSEC_A_POL_SEL], &sel, extack);
+		if (*errp)
+			return NULL;
+		pol = kipsec_policy_find_locked(kn,
+						nla_get_u8(tb[KIPSEC_A_POL_DIR]),
+						&sel);
+	}
+	if (!pol) {
+		NL_SET_ERR_MSG_MOD(extack, "no such policy");
+		*errp = -ENOENT;
+	}
+	return pol;
+}
+
+static int kipsec_nl_policy_del(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kipsec_net *kn = kipsec_pernet(genl_info_net(info));
+	struct kipsec_policy *pol;
+	int err;
+
+	mutex_lock(&kn->lock);
+	pol = pol_find(kn, info, &err);
+	if (pol)
+		kipsec_policy_unlink(kn, pol);
+	mutex_unlock(&kn->lock);
+	return err;
+}
+
+static int kipsec_nl_policy_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kipsec_net *kn = kipsec_pernet(genl_info_net(info));
+	struct kipsec_policy *pol;
+	struct sk_buff *msg;
+	int err;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	mutex_lock(&kn->lock);
+	pol = pol_find(kn, info, &err);
+	if (pol)
+		err = pol_fill(msg, pol, info->snd_portid, info->snd_seq, 0);
+	mutex_unlock(&kn->lock);
+	if (err) {
+		nlmsg_free(msg);
+		return err;
+	}
+	return genlmsg_reply(msg, info);
+}
+
+/* policy dump cursor: cb->args[0] direction, cb->args[1] position in it */
+static int kipsec_nl_policy_dump(struct sk_buff *skb,
+				 struct netlink_callback *cb)
+{
+	struct kipsec_net *kn = kipsec_pernet(sock_net(skb->sk));
+	struct kipsec_policy *pol;
+	int dir, err = 0;
+	bool any = false;
+	long idx;
+
+	mutex_lock(&kn->lock);
+	for (dir = cb->args[0]; dir <= KIPSEC_DIR_MAX; dir++) {
+		idx = 0;
+		list_for_each_entry(pol, &kn->policies[dir], list) {
+			if (idx++ < cb->args[1])
+				continue;
+			err = pol_fill(skb, pol, NETLINK_CB(cb->skb).portid,
+				       cb->nlh->nlmsg_seq, NLM_F_MULTI);
+			if (err)
+				goto out;
+			any = true;
+			cb->args[1] = idx;
+		}
+		cb->args[1] = 0;
+		cb->args[0] = dir + 1;
+	}
+out:
+	mutex_unlock(&kn->lock);
+	if (err && !any && !skb->len)
+		return err;
+	return skb->len;
+}
+
+static int kipsec_nl_policy_flush(struct sk_buff *skb,
+				  struct genl_info *info)
+{
+	struct kipsec_net *kn = kipsec_pernet(genl_info_net(info));
+
+	mutex_lock(&kn->lock);
+	kipsec_policy_flush(kn);
+	mutex_unlock(&kn->lock);
+	return 0;
+}
+
+static const struct genl_ops kipsec_nl_ops[] = {
+	{
+		.cmd = KIPSEC_CMD_INFO_GET,
+		.doit = kipsec_nl_info_get,
+		.policy = none_nl_policy,
+		.maxattr = ARRAY_SIZE(none_nl_policy) - 1,
+	},
+	{
+		.cmd = KIPSEC_CMD_SA_NEW,
+		.doit = kipsec_nl_sa_new,
+		.policy = sa_nl_policy,
+		.maxattr = KIPSEC_A_MAX,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = KIPSEC_CMD_SA_DEL,
+		.doit = kipsec_nl_sa_del,
+		.policy = sa_nl_policy,
+		.maxattr = KIPSEC_A_MAX,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = KIPSEC_CMD_SA_GET,
+		.doit = kipsec_nl_sa_get,
+		.dumpit = kipsec_nl_sa_dump,
+		.done = kipsec_nl_sa_dump_done,
+		.policy = sa_nl_policy,
+		.maxattr = KIPSEC_A_MAX,
+	},
+	{
+		.cmd = KIPSEC_CMD_SA_FLUSH,
+		.doit = kipsec_nl_sa_flush,
+		.policy = sa_nl_policy,
+		.maxattr = KIPSEC_A_MAX,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = KIPSEC_CMD_POLICY_NEW,
+		.doit = kipsec_nl_policy_new,
+		.policy = pol_nl_policy,
+		.maxattr = KIPSEC_A_MAX,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = KIPSEC_CMD_POLICY_DEL,
+		.doit = kipsec_nl_policy_del,
+		.policy = pol_nl_policy,
+		.maxattr = KIPSEC_A_MAX,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = KIPSEC_CMD_POLICY_GET,
+		.doit = kipsec_nl_policy_get,
+		.dumpit = kipsec_nl_policy_dump,
+		.policy = pol_nl_policy,
+		.maxattr = KIPSEC_A_MAX,
+	},
+	{
+		.cmd = KIPSEC_CMD_POLICY_FLUSH,
+		.doit = kipsec_nl_policy_flush,
+		.policy = pol_nl_policy,
+		.maxattr = KIPSEC_A_MAX,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = KIPSEC_CMD_STATS_GET,
+		.doit = kipsec_nl_stats_get,
+		.policy = none_nl_policy,
+		.maxattr = ARRAY_SIZE(none_nl_policy) - 1,
+	},
+};
+
+static struct genl_family kipsec_nl_family __ro_after_init = {
+	.name = KIPSEC_GENL_NAME,
+	.version = KIPSEC_GENL_VERSION,
+	.maxattr = KIPSEC_A_MAX,
+	.netnsok = true,
+	.parallel_ops = true,
+	.pre_doit = kipsec_pre_doit,
+	.module = THIS_MODULE,
+	.ops = kipsec_nl_ops,
+	.n_ops = ARRAY_SIZE(kipsec_nl_ops),
+	.resv_start_op = KIPSEC_CMD_POLICY_NEW + 1,
+};
 
 int kipsec_netlink_init(void)
 {
-	return 0;
+	return genl_register_family(&kipsec_nl_family);
 }
 
 void kipsec_netlink_exit(void)
 {
+	genl_unregister_family(&kipsec_nl_family);
 }
