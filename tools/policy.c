@@ -1,0 +1,594 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kipsec CLI: `kipsec policy ...`, the grammar of `ip xfrm policy ...`.
+ *
+ * A kipsec policy has at most one template: action allow with a template
+ * is PROTECT, allow without one BYPASS, block DISCARD.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "cli.h"
+
+struct ktmpl {
+	bool set;
+	struct kid id;
+	uint32_t reqid;
+	bool has_reqid;
+	uint8_t mode;
+	bool has_mode;
+	uint8_t level;
+	bool has_level;
+};
+
+/* a request, a dumped policy or a list filter */
+struct pol {
+	struct ksel sel;
+	uint8_t dir;
+	bool has_dir;
+	uint32_t priority;
+	bool has_priority;
+	uint8_t action;
+	bool has_action;
+	uint32_t index;
+	bool has_index;
+	struct ktmpl tmpl;
+	struct kstats stats;
+};
+
+static void usage(void) __attribute__((noreturn));
+static void usage(void)
+{
+	fprintf(stderr,
+		"Usage: kipsec policy { add | update } SELECTOR dir DIR\n"
+		"        [ action ACTION ] [ priority PRIORITY ] [ ptype main ] [ tmpl TMPL ]\n"
+		"Usage: kipsec policy { delete | get } { SELECTOR | index INDEX } dir DIR\n"
+		"Usage: kipsec policy { deleteall | list } [ SELECTOR ] [ dir DIR ]\n"
+		"        [ index INDEX ] [ action ACTION ] [ priority PRIORITY ]\n"
+		"Usage: kipsec policy flush [ ptype main ]\n"
+		"Usage: kipsec policy count\n"
+		"SELECTOR := [ src ADDR[/PLEN] ] [ dst ADDR[/PLEN] ] [ UPSPEC ]\n"
+		"UPSPEC := proto { { tcp | udp | sctp | dccp } [ sport PORT ] [ dport PORT ] |\n"
+		"                  { icmp | ipv6-icmp } [ type NUMBER ] [ code NUMBER ] |\n"
+		"                  PROTO }\n"
+		"DIR := in | out | fwd\n"
+		"ACTION := allow | block\n"
+		"TMPL := ID [ mode MODE ] [ reqid REQID ] [ level LEVEL ]\n"
+		"ID := [ src ADDR ] [ dst ADDR ] proto XFRM-PROTO [ spi SPI ]\n"
+		"XFRM-PROTO := esp | ah\n"
+		"MODE := transport | tunnel\n"
+		"LEVEL := required | use\n"
+		"A policy takes one template. ADDR[/PLEN] without /PLEN is a host.\n"
+		"Not supported: limit, mark, ctx, flag, dev, if_id, ptype sub, set.\n");
+	exit(0);
+}
+
+/* ------------------------------------------------------------- parsing */
+
+static bool is_sel_keyword(const char *w)
+{
+	static const char *const kw[] = {
+		"src", "dst", "proto", "sport", "dport", "type", "code",
+		"dev", "key",
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(kw) / sizeof(kw[0]); i++)
+		if (strcmp(w, kw[i]) == 0)
+			return true;
+	return false;
+}
+
+static void parse_tmpl(struct ktmpl *t, int *argcp, char ***argvp)
+{
+	int argc = *argcp;
+	char **argv = *argvp;
+	bool any = false;
+
+	while (argc > 0) {
+		if (id_parse(&t->id, &argc, &argv)) {
+			/* consumed */
+		} else if (strcmp(*argv, "mode") == 0) {
+			NEXT_ARG();
+			if (t->has_mode)
+				duparg("mode", *argv);
+			t->mode = mode_parse(*argv);
+			t->has_mode = true;
+		} else if (strcmp(*argv, "reqid") == 0) {
+			NEXT_ARG();
+			if (t->has_reqid)
+				duparg("reqid", *argv);
+			if (get_u32(&t->reqid, *argv))
+				invarg("value after \"reqid\" is invalid",
+				       *argv);
+			t->has_reqid = true;
+		} else if (strcmp(*argv, "level") == 0) {
+			NEXT_ARG();
+			if (strcmp(*argv, "required") == 0)
+				t->level = KIPSEC_LEVEL_REQUIRED;
+			else if (strcmp(*argv, "use") == 0)
+				t->level = KIPSEC_LEVEL_USE;
+			else
+				invarg("LEVEL value is invalid", *argv);
+			t->has_level = true;
+		} else {
+			break;
+		}
+		any = true;
+		argc--;
+		argv++;
+	}
+	if (!any)
+		missarg("TMPL");
+	t->set = true;
+	*argcp = argc + 1;
+	*argvp = argv - 1;
+}
+
+static const char *const unsupported_pol_kw[][2] = {
+	{ "limit", "(policy lifetimes) is not supported yet" },
+	{ "mark", "is not supported by kipsec" },
+	{ "ctx", "(security context) is not supported by kipsec" },
+	{ "flag", "(policy flags localok, icmp) is not supported by kipsec" },
+	{ "if_id", "is not supported by kipsec" },
+	{ "offload", "is not supported by kipsec" },
+};
+
+static void check_unsupported(const char *kw)
+{
+	unsigned int i;
+
+	for (i = 0; i < sizeof(unsupported_pol_kw) /
+			sizeof(unsupported_pol_kw[0]); i++)
+		if (strcmp(kw, unsupported_pol_kw[i][0]) == 0)
+			unsupported(kw, unsupported_pol_kw[i][1]);
+}
+
+enum parse_mode { P_ADD, P_ID, P_FILTER };
+
+static void parse_policy(struct pol *p, enum parse_mode pm, int argc,
+			 char **argv)
+{
+	memset(p, 0, sizeof(*p));
+	while (argc > 0) {
+		if (strcmp(*argv, "dir") == 0) {
+			NEXT_ARG();
+			if (p->has_dir)
+				duparg("dir", *argv);
+			p->dir = dir_parse(*argv);
+			p->has_dir = true;
+		} else if (strcmp(*argv, "index") == 0) {
+			if (pm == P_ADD)
+				unsupported("index",
+					    "is assigned by the kernel; use it with get, delete and list");
+			NEXT_ARG();
+			if (p->has_index)
+				duparg("index", *argv);
+			if (get_u32(&p->index, *argv))
+				invarg("INDEX value is invalid", *argv);
+			p->has_index = true;
+		} else if (strcmp(*argv, "priority") == 0 && pm != P_ID) {
+			NEXT_ARG();
+			if (p->has_priority)
+				duparg("priority", *argv);
+			if (get_u32(&p->priority, *argv))
+				invarg("PRIORITY value is invalid", *argv);
+			p->has_priority = true;
+		} else if (strcmp(*argv, "action") == 0 && pm != P_ID) {
+			NEXT_ARG();
+			if (p->has_action)
+				duparg("action", *argv);
+			if (strcmp(*argv, "allow") == 0)
+				p->action = KIPSEC_ACTION_ALLOW;
+			else if (strcmp(*argv, "block") == 0)
+				p->action = KIPSEC_ACTION_BLOCK;
+			else
+				invarg("ACTION value is invalid", *argv);
+			p->has_action = true;
+		} else if (strcmp(*argv, "ptype") == 0) {
+			NEXT_ARG();
+			if (strcmp(*argv, "sub") == 0)
+				unsupported("ptype sub",
+					    "(sub policies) is not supported by kipsec");
+			if (strcmp(*argv, "main") != 0)
+				invarg("PTYPE value is invalid", *argv);
+		} else if (strcmp(*argv, "tmpl") == 0 && pm == P_ADD) {
+			if (p->tmpl.set)
+				unsupported("tmpl",
+					    "given twice: a kipsec policy takes one template");
+			NEXT_ARG();
+			parse_tmpl(&p->tmpl, &argc, &argv);
+		} else if (is_sel_keyword(*argv)) {
+			sel_parse(&p->sel, &argc, &argv);
+		} else if (strcmp(*argv, "help") == 0) {
+			usage();
+		} else {
+			check_unsupported(*argv);
+			invarg("unknown keyword", *argv);
+		}
+		argc--;
+		argv++;
+	}
+	if (pm != P_FILTER) {
+		if (!p->has_dir)
+			missarg("dir");
+		sel_finish(&p->sel, preferred_family);
+	}
+	if (pm == P_ID && p->has_index && p->sel.set)
+		usage_error("give either SELECTOR or \"index\", not both");
+	if (p->tmpl.set && !p->tmpl.id.has_proto)
+		missarg("proto\" (of \"tmpl\")");
+}
+
+static void put_tmpl(struct nlmsghdr *nlh, const struct ktmpl *t)
+{
+	struct nlattr *nest = mnl_attr_nest_start(nlh, KIPSEC_A_POL_TMPL);
+	int len = af_bytelen(t->id.family);
+
+	if (t->id.family) {
+		mnl_attr_put_u16(nlh, KIPSEC_A_TMPL_FAMILY, t->id.family);
+		if (t->id.has_src)
+			mnl_attr_put(nlh, KIPSEC_A_TMPL_SRC, len, t->id.src);
+		if (t->id.has_dst)
+			mnl_attr_put(nlh, KIPSEC_A_TMPL_DST, len, t->id.dst);
+	}
+	mnl_attr_put_u8(nlh, KIPSEC_A_TMPL_PROTO, t->id.proto);
+	if (t->id.has_spi)
+		mnl_attr_put_u32(nlh, KIPSEC_A_TMPL_SPI, htonl(t->id.spi));
+	mnl_attr_put_u32(nlh, KIPSEC_A_TMPL_REQID, t->reqid);
+	mnl_attr_put_u8(nlh, KIPSEC_A_TMPL_MODE, t->mode);
+	mnl_attr_put_u8(nlh, KIPSEC_A_TMPL_LEVEL, t->level);
+	mnl_attr_nest_end(nlh, nest);
+}
+
+static int policy_modify(int argc, char **argv, bool update)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct pol p;
+
+	parse_policy(&p, P_ADD, argc, argv);
+	nlh = nl_new(buf, KIPSEC_CMD_POLICY_NEW,
+		     update ? NLM_F_REPLACE : NLM_F_CREATE | NLM_F_EXCL);
+	sel_put(nlh, KIPSEC_A_POL_SEL, &p.sel);
+	mnl_attr_put_u8(nlh, KIPSEC_A_POL_DIR, p.dir);
+	mnl_attr_put_u32(nlh, KIPSEC_A_POL_PRIORITY, p.priority);
+	mnl_attr_put_u8(nlh, KIPSEC_A_POL_ACTION, p.action);
+	if (p.tmpl.set)
+		put_tmpl(nlh, &p.tmpl);
+	return nl_talk(nlh, NULL, NULL, false);
+}
+
+/* ------------------------------------------------------------- printing */
+
+static int tmpl_get(const struct nlattr *nest, struct ktmpl *t)
+{
+	const struct nlattr *tb[NL_TB_MAX];
+	const struct nlattr *a;
+	int len;
+
+	memset(t, 0, sizeof(*t));
+	if (nl_parse_nested(nest, tb))
+		return -1;
+	t->set = true;
+	a = tb[KIPSEC_A_TMPL_FAMILY];
+	if (a && mnl_attr_get_payload_len(a) == 2)
+		t->id.family = mnl_attr_get_u16(a);
+	len = af_bytelen(t->id.family);
+	a = tb[KIPSEC_A_TMPL_SRC];
+	if (t->id.family && a && mnl_attr_get_payload_len(a) == (unsigned)len) {
+		memcpy(t->id.src, mnl_attr_get_payload(a), len);
+		t->id.has_src = true;
+	}
+	a = tb[KIPSEC_A_TMPL_DST];
+	if (t->id.family && a && mnl_attr_get_payload_len(a) == (unsigned)len) {
+		memcpy(t->id.dst, mnl_attr_get_payload(a), len);
+		t->id.has_dst = true;
+	}
+	a = tb[KIPSEC_A_TMPL_PROTO];
+	if (a && mnl_attr_get_payload_len(a) == 1)
+		t->id.proto = mnl_attr_get_u8(a);
+	a = tb[KIPSEC_A_TMPL_SPI];
+	if (a && mnl_attr_get_payload_len(a) == 4)
+		t->id.spi = ntohl(mnl_attr_get_u32(a));
+	a = tb[KIPSEC_A_TMPL_REQID];
+	if (a && mnl_attr_get_payload_len(a) == 4)
+		t->reqid = mnl_attr_get_u32(a);
+	a = tb[KIPSEC_A_TMPL_MODE];
+	if (a && mnl_attr_get_payload_len(a) == 1)
+		t->mode = mnl_attr_get_u8(a);
+	a = tb[KIPSEC_A_TMPL_LEVEL];
+	if (a && mnl_attr_get_payload_len(a) == 1)
+		t->level = mnl_attr_get_u8(a);
+	return 0;
+}
+
+static int pol_get(const struct nlmsghdr *nlh, struct pol *p)
+{
+	const struct nlattr *tb[NL_TB_MAX];
+	const struct nlattr *a;
+
+	memset(p, 0, sizeof(*p));
+	if (nl_parse(nlh, tb) || !tb[KIPSEC_A_POL_SEL] ||
+	    sel_get(tb[KIPSEC_A_POL_SEL], &p->sel))
+		return -1;
+	a = tb[KIPSEC_A_POL_DIR];
+	if (!a || mnl_attr_get_payload_len(a) != 1)
+		return -1;
+	p->dir = mnl_attr_get_u8(a);
+	p->has_dir = true;
+	a = tb[KIPSEC_A_POL_PRIORITY];
+	if (a && mnl_attr_get_payload_len(a) == 4)
+		p->priority = mnl_attr_get_u32(a);
+	a = tb[KIPSEC_A_POL_ACTION];
+	if (a && mnl_attr_get_payload_len(a) == 1)
+		p->action = mnl_attr_get_u8(a);
+	a = tb[KIPSEC_A_POL_INDEX];
+	if (a && mnl_attr_get_payload_len(a) == 4) {
+		p->index = mnl_attr_get_u32(a);
+		p->has_index = true;
+	}
+	if (tb[KIPSEC_A_POL_TMPL] && tmpl_get(tb[KIPSEC_A_POL_TMPL], &p->tmpl))
+		return -1;
+	if (stats_get(tb[KIPSEC_A_POL_STATS], &p->stats))
+		return -1;
+	return 0;
+}
+
+static void tmpl_print(const struct ktmpl *t, int sel_family)
+{
+	char buf[INET6_ADDRSTRLEN], pb[8], spi[16];
+	int family = t->id.family ? t->id.family : sel_family;
+
+	open_json_object("tmpl");
+	print_string(PRINT_ANY, "src", "\ttmpl src %s ",
+		     addr_str(family, t->id.src, buf, sizeof(buf)));
+	print_string(PRINT_ANY, "dst", "dst %s",
+		     addr_str(family, t->id.dst, buf, sizeof(buf)));
+	print_nl();
+	print_string(PRINT_ANY, "proto", "\t\tproto %s ",
+		     xfrmproto_name(t->id.proto, pb, sizeof(pb)));
+	if (t->id.spi || show_stats) {
+		snprintf(spi, sizeof(spi), "0x%08x", t->id.spi);
+		print_string(PRINT_ANY, "spi", "spi %s ", spi);
+		print_uint(PRINT_JSON, "spi_num", NULL, t->id.spi);
+	}
+	print_uint(PRINT_ANY, "reqid", "reqid %u", t->reqid);
+	print_string(PRINT_ANY, "mode", " mode %s", mode_name(t->mode));
+	print_nl();
+	if (t->level == KIPSEC_LEVEL_USE || show_stats)
+		print_string(PRINT_ANY, "level", "\t\tlevel %s \n",
+			     t->level == KIPSEC_LEVEL_USE ? "use" : "required");
+	close_json_object();
+}
+
+static void pol_print(const struct pol *p)
+{
+	open_json_object(NULL);
+	sel_print(&p->sel, "sel");
+	print_nl();
+	print_string(PRINT_ANY, "dir", "\tdir %s ", dir_name(p->dir));
+	if (p->action == KIPSEC_ACTION_BLOCK || show_stats || json)
+		print_string(PRINT_ANY, "action", "action %s ",
+			     p->action == KIPSEC_ACTION_BLOCK ?
+			     "block" : "allow");
+	if (p->has_index && (show_stats || json))
+		print_uint(PRINT_ANY, "index", "index %u ", p->index);
+	print_uint(PRINT_ANY, "priority", "priority %u ", p->priority);
+	print_nl();
+	if (p->tmpl.set)
+		tmpl_print(&p->tmpl, p->sel.family);
+	if (show_stats)
+		stats_print_object(&p->stats);
+	close_json_object();
+}
+
+static bool filter_match(const struct pol *f, const struct pol *p)
+{
+	if (f->has_dir && f->dir != p->dir)
+		return false;
+	if (f->sel.set && !sel_match(&f->sel, &p->sel))
+		return false;
+	if (f->has_index && f->index != p->index)
+		return false;
+	if (f->has_action && f->action != p->action)
+		return false;
+	if (f->has_priority && f->priority != p->priority)
+		return false;
+	return true;
+}
+
+struct list_ctx {
+	const struct pol *f;
+	bool collect;		/* deleteall, count: keep (index, dir) */
+	struct pol *pols;
+	size_t n, cap;
+};
+
+static int list_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct list_ctx *c = data;
+	struct pol p;
+
+	if (pol_get(nlh, &p)) {
+		fprintf(stderr, "Warning: skipping a malformed policy message.\n");
+		return MNL_CB_OK;
+	}
+	if (c->f && !filter_match(c->f, &p))
+		return MNL_CB_OK;
+	if (!c->collect) {
+		pol_print(&p);
+		return MNL_CB_OK;
+	}
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 16;
+		struct pol *n = realloc(c->pols, cap * sizeof(*n));
+
+		if (!n)
+			return MNL_CB_ERROR;
+		c->pols = n;
+		c->cap = cap;
+	}
+	c->pols[c->n++] = p;
+	return MNL_CB_OK;
+}
+
+static int policy_list(int argc, char **argv)
+{
+	struct pol f;
+	struct list_ctx c = { .f = &f };
+
+	parse_policy(&f, P_FILTER, argc, argv);
+	new_json_obj();
+	open_json_array(NULL);
+	nl_dump(KIPSEC_CMD_POLICY_GET, list_cb, &c);
+	close_json_array();
+	delete_json_obj();
+	return 0;
+}
+
+static void put_key(struct nlmsghdr *nlh, const struct pol *p)
+{
+	if (p->has_index)
+		mnl_attr_put_u32(nlh, KIPSEC_A_POL_INDEX, p->index);
+	else
+		sel_put(nlh, KIPSEC_A_POL_SEL, &p->sel);
+	mnl_attr_put_u8(nlh, KIPSEC_A_POL_DIR, p->dir);
+}
+
+static int policy_deleteall(int argc, char **argv)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct pol f;
+	struct list_ctx c = { .f = &f, .collect = true };
+	size_t i;
+
+	parse_policy(&f, P_FILTER, argc, argv);
+	nl_dump(KIPSEC_CMD_POLICY_GET, list_cb, &c);
+	for (i = 0; i < c.n; i++) {
+		struct nlmsghdr *nlh = nl_new(buf, KIPSEC_CMD_POLICY_DEL, 0);
+
+		put_key(nlh, &c.pols[i]);
+		nl_talk(nlh, NULL, NULL, false);
+	}
+	free(c.pols);
+	return 0;
+}
+
+static int get_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct pol p;
+
+	if (pol_get(nlh, &p)) {
+		fprintf(stderr, "Error: malformed policy message from the kernel.\n");
+		return MNL_CB_ERROR;
+	}
+	pol_print(&p);
+	return MNL_CB_OK;
+}
+
+static int policy_get_or_delete(int argc, char **argv, bool del)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct pol p;
+
+	parse_policy(&p, P_ID, argc, argv);
+	nlh = nl_new(buf, del ? KIPSEC_CMD_POLICY_DEL : KIPSEC_CMD_POLICY_GET,
+		     0);
+	put_key(nlh, &p);
+	if (del)
+		return nl_talk(nlh, NULL, NULL, false);
+	new_json_obj();
+	nl_talk(nlh, get_cb, NULL, false);
+	delete_json_obj();
+	return 0;
+}
+
+static int policy_flush(int argc, char **argv)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+
+	while (argc > 0) {
+		if (strcmp(*argv, "ptype") == 0) {
+			NEXT_ARG();
+			if (strcmp(*argv, "main") != 0)
+				invarg("PTYPE value is invalid", *argv);
+		} else if (strcmp(*argv, "help") == 0) {
+			usage();
+		} else {
+			invarg("unknown keyword", *argv);
+		}
+		argc--;
+		argv++;
+	}
+	return nl_talk(nl_new(buf, KIPSEC_CMD_POLICY_FLUSH, 0), NULL, NULL,
+		       false);
+}
+
+static int policy_count(int argc, char **argv)
+{
+	struct list_ctx c = { .collect = true };
+	unsigned int n[KIPSEC_DIR_MAX + 1] = { 0 };
+	size_t i;
+
+	if (argc > 0) {
+		if (strcmp(*argv, "help") == 0)
+			usage();
+		invarg("unknown keyword", *argv);
+	}
+	nl_dump(KIPSEC_CMD_POLICY_GET, list_cb, &c);
+	for (i = 0; i < c.n; i++)
+		if (c.pols[i].dir <= KIPSEC_DIR_MAX)
+			n[c.pols[i].dir]++;
+	free(c.pols);
+	if (nl_dryrun())
+		return 0;
+	new_json_obj();
+	open_json_object(NULL);
+	print_uint(PRINT_ANY, "in", "SPD IN  %u\n", n[KIPSEC_DIR_IN]);
+	print_uint(PRINT_ANY, "out", "SPD OUT %u\n", n[KIPSEC_DIR_OUT]);
+	print_uint(PRINT_ANY, "fwd", "SPD FWD %u\n", n[KIPSEC_DIR_FWD]);
+	close_json_object();
+	delete_json_obj();
+	return 0;
+}
+
+int do_policy(int argc, char **argv)
+{
+	const char *cmd;
+
+	if (argc < 1)
+		return policy_list(0, NULL);
+	cmd = *argv;
+	argc--;
+	argv++;
+	if (matches(cmd, "add") == 0)
+		return policy_modify(argc, argv, false);
+	if (matches(cmd, "update") == 0)
+		return policy_modify(argc, argv, true);
+	if (matches(cmd, "delete") == 0 || strcmp(cmd, "del") == 0)
+		return policy_get_or_delete(argc, argv, true);
+	if (matches(cmd, "deleteall") == 0 || strcmp(cmd, "delall") == 0)
+		return policy_deleteall(argc, argv);
+	if (matches(cmd, "list") == 0 || matches(cmd, "show") == 0 ||
+	    strcmp(cmd, "lst") == 0)
+		return policy_list(argc, argv);
+	if (matches(cmd, "get") == 0)
+		return policy_get_or_delete(argc, argv, false);
+	if (matches(cmd, "flush") == 0)
+		return policy_flush(argc, argv);
+	if (matches(cmd, "count") == 0)
+		return policy_count(argc, argv);
+	if (matches(cmd, "help") == 0)
+		usage();
+	if (strcmp(cmd, "set") == 0)
+		unsupported("set", "(SPD hash thresholds) is not supported by kipsec");
+	fprintf(stderr, "Command \"%s\" is unknown, try \"kipsec policy help\".\n",
+		cmd);
+	exit(EXIT_USAGE);
+}

@@ -1,0 +1,868 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kipsec CLI: `kipsec state ...`, the grammar of `ip xfrm state ...`.
+ *
+ * Key material goes to the kernel and is never read back: the kernel
+ * reports KIPSEC_A_SA_KEY_BITS and the CLI prints "(N bits)" where ip
+ * prints the key.
+ */
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "cli.h"
+
+/* xfrm's XFRM_STATE_* bits, for `flag 0xNN` */
+#define XFRM_F_NOECN		1
+#define XFRM_F_DECAP_DSCP	2
+#define XFRM_F_NOPMTUDISC	4
+#define XFRM_F_WILDRECV		8
+#define XFRM_F_ICMP		16
+#define XFRM_F_AF_UNSPEC	32
+#define XFRM_F_ALIGN4		64
+#define XFRM_F_ESN		128
+
+static const struct {
+	const char *name;
+	uint32_t kflag;		/* 0: xfrm flag kipsec does not implement */
+	uint8_t xflag;
+} sa_flags[] = {
+	{ "noecn", KIPSEC_SA_F_NOECN, XFRM_F_NOECN },
+	{ "decap-dscp", 0, XFRM_F_DECAP_DSCP },
+	{ "nopmtudisc", KIPSEC_SA_F_NOPMTUDISC, XFRM_F_NOPMTUDISC },
+	{ "wildrecv", 0, XFRM_F_WILDRECV },
+	{ "icmp", 0, XFRM_F_ICMP },
+	{ "af-unspec", KIPSEC_SA_F_AF_UNSPEC, XFRM_F_AF_UNSPEC },
+	{ "align4", 0, XFRM_F_ALIGN4 },
+	{ "esn", KIPSEC_SA_F_ESN, XFRM_F_ESN },
+};
+
+#define N_SA_FLAGS (sizeof(sa_flags) / sizeof(sa_flags[0]))
+
+/* an algorithm given on the command line */
+struct kalg {
+	const char *keyword;	/* aead, enc, auth, auth-trunc */
+	const char *name;
+	uint8_t key[KEY_MAX_BYTES];
+	int keylen;
+	uint32_t bits;		/* ICV or truncation length */
+	bool has_bits;
+};
+
+/* a state add/update request */
+struct sa_req {
+	struct kid id;
+	uint32_t reqid;
+	bool has_reqid;
+	uint8_t mode;
+	bool has_mode;
+	uint32_t flags;
+	bool has_flags;
+	uint32_t replay_window;
+	bool has_window;
+	uint32_t seq, seq_hi, oseq, oseq_hi;
+	bool has_seq, has_oseq;
+	struct kalg aead, enc, auth;
+	bool has_aead, has_enc, has_auth;
+	struct ksel sel;
+};
+
+/* an SA as dumped by the kernel */
+struct sa {
+	struct kid id;
+	uint32_t reqid;
+	uint8_t mode;
+	uint32_t flags;
+	uint32_t replay_window;
+	uint64_t seq, oseq;
+	bool has_seq, has_oseq;
+	const char *aead_name, *enc_name, *auth_name;
+	uint32_t aead_icv, auth_trunc, key_bits;
+	bool has_auth_trunc, has_key_bits;
+	struct ksel sel;
+	struct kstats stats;
+};
+
+/* state list / deleteall filter */
+struct sa_filter {
+	struct kid id;
+	uint8_t mode;
+	bool has_mode;
+	uint32_t reqid;
+	bool has_reqid;
+	uint32_t flags;
+};
+
+static void usage(void) __attribute__((noreturn));
+static void usage(void)
+{
+	fprintf(stderr,
+		"Usage: kipsec state { add | update } ID [ ALGO-LIST ] [ mode MODE ]\n"
+		"        [ reqid REQID ] [ replay-window SIZE ] [ replay-seq SEQ ]\n"
+		"        [ replay-oseq SEQ ] [ replay-seq-hi SEQ ] [ replay-oseq-hi SEQ ]\n"
+		"        [ flag FLAG-LIST ] [ sel SELECTOR ]\n"
+		"Usage: kipsec state { delete | get } ID\n"
+		"Usage: kipsec state { deleteall | list } [ ID ] [ mode MODE ] [ reqid REQID ]\n"
+		"        [ flag FLAG-LIST ]\n"
+		"Usage: kipsec state flush [ proto XFRM-PROTO ]\n"
+		"Usage: kipsec state count\n"
+		"ID := src ADDR dst ADDR proto XFRM-PROTO spi SPI\n"
+		"       (list, deleteall: each part optional, ADDR[/PLEN] filters)\n"
+		"XFRM-PROTO := esp | ah\n"
+		"ALGO-LIST := [ ALGO-LIST ] ALGO\n"
+		"ALGO := aead ALGO-NAME ALGO-KEYMAT ALGO-ICV-LEN |\n"
+		"        { enc | auth } ALGO-NAME ALGO-KEYMAT |\n"
+		"        auth-trunc ALGO-NAME ALGO-KEYMAT ALGO-TRUNC-LEN\n"
+		"ALGO-NAME := crypto API name, e.g. rfc4106(gcm(aes)),\n"
+		"        rfc4543(gcm(aes)), rfc7539esp(chacha20,poly1305)\n"
+		"ALGO-KEYMAT := 0xHEX | STRING   (key followed by the salt/nonce)\n"
+		"MODE := transport | tunnel\n"
+		"FLAG-LIST := [ FLAG-LIST ] FLAG\n"
+		"FLAG := esn | af-unspec | noecn | nopmtudisc\n"
+		"SELECTOR := [ src ADDR[/PLEN] ] [ dst ADDR[/PLEN] ] [ UPSPEC ]\n"
+		"UPSPEC := proto { { tcp | udp | sctp | dccp } [ sport PORT ] [ dport PORT ] |\n"
+		"                  { icmp | ipv6-icmp } [ type NUMBER ] [ code NUMBER ] |\n"
+		"                  PROTO }\n"
+		"Numbers (SPI, REQID, SEQ, SIZE): decimal or 0x hex.\n"
+		"Not supported: limit, encap, coa, ctx, mark, extra-flag, seq.\n");
+	exit(0);
+}
+
+/* ------------------------------------------------------------- parsing */
+
+static void parse_num(uint32_t *v, bool *has, int *argcp, char ***argvp)
+{
+	int argc = *argcp;
+	char **argv = *argvp;
+	const char *key = *argv;
+	char msg[64];
+
+	NEXT_ARG();
+	if (has && *has)
+		duparg(key, *argv);
+	snprintf(msg, sizeof(msg), "value after \"%s\" is invalid", key);
+	if (get_u32(v, *argv))
+		invarg(msg, *argv);
+	if (has)
+		*has = true;
+	*argcp = argc;
+	*argvp = argv;
+}
+
+static uint32_t flag_from_xfrm(const char *arg)
+{
+	uint32_t flags = 0;
+	uint8_t x;
+	unsigned int i;
+
+	if (get_u8(&x, arg))
+		invarg("FLAG value is invalid", arg);
+	for (i = 0; i < N_SA_FLAGS; i++) {
+		if (!(x & sa_flags[i].xflag))
+			continue;
+		if (!sa_flags[i].kflag)
+			usage_error("flag \"%s\" (%s) is not supported by kipsec",
+				    sa_flags[i].name, arg);
+		flags |= sa_flags[i].kflag;
+	}
+	return flags;
+}
+
+/* FLAG-LIST after "flag": argv on the first flag, left on the last */
+static uint32_t parse_flags(int *argcp, char ***argvp)
+{
+	int argc = *argcp;
+	char **argv = *argvp;
+	uint32_t flags = 0;
+	bool any = false;
+
+	if (strlen(*argv) > 2 && strncmp(*argv, "0x", 2) == 0)
+		return flag_from_xfrm(*argv);
+	while (argc > 0) {
+		unsigned int i;
+
+		for (i = 0; i < N_SA_FLAGS; i++)
+			if (strcmp(*argv, sa_flags[i].name) == 0)
+				break;
+		if (i == N_SA_FLAGS)
+			break;
+		if (!sa_flags[i].kflag)
+			unsupported(sa_flags[i].name,
+				    "(state flag) is not supported by kipsec");
+		flags |= sa_flags[i].kflag;
+		any = true;
+		argc--;
+		argv++;
+	}
+	if (!any)
+		invarg("FLAG value is invalid", *argv);
+	*argcp = argc + 1;
+	*argvp = argv - 1;
+	return flags;
+}
+
+static void parse_alg(struct sa_req *r, int *argcp, char ***argvp)
+{
+	int argc = *argcp;
+	char **argv = *argvp;
+	const char *kw = *argv;
+	bool aead = strcmp(kw, "aead") == 0;
+	bool enc = strcmp(kw, "enc") == 0;
+	bool trunc = strcmp(kw, "auth-trunc") == 0;
+	struct kalg *alg;
+	int len;
+
+	if (strcmp(kw, "comp") == 0)
+		unsupported("comp", "(IPComp) is not supported by kipsec");
+	if (aead) {
+		if (r->has_aead || r->has_enc || r->has_auth)
+			duparg("ALGO-TYPE", kw);
+		alg = &r->aead;
+		r->has_aead = true;
+	} else if (enc) {
+		if (r->has_aead || r->has_enc)
+			duparg("ALGO-TYPE", kw);
+		alg = &r->enc;
+		r->has_enc = true;
+	} else {
+		if (r->has_aead || r->has_auth)
+			duparg("ALGO-TYPE", kw);
+		alg = &r->auth;
+		r->has_auth = true;
+	}
+	alg->keyword = kw;
+	if (!NEXT_ARG_OK())
+		missarg("ALGO-NAME");
+	NEXT_ARG();
+	alg->name = *argv;
+	if (strlen(alg->name) >= 64)
+		invarg("ALGO-NAME is too long", alg->name);
+	if (!NEXT_ARG_OK())
+		missarg("ALGO-KEYMAT");
+	NEXT_ARG();
+	len = get_keymat(alg->key, sizeof(alg->key), *argv);
+	if (len < 0)
+		invarg("ALGO-KEYMAT value is invalid", *argv);
+	alg->keylen = len;
+	if (aead || trunc) {
+		const char *what = aead ? "ALGO-ICV-LEN" : "ALGO-TRUNC-LEN";
+		char msg[64];
+
+		if (!NEXT_ARG_OK())
+			missarg(what);
+		NEXT_ARG();
+		snprintf(msg, sizeof(msg), "%s value is invalid", what);
+		if (get_u32(&alg->bits, *argv))
+			invarg(msg, *argv);
+		alg->has_bits = true;
+	}
+	*argcp = argc;
+	*argvp = argv;
+}
+
+static const char *const unsupported_sa_kw[][2] = {
+	{ "limit", "(SA lifetimes) is not supported yet" },
+	{ "encap", "(UDP encapsulation, NAT-T) is not supported yet" },
+	{ "coa", "(care-of address) is not supported by kipsec" },
+	{ "ctx", "(security context) is not supported by kipsec" },
+	{ "mark", "is not supported by kipsec" },
+	{ "output-mark", "is not supported by kipsec" },
+	{ "if_id", "is not supported by kipsec" },
+	{ "extra-flag", "is not supported by kipsec" },
+	{ "offload", "is not supported by kipsec" },
+	{ "tfcpad", "is not supported by kipsec" },
+	{ "seq", "(acquire sequence number) is not supported by kipsec; "
+		 "see replay-seq/replay-oseq" },
+	{ "dir", "(SA direction) is not supported by kipsec" },
+};
+
+static void check_unsupported(const char *kw)
+{
+	unsigned int i;
+
+	for (i = 0; i < sizeof(unsupported_sa_kw) / sizeof(unsupported_sa_kw[0]);
+	     i++)
+		if (strcmp(kw, unsupported_sa_kw[i][0]) == 0)
+			unsupported(kw, unsupported_sa_kw[i][1]);
+}
+
+static void parse_add(struct sa_req *r, int argc, char **argv)
+{
+	while (argc > 0) {
+		if (id_parse(&r->id, &argc, &argv)) {
+			/* consumed */
+		} else if (strcmp(*argv, "mode") == 0) {
+			NEXT_ARG();
+			if (r->has_mode)
+				duparg("mode", *argv);
+			r->mode = mode_parse(*argv);
+			r->has_mode = true;
+		} else if (strcmp(*argv, "reqid") == 0) {
+			parse_num(&r->reqid, &r->has_reqid, &argc, &argv);
+		} else if (strcmp(*argv, "replay-window") == 0) {
+			parse_num(&r->replay_window, &r->has_window, &argc,
+				  &argv);
+		} else if (strcmp(*argv, "replay-seq") == 0) {
+			parse_num(&r->seq, NULL, &argc, &argv);
+			r->has_seq = true;
+		} else if (strcmp(*argv, "replay-seq-hi") == 0) {
+			parse_num(&r->seq_hi, NULL, &argc, &argv);
+			r->has_seq = true;
+		} else if (strcmp(*argv, "replay-oseq") == 0) {
+			parse_num(&r->oseq, NULL, &argc, &argv);
+			r->has_oseq = true;
+		} else if (strcmp(*argv, "replay-oseq-hi") == 0) {
+			parse_num(&r->oseq_hi, NULL, &argc, &argv);
+			r->has_oseq = true;
+		} else if (strcmp(*argv, "flag") == 0) {
+			NEXT_ARG();
+			r->flags |= parse_flags(&argc, &argv);
+			r->has_flags = true;
+		} else if (strcmp(*argv, "sel") == 0) {
+			NEXT_ARG();
+			if (r->sel.set)
+				duparg("sel", *argv);
+			sel_parse(&r->sel, &argc, &argv);
+		} else if (strcmp(*argv, "aead") == 0 ||
+			   strcmp(*argv, "enc") == 0 ||
+			   strcmp(*argv, "auth") == 0 ||
+			   strcmp(*argv, "auth-trunc") == 0 ||
+			   strcmp(*argv, "comp") == 0) {
+			parse_alg(r, &argc, &argv);
+		} else if (strcmp(*argv, "help") == 0) {
+			usage();
+		} else {
+			check_unsupported(*argv);
+			invarg("unknown keyword", *argv);
+		}
+		argc--;
+		argv++;
+	}
+}
+
+static void validate_add(struct sa_req *r)
+{
+	struct kid *id = &r->id;
+
+	if (!id->has_src)
+		missarg("src");
+	if (!id->has_dst)
+		missarg("dst");
+	if (!id->has_proto)
+		missarg("proto");
+	if (!id->has_spi)
+		missarg("spi");
+	if (id->proto == IPPROTO_ESP) {
+		if (!r->has_aead && !r->has_enc)
+			usage_error("ALGO-TYPE value \"enc\" or \"aead\" is required with XFRM-PROTO value \"esp\"");
+	} else {
+		if (r->has_aead || r->has_enc)
+			usage_error("ALGO-TYPE values \"enc\" and \"aead\" are invalid with XFRM-PROTO value \"ah\"");
+		if (!r->has_auth)
+			usage_error("ALGO-TYPE value \"auth\" or \"auth-trunc\" is required with XFRM-PROTO value \"ah\"");
+	}
+	if ((r->flags & KIPSEC_SA_F_ESN) && r->replay_window == 0)
+		usage_error("esn flag set without replay-window.");
+	if (r->replay_window > KIPSEC_REPLAY_WINDOW_MAX)
+		usage_error("replay-window (%u) > maximum (%u).",
+			    r->replay_window, KIPSEC_REPLAY_WINDOW_MAX);
+	if (!(r->flags & KIPSEC_SA_F_ESN) && (r->seq_hi || r->oseq_hi))
+		usage_error("\"replay-seq-hi\" and \"replay-oseq-hi\" need \"flag esn\".");
+	if (r->sel.set)
+		sel_finish(&r->sel, id->family);
+}
+
+static void put_alg(struct nlmsghdr *nlh, const struct kalg *a,
+		    uint16_t name, uint16_t key, uint16_t bits)
+{
+	mnl_attr_put_strz(nlh, name, a->name);
+	mnl_attr_put(nlh, key, a->keylen, a->key);
+	if (a->has_bits)
+		mnl_attr_put_u32(nlh, bits, a->bits);
+}
+
+static void put_id(struct nlmsghdr *nlh, const struct kid *id)
+{
+	int len = af_bytelen(id->family);
+
+	mnl_attr_put_u16(nlh, KIPSEC_A_SA_FAMILY, id->family);
+	if (id->has_src)
+		mnl_attr_put(nlh, KIPSEC_A_SA_SRC, len, id->src);
+	mnl_attr_put(nlh, KIPSEC_A_SA_DST, len, id->dst);
+	mnl_attr_put_u8(nlh, KIPSEC_A_SA_PROTO, id->proto);
+	mnl_attr_put_u32(nlh, KIPSEC_A_SA_SPI, htonl(id->spi));
+}
+
+static int state_modify(int argc, char **argv, bool update)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct sa_req *r = calloc(1, sizeof(*r));
+	struct nlmsghdr *nlh;
+
+	if (!r)
+		return EXIT_KERNEL;
+	parse_add(r, argc, argv);
+	validate_add(r);
+
+	nlh = nl_new(buf, KIPSEC_CMD_SA_NEW,
+		     update ? NLM_F_REPLACE : NLM_F_CREATE | NLM_F_EXCL);
+	put_id(nlh, &r->id);
+	mnl_attr_put_u32(nlh, KIPSEC_A_SA_REQID, r->reqid);
+	mnl_attr_put_u8(nlh, KIPSEC_A_SA_MODE, r->mode);
+	mnl_attr_put_u32(nlh, KIPSEC_A_SA_FLAGS, r->flags);
+	mnl_attr_put_u32(nlh, KIPSEC_A_SA_REPLAY_WINDOW, r->replay_window);
+	if (r->has_seq)
+		mnl_attr_put_u64(nlh, KIPSEC_A_SA_SEQ,
+				 (uint64_t)r->seq_hi << 32 | r->seq);
+	if (r->has_oseq)
+		mnl_attr_put_u64(nlh, KIPSEC_A_SA_OSEQ,
+				 (uint64_t)r->oseq_hi << 32 | r->oseq);
+	if (r->has_aead)
+		put_alg(nlh, &r->aead, KIPSEC_A_SA_AEAD_NAME,
+			KIPSEC_A_SA_AEAD_KEY, KIPSEC_A_SA_AEAD_ICV);
+	if (r->has_enc)
+		put_alg(nlh, &r->enc, KIPSEC_A_SA_ENC_NAME,
+			KIPSEC_A_SA_ENC_KEY, 0);
+	if (r->has_auth)
+		put_alg(nlh, &r->auth, KIPSEC_A_SA_AUTH_NAME,
+			KIPSEC_A_SA_AUTH_KEY, KIPSEC_A_SA_AUTH_TRUNC);
+	if (r->sel.set)
+		sel_put(nlh, KIPSEC_A_SA_SEL, &r->sel);
+
+	/* the keys are in r and in buf: wipe both once the kernel has them */
+	explicit_bzero(r, sizeof(*r));
+	free(r);
+	nl_talk(nlh, NULL, NULL, false);
+	explicit_bzero(buf, sizeof(buf));
+	return 0;
+}
+
+/* ------------------------------------------------------------- printing */
+
+static const char *str_attr(const struct nlattr *a)
+{
+	if (!a || mnl_attr_validate(a, MNL_TYPE_NUL_STRING))
+		return NULL;
+	return mnl_attr_get_str(a);
+}
+
+static bool u32_attr(const struct nlattr *a, uint32_t *v)
+{
+	if (!a || mnl_attr_get_payload_len(a) != 4)
+		return false;
+	*v = mnl_attr_get_u32(a);
+	return true;
+}
+
+static bool u8_attr(const struct nlattr *a, uint8_t *v)
+{
+	if (!a || mnl_attr_get_payload_len(a) != 1)
+		return false;
+	*v = mnl_attr_get_u8(a);
+	return true;
+}
+
+static bool u64_attr(const struct nlattr *a, uint64_t *v)
+{
+	if (!a || mnl_attr_get_payload_len(a) != 8)
+		return false;
+	*v = mnl_attr_get_u64(a);
+	return true;
+}
+
+/* parse one SA message; -1 when malformed */
+static int sa_get(const struct nlmsghdr *nlh, struct sa *sa)
+{
+	const struct nlattr *tb[NL_TB_MAX];
+	uint16_t family;
+	int len;
+
+	memset(sa, 0, sizeof(*sa));
+	if (nl_parse(nlh, tb) || !tb[KIPSEC_A_SA_FAMILY] ||
+	    mnl_attr_get_payload_len(tb[KIPSEC_A_SA_FAMILY]) != 2)
+		return -1;
+	family = mnl_attr_get_u16(tb[KIPSEC_A_SA_FAMILY]);
+	if (family != AF_INET && family != AF_INET6)
+		return -1;
+	len = af_bytelen(family);
+	sa->id.family = family;
+	if (!tb[KIPSEC_A_SA_DST] ||
+	    mnl_attr_get_payload_len(tb[KIPSEC_A_SA_DST]) != (unsigned int)len)
+		return -1;
+	memcpy(sa->id.dst, mnl_attr_get_payload(tb[KIPSEC_A_SA_DST]), len);
+	sa->id.has_dst = true;
+	if (tb[KIPSEC_A_SA_SRC] &&
+	    mnl_attr_get_payload_len(tb[KIPSEC_A_SA_SRC]) == (unsigned int)len) {
+		memcpy(sa->id.src, mnl_attr_get_payload(tb[KIPSEC_A_SA_SRC]),
+		       len);
+		sa->id.has_src = true;
+	}
+	if (!u8_attr(tb[KIPSEC_A_SA_PROTO], &sa->id.proto) ||
+	    !u32_attr(tb[KIPSEC_A_SA_SPI], &sa->id.spi))
+		return -1;
+	sa->id.spi = ntohl(sa->id.spi);
+	sa->id.has_proto = sa->id.has_spi = true;
+	u32_attr(tb[KIPSEC_A_SA_REQID], &sa->reqid);
+	u8_attr(tb[KIPSEC_A_SA_MODE], &sa->mode);
+	u32_attr(tb[KIPSEC_A_SA_FLAGS], &sa->flags);
+	u32_attr(tb[KIPSEC_A_SA_REPLAY_WINDOW], &sa->replay_window);
+	sa->has_seq = u64_attr(tb[KIPSEC_A_SA_SEQ], &sa->seq);
+	sa->has_oseq = u64_attr(tb[KIPSEC_A_SA_OSEQ], &sa->oseq);
+	sa->aead_name = str_attr(tb[KIPSEC_A_SA_AEAD_NAME]);
+	sa->enc_name = str_attr(tb[KIPSEC_A_SA_ENC_NAME]);
+	sa->auth_name = str_attr(tb[KIPSEC_A_SA_AUTH_NAME]);
+	u32_attr(tb[KIPSEC_A_SA_AEAD_ICV], &sa->aead_icv);
+	sa->has_auth_trunc = u32_attr(tb[KIPSEC_A_SA_AUTH_TRUNC],
+				      &sa->auth_trunc);
+	sa->has_key_bits = u32_attr(tb[KIPSEC_A_SA_KEY_BITS], &sa->key_bits);
+	if (tb[KIPSEC_A_SA_SEL] && sel_get(tb[KIPSEC_A_SA_SEL], &sa->sel))
+		return -1;
+	if (tb[KIPSEC_A_SA_STATS] && stats_get(tb[KIPSEC_A_SA_STATS],
+					       &sa->stats))
+		return -1;
+	return 0;
+}
+
+static void print_alg(const char *kw, const char *name, const struct sa *sa,
+		      bool bits, const char *bits_key, uint32_t bits_val)
+{
+	open_json_object(kw);
+	print_fp("\t%s ", kw);
+	print_string(PRINT_ANY, "name", "%s", name);
+	if (sa->has_key_bits)
+		print_uint(PRINT_ANY, "key_bits", " (%u bits)", sa->key_bits);
+	if (bits)
+		print_uint(PRINT_ANY, bits_key, " %u", bits_val);
+	print_nl();
+	close_json_object();
+}
+
+static void print_replay(const struct sa *sa)
+{
+	bool esn = sa->flags & KIPSEC_SA_F_ESN;
+
+	if (sa->has_seq)
+		print_u64(PRINT_JSON, "seq", NULL, sa->seq);
+	if (sa->has_oseq)
+		print_u64(PRINT_JSON, "oseq", NULL, sa->oseq);
+	if (!sa->has_seq && !sa->has_oseq)
+		return;
+	if (esn) {
+		print_fp("\tanti-replay esn context:\n");
+		print_fp("\t seq-hi 0x%x, seq 0x%x, oseq-hi 0x%x, oseq 0x%x\n",
+			 (uint32_t)(sa->seq >> 32), (uint32_t)sa->seq,
+			 (uint32_t)(sa->oseq >> 32), (uint32_t)sa->oseq);
+		print_fp("\t replay_window %u\n", sa->replay_window);
+	} else {
+		print_fp("\tanti-replay context: seq 0x%x, oseq 0x%x\n",
+			 (uint32_t)sa->seq, (uint32_t)sa->oseq);
+	}
+}
+
+static void sa_print(const struct sa *sa)
+{
+	char buf[INET6_ADDRSTRLEN], pb[8], spi[16];
+	unsigned int i;
+
+	open_json_object(NULL);
+	print_string(PRINT_ANY, "src", "src %s ",
+		     addr_str(sa->id.family, sa->id.src, buf, sizeof(buf)));
+	print_string(PRINT_ANY, "dst", "dst %s",
+		     addr_str(sa->id.family, sa->id.dst, buf, sizeof(buf)));
+	print_string(PRINT_JSON, "family", NULL, family_name(sa->id.family));
+	print_nl();
+
+	print_string(PRINT_ANY, "proto", "\tproto %s ",
+		     xfrmproto_name(sa->id.proto, pb, sizeof(pb)));
+	snprintf(spi, sizeof(spi), "0x%08x", sa->id.spi);
+	print_string(PRINT_ANY, "spi", "spi %s", spi);
+	print_uint(PRINT_JSON, "spi_num", NULL, sa->id.spi);
+	if (show_stats)
+		print_fp("(%u)", sa->id.spi);
+	print_uint(PRINT_ANY, "reqid", " reqid %u", sa->reqid);
+	if (show_stats)
+		print_fp("(0x%08x)", sa->reqid);
+	print_string(PRINT_ANY, "mode", " mode %s", mode_name(sa->mode));
+	print_nl();
+
+	print_uint(PRINT_ANY, "replay_window", "\treplay-window %u ",
+		   sa->replay_window);
+	if (sa->flags || show_stats)
+		print_fp("flag ");
+	open_json_array("flags");
+	for (i = 0; i < N_SA_FLAGS; i++)
+		if (sa_flags[i].kflag && (sa->flags & sa_flags[i].kflag))
+			print_string(PRINT_ANY, NULL, "%s ", sa_flags[i].name);
+	close_json_array();
+	if (show_stats)
+		print_fp("(0x%08x)", sa->flags);
+	print_nl();
+
+	if (sa->aead_name)
+		print_alg("aead", sa->aead_name, sa, true, "icv_bits",
+			  sa->aead_icv);
+	if (sa->enc_name)
+		print_alg("enc", sa->enc_name, sa, false, NULL, 0);
+	if (sa->auth_name)
+		print_alg(sa->has_auth_trunc ? "auth-trunc" : "auth",
+			  sa->auth_name, sa, sa->has_auth_trunc, "trunc_bits",
+			  sa->auth_trunc);
+	print_replay(sa);
+	if (sa->sel.set) {
+		print_fp("\tsel ");
+		sel_print(&sa->sel, "sel");
+		print_nl();
+	}
+	if (show_stats)
+		stats_print_object(&sa->stats);
+	close_json_object();
+}
+
+static bool filter_match(const struct sa_filter *f, const struct sa *sa)
+{
+	if (!id_match(&f->id, &sa->id))
+		return false;
+	if (f->has_mode && f->mode != sa->mode)
+		return false;
+	if (f->has_reqid && f->reqid != sa->reqid)
+		return false;
+	if (f->flags && !(f->flags & sa->flags))
+		return false;
+	return true;
+}
+
+struct list_ctx {
+	const struct sa_filter *f;
+	/* deleteall: the IDs collected */
+	struct kid *ids;
+	size_t n, cap;
+};
+
+static int list_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct list_ctx *c = data;
+	struct sa sa;
+
+	if (sa_get(nlh, &sa)) {
+		fprintf(stderr, "Warning: skipping a malformed SA message.\n");
+		return MNL_CB_OK;
+	}
+	if (c->f && !filter_match(c->f, &sa))
+		return MNL_CB_OK;
+	if (c->ids) {
+		if (c->n == c->cap) {
+			struct kid *n = realloc(c->ids,
+						2 * c->cap * sizeof(*n));
+
+			if (!n)
+				return MNL_CB_ERROR;
+			c->ids = n;
+			c->cap *= 2;
+		}
+		c->ids[c->n++] = sa.id;
+		return MNL_CB_OK;
+	}
+	sa_print(&sa);
+	return MNL_CB_OK;
+}
+
+static void parse_filter(struct sa_filter *f, int argc, char **argv)
+{
+	memset(f, 0, sizeof(*f));
+	while (argc > 0) {
+		if (id_parse(&f->id, &argc, &argv)) {
+			/* consumed */
+		} else if (strcmp(*argv, "mode") == 0) {
+			NEXT_ARG();
+			f->mode = mode_parse(*argv);
+			f->has_mode = true;
+		} else if (strcmp(*argv, "reqid") == 0) {
+			parse_num(&f->reqid, &f->has_reqid, &argc, &argv);
+		} else if (strcmp(*argv, "flag") == 0) {
+			NEXT_ARG();
+			f->flags |= parse_flags(&argc, &argv);
+		} else if (strcmp(*argv, "help") == 0) {
+			usage();
+		} else {
+			check_unsupported(*argv);
+			invarg("unknown keyword", *argv);
+		}
+		argc--;
+		argv++;
+	}
+}
+
+static int state_list(int argc, char **argv)
+{
+	struct sa_filter f;
+	struct list_ctx c = { .f = &f };
+
+	parse_filter(&f, argc, argv);
+	new_json_obj();
+	open_json_array(NULL);
+	nl_dump(KIPSEC_CMD_SA_GET, list_cb, &c);
+	close_json_array();
+	delete_json_obj();
+	return 0;
+}
+
+static void del_one(const struct kid *id)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = nl_new(buf, KIPSEC_CMD_SA_DEL, 0);
+
+	put_id(nlh, id);
+	nl_talk(nlh, NULL, NULL, false);
+}
+
+static int state_deleteall(int argc, char **argv)
+{
+	struct sa_filter f;
+	struct list_ctx c = { .f = &f };
+	size_t i;
+
+	parse_filter(&f, argc, argv);
+	c.cap = 16;
+	c.ids = calloc(c.cap, sizeof(*c.ids));
+	if (!c.ids)
+		return EXIT_KERNEL;
+	nl_dump(KIPSEC_CMD_SA_GET, list_cb, &c);
+	for (i = 0; i < c.n; i++)
+		del_one(&c.ids[i]);
+	free(c.ids);
+	return 0;
+}
+
+static void parse_id_only(struct kid *id, int argc, char **argv)
+{
+	memset(id, 0, sizeof(*id));
+	while (argc > 0) {
+		if (id_parse(id, &argc, &argv)) {
+			/* consumed */
+		} else if (strcmp(*argv, "help") == 0) {
+			usage();
+		} else {
+			check_unsupported(*argv);
+			invarg("unknown keyword", *argv);
+		}
+		argc--;
+		argv++;
+	}
+	if (!id->has_dst)
+		missarg("dst");
+	if (!id->has_proto)
+		missarg("proto");
+	if (!id->has_spi)
+		missarg("spi");
+}
+
+static int get_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct sa sa;
+
+	if (sa_get(nlh, &sa)) {
+		fprintf(stderr, "Error: malformed SA message from the kernel.\n");
+		return MNL_CB_ERROR;
+	}
+	sa_print(&sa);
+	return MNL_CB_OK;
+}
+
+static int state_get_or_delete(int argc, char **argv, bool del)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct kid id;
+
+	parse_id_only(&id, argc, argv);
+	nlh = nl_new(buf, del ? KIPSEC_CMD_SA_DEL : KIPSEC_CMD_SA_GET, 0);
+	put_id(nlh, &id);
+	if (del)
+		return nl_talk(nlh, NULL, NULL, false);
+	new_json_obj();
+	nl_talk(nlh, get_cb, NULL, false);
+	delete_json_obj();
+	return 0;
+}
+
+static int state_flush(int argc, char **argv)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct kid id = { 0 };
+
+	while (argc > 0) {
+		if (strcmp(*argv, "proto") == 0) {
+			id_parse(&id, &argc, &argv);
+		} else if (strcmp(*argv, "help") == 0) {
+			usage();
+		} else {
+			invarg("unknown keyword", *argv);
+		}
+		argc--;
+		argv++;
+	}
+	nlh = nl_new(buf, KIPSEC_CMD_SA_FLUSH, 0);
+	if (id.has_proto)
+		mnl_attr_put_u8(nlh, KIPSEC_A_SA_PROTO, id.proto);
+	return nl_talk(nlh, NULL, NULL, false);
+}
+
+static int state_count(int argc, char **argv)
+{
+	struct kinfo info;
+
+	if (argc > 0) {
+		if (strcmp(*argv, "help") == 0)
+			usage();
+		invarg("unknown keyword", *argv);
+	}
+	nl_info_get(&info, false);
+	if (nl_dryrun())
+		return 0;
+	new_json_obj();
+	open_json_object(NULL);
+	print_uint(PRINT_ANY, "sad_count", "SAD count %u\n", info.sa_count);
+	close_json_object();
+	delete_json_obj();
+	return 0;
+}
+
+int do_state(int argc, char **argv)
+{
+	const char *cmd;
+
+	if (argc < 1)
+		return state_list(0, NULL);
+	cmd = *argv;
+	argc--;
+	argv++;
+	if (matches(cmd, "add") == 0)
+		return state_modify(argc, argv, false);
+	if (matches(cmd, "update") == 0)
+		return state_modify(argc, argv, true);
+	if (matches(cmd, "delete") == 0 || strcmp(cmd, "del") == 0)
+		return state_get_or_delete(argc, argv, true);
+	if (matches(cmd, "deleteall") == 0 || strcmp(cmd, "delall") == 0)
+		return state_deleteall(argc, argv);
+	if (matches(cmd, "list") == 0 || matches(cmd, "show") == 0 ||
+	    strcmp(cmd, "lst") == 0)
+		return state_list(argc, argv);
+	if (matches(cmd, "get") == 0)
+		return state_get_or_delete(argc, argv, false);
+	if (matches(cmd, "flush") == 0)
+		return state_flush(argc, argv);
+	if (matches(cmd, "count") == 0)
+		return state_count(argc, argv);
+	if (matches(cmd, "help") == 0)
+		usage();
+	if (strcmp(cmd, "allocspi") == 0)
+		unsupported("allocspi", "is not supported by kipsec");
+	fprintf(stderr, "Command \"%s\" is unknown, try \"kipsec state help\".\n",
+		cmd);
+	exit(EXIT_USAGE);
+}
