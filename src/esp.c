@@ -1,3 +1,754 @@
 // SPDX-License-Identifier: GPL-2.0
-/* kipsec: ESP transform (stub, replaced by the datapath) */
+/*
+ * kipsec: the ESP transform (RFC 4303), transport and tunnel mode, IPv4
+ * and IPv6, with the combined-mode AEADs of crypto.c.
+ *
+ * Wire format and crypto layout follow net/ipv4/esp4.c and esp6.c so that
+ * Linux xfrm interoperates byte for byte.  The difference: the transform
+ * is the bare AEAD (rfc4106, rfc4543, rfc7539esp), not xfrm's seqiv
+ * wrapper, so kipsec writes the 8-byte IV itself (the 64-bit sequence
+ * number) and hands the AEAD a scatterlist whose first entry is a private
+ * buffer holding the associated data
+ *
+ *	SPI | seq_lo            (8 bytes)       without ESN
+ *	SPI | seq_hi | seq_lo   (12 bytes)      with ESN (RFC 4303 App. A,
+ *						RFC 4106 section 5)
+ *
+ * followed by the IV, which rfc4106/rfc7539esp skip and rfc4543
+ * authenticates, exactly as seqiv presents them to the same algorithms;
+ * the rest of the list is the packet's payload and ICV, transformed in
+ * place.  Requests may complete asynchronously; the completion continues
+ * the packet (esp_output_done/esp_input_done).
+ */
+#include <linux/kernel.h>
+#include <linux/slab.h>
+#include <linux/if_arp.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/scatterlist.h>
+#include <crypto/aead.h>
+#include <net/ip.h>
+#include <net/ipv6.h>
+#include <net/ip6_route.h>
+#include <net/route.h>
+#include <net/dst.h>
+#include <net/esp.h>
+#include <net/inet_ecn.h>
 #include "kipsec.h"
+#include "datapath.h"
+
+#define ESP_AAD_MAX	(3 * sizeof(__be32) + 16)
+
+/**
+ * struct esp_ctx - one packet in the transform
+ * @skb: the packet
+ * @sa: its SA, one reference held
+ * @net: its netns
+ * @seq: its 64-bit sequence number
+ * @len: bytes counted in the SA (inner packet, or decrypted payload)
+ * @hoff: input: offset of the ESP header from the network header
+ * @nhoff: input: offset of the next-header byte that names ESP
+ * @aad: the associated data and IV, first scatterlist entry
+ *
+ * Followed in the same allocation by the IV, the aead_request with the
+ * transform's context, and the scatterlist (see esp_alloc_ctx()).
+ */
+struct esp_ctx {
+	struct sk_buff *skb;
+	struct kipsec_sa *sa;
+	struct net *net;
+	u64 seq;
+	unsigned int len;
+	u16 hoff;
+	u16 nhoff;
+	u8 aad[ESP_AAD_MAX];
+};
+
+static u8 *ctx_iv(struct crypto_aead *aead, struct esp_ctx *c)
+{
+	return PTR_ALIGN((u8 *)(c + 1), crypto_aead_alignmask(aead) + 1);
+}
+
+static struct aead_request *ctx_req(struct crypto_aead *aead, u8 *iv)
+{
+	return (void *)PTR_ALIGN(iv + crypto_aead_ivsize(aead),
+				 crypto_tfm_ctx_alignment());
+}
+
+static struct scatterlist *ctx_sg(struct crypto_aead *aead,
+				  struct aead_request *req)
+{
+	return (void *)ALIGN((unsigned long)(req + 1) +
+			     crypto_aead_reqsize(aead),
+			     __alignof__(struct scatterlist));
+}
+
+/* per packet, as esp4's esp_alloc_tmp (one GFP_ATOMIC allocation) */
+static struct esp_ctx *esp_alloc_ctx(struct crypto_aead *aead, int nsg)
+{
+	size_t len;
+
+	len = sizeof(struct esp_ctx) + crypto_aead_alignmask(aead) +
+	      crypto_aead_ivsize(aead) + crypto_tfm_ctx_alignment() +
+	      sizeof(struct aead_request) + crypto_aead_reqsize(aead) +
+	      __alignof__(struct scatterlist) +
+	      sizeof(struct scatterlist) * nsg;
+	return kmalloc(len, GFP_ATOMIC);
+}
+
+/* SPI | [seq_hi] | seq_lo | IV; returns the associated data length */
+static unsigned int esp_fill_aad(struct esp_ctx *c, __be32 spi, bool esn,
+				 const u8 *iv, unsigned int ivlen)
+{
+	__be32 *a = (__be32 *)c->aad;
+	unsigned int n = 0;
+
+	a[n++] = spi;
+	if (esn)
+		a[n++] = htonl(upper_32_bits(c->seq));
+	a[n++] = htonl(lower_32_bits(c->seq));
+	memcpy(&a[n], iv, ivlen);
+	return n * sizeof(__be32) + ivlen;
+}
+
+static void esp_count(struct kipsec_sa *sa, struct net *net,
+		      enum kipsec_stat pkts, unsigned int len)
+{
+	struct kipsec_net *kn = kipsec_pernet(net);
+
+	kipsec_stats_inc(sa->stats, pkts);
+	kipsec_stats_add(sa->stats, pkts + 1, len);
+	kipsec_stats_inc(kn->stats, pkts);
+	kipsec_stats_add(kn->stats, pkts + 1, len);
+}
+
+/* ---- output ---- */
+
+/* the outer route of a tunnel SA, from the SA's cache; takes a reference */
+static struct dst_entry *esp_route(struct net *net, struct kipsec_sa *sa,
+				   xfrm_address_t *saddr)
+{
+	struct dst_entry *dst;
+
+	memset(saddr, 0, sizeof(*saddr));
+	local_bh_disable();
+	if (sa->key.family == AF_INET) {
+		struct flowi4 fl4 = {};
+		struct rtable *rt;
+
+		rt = dst_cache_get_ip4(&sa->dst_cache, &saddr->a4);
+		if (rt) {
+			dst = &rt->dst;
+			goto out;
+		}
+		fl4.daddr = sa->key.daddr.a4;
+		fl4.saddr = sa->saddr.a4;
+		fl4.flowi4_proto = IPPROTO_ESP;
+		rt = ip_route_output_key(net, &fl4);
+		if (IS_ERR(rt)) {
+			dst = NULL;
+			goto out;
+		}
+		dst = &rt->dst;
+		saddr->a4 = fl4.saddr;
+		dst_cache_set_ip4(&sa->dst_cache, dst, fl4.saddr);
+	} else {
+		struct flowi6 fl6 = {};
+
+		dst = dst_cache_get_ip6(&sa->dst_cache, &saddr->in6);
+		if (dst)
+			goto out;
+		fl6.daddr = sa->key.daddr.in6;
+		fl6.saddr = sa->saddr.in6;
+		fl6.flowi6_proto = IPPROTO_ESP;
+		dst = ip6_dst_lookup_flow(net, NULL, &fl6, NULL);
+		if (IS_ERR(dst)) {
+			dst = NULL;
+			goto out;
+		}
+		saddr->in6 = fl6.saddr;
+		dst_cache_set_ip6(&sa->dst_cache, dst, &fl6.saddr);
+	}
+out:
+	local_bh_enable();
+	return dst;
+}
+
+/* the outer IPv4 header, as xfrm4_tunnel_encap_add() */
+static void esp_outer4(struct sk_buff *skb, struct kipsec_sa *sa,
+		       const xfrm_address_t *saddr, u8 tos, __be16 df)
+{
+	struct iphdr *top = ip_hdr(skb);
+
+	top->version = 4;
+	top->ihl = 5;
+	tos = INET_ECN_encapsulate(tos, tos);
+	if (sa->flags & KIPSEC_SA_F_NOECN)
+		tos &= ~INET_ECN_MASK;
+	top->tos = tos;
+	top->tot_len = htons(skb->len);
+	top->frag_off = (sa->flags & KIPSEC_SA_F_NOPMTUDISC) ? 0 : df;
+	top->ttl = ip4_dst_hoplimit(skb_dst(skb));
+	top->protocol = IPPROTO_ESP;
+	top->saddr = saddr->a4;
+	top->daddr = sa->key.daddr.a4;
+	ip_select_ident(dev_net(skb_dst(skb)->dev), skb, NULL);
+	ip_send_check(top);
+}
+
+/* the outer IPv6 header, as xfrm6_tunnel_encap_add() */
+static void esp_outer6(struct sk_buff *skb, struct kipsec_sa *sa,
+		       const xfrm_address_t *saddr, u8 tos,
+		       const u8 *flow_lbl)
+{
+	struct ipv6hdr *top = ipv6_hdr(skb);
+
+	top->version = 6;
+	top->priority = 0;
+	memcpy(top->flow_lbl, flow_lbl, sizeof(top->flow_lbl));
+	tos = INET_ECN_encapsulate(tos, tos);
+	if (sa->flags & KIPSEC_SA_F_NOECN)
+		tos &= ~INET_ECN_MASK;
+	ipv6_change_dsfield(top, 0, tos);
+	top->payload_len = htons(skb->len - sizeof(*top));
+	top->nexthdr = IPPROTO_ESP;
+	top->hop_limit = ip6_dst_hoplimit(skb_dst(skb));
+	top->saddr = saddr->in6;
+	top->daddr = sa->key.daddr.in6;
+}
+
+static void esp_output_finish(struct esp_ctx *c, int err)
+{
+	struct sk_buff *skb = c->skb;
+	struct kipsec_sa *sa = c->sa;
+	struct net *net = c->net;
+	unsigned int len = c->len;
+
+	kfree(c);
+	if (err) {
+		kipsec_drop(net, sa, KIPSEC_STAT_CRYPTO_ERROR);
+		kfree_skb(skb);
+	} else if (READ_ONCE(sa->dead)) {
+		kipsec_drop(net, sa, KIPSEC_STAT_SA_DEAD);
+		kfree_skb(skb);
+	} else {
+		esp_count(sa, net, KIPSEC_STAT_OUT_PACKETS, len);
+		kipsec_hooks_xmit(net, skb);
+	}
+	kipsec_sa_put(sa);
+}
+
+static void esp_output_done(struct crypto_async_request *base, int err)
+{
+	if (err == -EINPROGRESS)
+		return;		/* left the backlog; the result follows */
+	esp_output_finish(base->data, err);
+}
+
+/**
+ * kipsec_esp_output - encapsulate and send one packet
+ * @net: its netns
+ * @sa: the outbound SA; the caller keeps its reference
+ * @skb: a non-GSO packet, skb->data at its IP header, routed (skb_dst)
+ *
+ * Consumes @skb: sends it (now or from the crypto completion) or drops it
+ * and counts the reason.
+ *
+ * Return: 0, or a negative error when the packet was dropped here.
+ */
+int kipsec_esp_output(struct net *net, struct kipsec_sa *sa,
+		      struct sk_buff *skb)
+{
+	struct crypto_aead *aead = sa->aead;
+	bool tunnel = sa->mode == KIPSEC_MODE_TUNNEL;
+	bool esn = sa->flags & KIPSEC_SA_F_ESN;
+	enum kipsec_stat why = KIPSEC_STAT_OUT_ERROR;
+	unsigned int ivlen, icv, blksize, esplen, outer = 0;
+	int hdr_off, prev_off = 0, payload, clen, plen, tailen, nfrags;
+	u8 proto, tos = 0, flow_lbl[3] = {};
+	unsigned int inner_len = skb->len;
+	struct dst_entry *dst = NULL;
+	struct ip_esp_hdr *esph;
+	struct aead_request *req;
+	struct scatterlist *sg;
+	struct sk_buff *trailer;
+	xfrm_address_t saddr;
+	unsigned int assoclen;
+	bool inner4;
+	__be16 df = 0;
+	__be64 seqiv;
+	struct esp_ctx *c;
+	u8 *iv;
+	u64 seq;
+	int err;
+
+	if (!aead || sa->key.proto != IPPROTO_ESP) {
+		why = KIPSEC_STAT_CRYPTO_ERROR;
+		goto drop;
+	}
+	ivlen = crypto_aead_ivsize(aead);
+	icv = crypto_aead_authsize(aead);
+	blksize = ALIGN(crypto_aead_blocksize(aead), 4);
+	esplen = sizeof(*esph) + ivlen;
+	inner4 = ip_hdr(skb)->version == 4;
+	if (!skb_dst(skb) || skb_network_offset(skb))
+		goto drop;
+
+	if (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb))
+		goto drop;
+
+	if (tunnel) {
+		dst = esp_route(net, sa, &saddr);
+		if (!dst) {
+			why = KIPSEC_STAT_OUT_ROUTE;
+			goto drop;
+		}
+		hdr_off = 0;
+		outer = sa->key.family == AF_INET ? sizeof(struct iphdr) :
+						    sizeof(struct ipv6hdr);
+		if (inner4) {
+			proto = IPPROTO_IPIP;
+			tos = ip_hdr(skb)->tos;
+			df = ip_hdr(skb)->frag_off & htons(IP_DF);
+		} else {
+			proto = IPPROTO_IPV6;
+			tos = ipv6_get_dsfield(ipv6_hdr(skb));
+			df = htons(IP_DF);
+			memcpy(flow_lbl, ipv6_hdr(skb)->flow_lbl,
+			       sizeof(flow_lbl));
+		}
+	} else if (inner4) {
+		hdr_off = ip_hdr(skb)->ihl * 4;
+		proto = ip_hdr(skb)->protocol;
+	} else {
+		u8 *prevhdr;
+
+		hdr_off = ip6_find_1stfragopt(skb, &prevhdr);
+		if (hdr_off < 0)
+			goto drop;
+		prev_off = prevhdr - skb_network_header(skb);
+		proto = *prevhdr;
+	}
+	if (!tunnel && inner4 != (sa->key.family == AF_INET))
+		goto drop;
+
+	/* the sequence number: never wraps (RFC 4303 3.3.3) */
+	spin_lock_bh(&sa->lock);
+	if (sa->oseq >= (esn ? U64_MAX : U32_MAX)) {
+		spin_unlock_bh(&sa->lock);
+		why = KIPSEC_STAT_OUT_SEQ_OVERFLOW;
+		goto drop;
+	}
+	seq = ++sa->oseq;
+	spin_unlock_bh(&sa->lock);
+
+	/* trailer: padding 1, 2, 3..., pad length, next header, ICV */
+	payload = skb->len - hdr_off;
+	clen = ALIGN(payload + 2, blksize);
+	plen = clen - payload;
+	tailen = plen + icv;
+	nfrags = skb_cow_data(skb, tailen, &trailer);
+	if (nfrags < 0)
+		goto drop;
+	esp_output_fill_trailer(skb_tail_pointer(trailer), 0, plen, proto);
+	pskb_put(skb, trailer, tailen);
+
+	if (tunnel) {
+		skb_dst_drop(skb);
+		skb_dst_set(skb, dst);
+		dst = NULL;
+	}
+	if (skb_cow_head(skb, esplen + outer +
+			 LL_RESERVED_SPACE(skb_dst(skb)->dev)))
+		goto drop;
+
+	/* headers: move the IP header (and v6 options) in front of ESP */
+	if (!tunnel) {
+		u8 *old = skb->data;
+
+		skb_push(skb, esplen);
+		memmove(skb->data, old, hdr_off);
+		skb_reset_network_header(skb);
+		if (inner4) {
+			ip_hdr(skb)->protocol = IPPROTO_ESP;
+			ip_hdr(skb)->tot_len = htons(skb->len);
+			ip_send_check(ip_hdr(skb));
+		} else {
+			skb_network_header(skb)[prev_off] = IPPROTO_ESP;
+			ipv6_hdr(skb)->payload_len =
+				htons(skb->len - sizeof(struct ipv6hdr));
+		}
+	} else {
+		skb_push(skb, esplen + outer);
+		skb_reset_network_header(skb);
+		hdr_off = outer;
+	}
+	skb_set_transport_header(skb, hdr_off);
+	esph = ip_esp_hdr(skb);
+	esph->spi = sa->key.spi;
+	esph->seq_no = htonl(lower_32_bits(seq));
+	/* the IV: the sequence number, unique per packet for the SA */
+	seqiv = cpu_to_be64(seq);
+	memset(esph->enc_data, 0, ivlen);
+	memcpy(esph->enc_data + ivlen - min(ivlen, 8U),
+	       (u8 *)&seqiv + 8 - min(ivlen, 8U), min(ivlen, 8U));
+
+	skb->ignore_df = 1;
+	if (tunnel) {
+		if (sa->key.family == AF_INET) {
+			skb->protocol = htons(ETH_P_IP);
+			esp_outer4(skb, sa, &saddr, tos, df);
+		} else {
+			skb->protocol = htons(ETH_P_IPV6);
+			esp_outer6(skb, sa, &saddr, tos, flow_lbl);
+		}
+	}
+	skb_dst_force(skb);
+	if (!skb_dst(skb)) {
+		why = KIPSEC_STAT_OUT_ROUTE;
+		goto drop;
+	}
+
+	c = esp_alloc_ctx(aead, nfrags + 1);
+	if (!c)
+		goto drop;
+	c->skb = skb;
+	c->sa = sa;
+	c->net = net;
+	c->seq = seq;
+	c->len = inner_len;
+	iv = ctx_iv(aead, c);
+	req = ctx_req(aead, iv);
+	sg = ctx_sg(aead, req);
+	memcpy(iv, esph->enc_data, ivlen);
+	assoclen = esp_fill_aad(c, esph->spi, esn, iv, ivlen);
+
+	sg_init_table(sg, nfrags + 1);
+	sg_set_buf(sg, c->aad, assoclen);
+	err = skb_to_sgvec(skb, sg + 1, hdr_off + esplen, clen + icv);
+	if (unlikely(err < 0)) {
+		kfree(c);
+		goto drop;
+	}
+
+	kipsec_sa_hold(sa);
+	aead_request_set_tfm(req, aead);
+	aead_request_set_callback(req, CRYPTO_TFM_REQ_MAY_BACKLOG,
+				  esp_output_done, c);
+	aead_request_set_crypt(req, sg, sg, clen, iv);
+	aead_request_set_ad(req, assoclen);
+	err = crypto_aead_encrypt(req);
+	if (err == -EINPROGRESS || err == -EBUSY)
+		return 0;
+	esp_output_finish(c, err);
+	return 0;
+
+drop:
+	if (dst)
+		dst_release(dst);
+	kipsec_drop(net, sa, why);
+	kfree_skb(skb);
+	return -EINVAL;
+}
+
+/* ---- input ---- */
+
+/*
+ * Offsets of the ESP header and of the next-header byte naming it, from
+ * the network header; -1 when the packet is not ESP.
+ */
+static int esp_find(struct sk_buff *skb, int *nhoff)
+{
+	const struct ipv6hdr *ip6h;
+	int off;
+	u8 nexthdr;
+
+	if (ip_hdr(skb)->version == 4) {
+		*nhoff = offsetof(struct iphdr, protocol);
+		return ip_hdr(skb)->protocol == IPPROTO_ESP ?
+		       ip_hdr(skb)->ihl * 4 : -1;
+	}
+	ip6h = ipv6_hdr(skb);
+	nexthdr = ip6h->nexthdr;
+	*nhoff = offsetof(struct ipv6hdr, nexthdr);
+	off = sizeof(*ip6h);
+	while (nexthdr != IPPROTO_ESP) {
+		struct ipv6_opt_hdr _h, *h;
+
+		if (!ipv6_ext_hdr(nexthdr) || nexthdr == NEXTHDR_NONE ||
+		    nexthdr == NEXTHDR_FRAGMENT)
+			return -1;
+		h = skb_header_pointer(skb, off, sizeof(_h), &_h);
+		if (!h)
+			return -1;
+		*nhoff = off;
+		off += nexthdr == NEXTHDR_AUTH ? ipv6_authlen(h) :
+						 ipv6_optlen(h);
+		nexthdr = h->nexthdr;
+	}
+	return off;
+}
+
+static void esp_input_finish(struct esp_ctx *c, int err);
+
+static void esp_input_done(struct crypto_async_request *base, int err)
+{
+	if (err == -EINPROGRESS)
+		return;
+	esp_input_finish(base->data, err);
+}
+
+/**
+ * kipsec_esp_input - authenticate, decrypt and re-inject one ESP packet
+ * @net: its netns
+ * @sa: the SA of its SPI; the caller's reference is consumed
+ * @skb: the packet at LOCAL_IN, skb->data at its outer IP header
+ *
+ * Consumes @skb: re-injects the decapsulated packet into the stack (now or
+ * from the crypto completion) or drops it and counts the reason.
+ *
+ * Return: 0, or a negative error when the packet was dropped here.
+ */
+int kipsec_esp_input(struct net *net, struct kipsec_sa *sa,
+		     struct sk_buff *skb)
+{
+	struct crypto_aead *aead = sa->aead;
+	bool esn = sa->flags & KIPSEC_SA_F_ESN;
+	enum kipsec_stat why = KIPSEC_STAT_IN_MALFORMED;
+	unsigned int ivlen, icv, assoclen;
+	int hoff, nhoff, hlen, elen, nfrags, err;
+	struct ip_esp_hdr *esph;
+	struct aead_request *req;
+	struct scatterlist *sg;
+	struct sk_buff *trailer;
+	struct esp_ctx *c;
+	u64 seq;
+	u8 *iv;
+
+	if (!aead || skb_network_offset(skb)) {
+		why = KIPSEC_STAT_CRYPTO_ERROR;
+		goto drop;
+	}
+	ivlen = crypto_aead_ivsize(aead);
+	icv = crypto_aead_authsize(aead);
+	hoff = esp_find(skb, &nhoff);
+	if (hoff < 0)
+		goto drop;
+	hlen = hoff + sizeof(*esph) + ivlen;
+	if (!pskb_may_pull(skb, hlen))
+		goto drop;
+	elen = skb->len - hlen;
+	if (elen < (int)icv + 2)
+		goto drop;
+	esph = (struct ip_esp_hdr *)(skb->data + hoff);
+
+	/* anti-replay before decryption; the window moves after it */
+	spin_lock_bh(&sa->lock);
+	seq = ntohl(esph->seq_no);
+	if (esn)
+		seq = kipsec_replay_infer_esn(&sa->replay, seq);
+	err = kipsec_replay_check(&sa->replay, seq);
+	spin_unlock_bh(&sa->lock);
+	if (err) {
+		why = err;
+		goto drop;
+	}
+
+	if (!skb_cloned(skb) && !skb_is_nonlinear(skb)) {
+		nfrags = 1;
+	} else if (!skb_cloned(skb) && !skb_has_frag_list(skb) &&
+		   !skb_has_shared_frag(skb)) {
+		nfrags = skb_shinfo(skb)->nr_frags + 1;
+	} else {
+		nfrags = skb_cow_data(skb, 0, &trailer);
+		if (nfrags < 0) {
+			why = KIPSEC_STAT_CRYPTO_ERROR;
+			goto drop;
+		}
+		esph = (struct ip_esp_hdr *)(skb->data + hoff);
+	}
+
+	c = esp_alloc_ctx(aead, nfrags + 1);
+	if (!c) {
+		why = KIPSEC_STAT_CRYPTO_ERROR;
+		goto drop;
+	}
+	c->skb = skb;
+	c->sa = sa;
+	c->net = net;
+	c->seq = seq;
+	c->hoff = hoff;
+	c->nhoff = nhoff;
+	iv = ctx_iv(aead, c);
+	req = ctx_req(aead, iv);
+	sg = ctx_sg(aead, req);
+	memcpy(iv, esph->enc_data, ivlen);
+	assoclen = esp_fill_aad(c, esph->spi, esn, iv, ivlen);
+
+	sg_init_table(sg, nfrags + 1);
+	sg_set_buf(sg, c->aad, assoclen);
+	err = skb_to_sgvec(skb, sg + 1, hlen, elen);
+	if (unlikely(err < 0)) {
+		kfree(c);
+		goto drop;
+	}
+
+	/* re-routed after decryption; the device must outlive async crypto */
+	skb_dst_drop(skb);
+	dev_hold(skb->dev);
+	skb->ip_summed = CHECKSUM_NONE;
+
+	aead_request_set_tfm(req, aead);
+	aead_request_set_callback(req, CRYPTO_TFM_REQ_MAY_BACKLOG,
+				  esp_input_done, c);
+	aead_request_set_crypt(req, sg, sg, elen, iv);
+	aead_request_set_ad(req, assoclen);
+	err = crypto_aead_decrypt(req);
+	if (err == -EINPROGRESS || err == -EBUSY)
+		return 0;
+	esp_input_finish(c, err);
+	return 0;
+
+drop:
+	kipsec_drop(net, sa, why);
+	kfree_skb(skb);
+	kipsec_sa_put(sa);
+	return -EINVAL;
+}
+
+/* check and strip padding, pad length, next header and ICV */
+static int esp_trailer(struct sk_buff *skb, int hlen, unsigned int icv,
+		       u8 *nexthdr)
+{
+	u8 tr[2], pad[255], *p;
+	int elen = skb->len - hlen;
+	int padlen, i;
+
+	if (skb_copy_bits(skb, skb->len - icv - 2, tr, 2))
+		return -EINVAL;
+	padlen = tr[0];
+	if (padlen + 2 + (int)icv >= elen)
+		return -EINVAL;
+	p = skb_header_pointer(skb, skb->len - icv - 2 - padlen, padlen, pad);
+	if (!p)
+		return -EINVAL;
+	for (i = 0; i < padlen; i++)
+		if (p[i] != i + 1)
+			return -EINVAL;
+	*nexthdr = tr[1];
+	return pskb_trim(skb, skb->len - icv - 2 - padlen);
+}
+
+/* tunnel mode: strip the outer header, ECN per RFC 6040 */
+static int esp_decap_tunnel(struct sk_buff *skb, struct kipsec_sa *sa,
+			    int hlen, u8 nexthdr)
+{
+	u8 outer_tos, inner_tos;
+
+	outer_tos = ip_hdr(skb)->version == 4 ? ip_hdr(skb)->tos :
+			ipv6_get_dsfield(ipv6_hdr(skb));
+	__skb_pull(skb, hlen);
+	skb_reset_network_header(skb);
+	if (nexthdr == IPPROTO_IPIP) {
+		if (!pskb_may_pull(skb, sizeof(struct iphdr)) ||
+		    ip_hdr(skb)->version != 4 || ip_hdr(skb)->ihl < 5)
+			return -EINVAL;
+		skb->protocol = htons(ETH_P_IP);
+		inner_tos = ip_hdr(skb)->tos;
+	} else if (nexthdr == IPPROTO_IPV6) {
+		if (!pskb_may_pull(skb, sizeof(struct ipv6hdr)) ||
+		    ipv6_hdr(skb)->version != 6)
+			return -EINVAL;
+		skb->protocol = htons(ETH_P_IPV6);
+		inner_tos = ipv6_get_dsfield(ipv6_hdr(skb));
+	} else {
+		return -EINVAL;
+	}
+	if (!(sa->flags & KIPSEC_SA_F_NOECN) &&
+	    INET_ECN_decapsulate(skb, outer_tos, inner_tos) == 2)
+		return -EINVAL;	/* CE on a not-ECT inner packet: drop */
+	return 0;
+}
+
+/* transport mode: remove ESP header and IV, fix the IP header */
+static void esp_decap_transport(struct sk_buff *skb, int hoff, int nhoff,
+				int esplen, u8 nexthdr)
+{
+	memmove(skb->data + esplen, skb->data, hoff);
+	__skb_pull(skb, esplen);
+	skb_reset_network_header(skb);
+	skb_network_header(skb)[nhoff] = nexthdr;
+	if (ip_hdr(skb)->version == 4) {
+		ip_hdr(skb)->tot_len = htons(skb->len);
+		ip_send_check(ip_hdr(skb));
+	} else {
+		ipv6_hdr(skb)->payload_len =
+			htons(skb->len - sizeof(struct ipv6hdr));
+	}
+}
+
+static void esp_input_finish(struct esp_ctx *c, int err)
+{
+	struct sk_buff *skb = c->skb;
+	struct kipsec_sa *sa = c->sa;
+	struct net_device *dev = skb->dev;
+	struct net *net = c->net;
+	struct crypto_aead *aead = sa->aead;
+	unsigned int esplen = sizeof(struct ip_esp_hdr) +
+			      crypto_aead_ivsize(aead);
+	unsigned int icv = crypto_aead_authsize(aead);
+	int hoff = c->hoff, nhoff = c->nhoff;
+	enum kipsec_stat why;
+	u64 seq = c->seq;
+	u8 nexthdr;
+
+	kfree(c);
+	if (err) {
+		why = err == -EBADMSG ? KIPSEC_STAT_IN_AUTH_FAIL :
+					KIPSEC_STAT_CRYPTO_ERROR;
+		goto drop;
+	}
+	why = KIPSEC_STAT_SA_DEAD;
+	if (READ_ONCE(sa->dead))
+		goto drop;
+	/* authentic: now the window may move (recheck: copies may race) */
+	spin_lock_bh(&sa->lock);
+	err = kipsec_replay_advance(&sa->replay, seq);
+	spin_unlock_bh(&sa->lock);
+	if (err) {
+		why = err;
+		goto drop;
+	}
+	why = KIPSEC_STAT_IN_BAD_TRAILER;
+	if (esp_trailer(skb, hoff + esplen, icv, &nexthdr))
+		goto drop;
+	esp_count(sa, net, KIPSEC_STAT_IN_PACKETS, skb->len - hoff - esplen);
+
+	if (sa->mode == KIPSEC_MODE_TUNNEL) {
+		if (esp_decap_tunnel(skb, sa, hoff + esplen, nexthdr))
+			goto drop;
+	} else {
+		/* RFC 4303: dummy packets (next header 59) are dropped */
+		if (nexthdr == IPPROTO_NONE)
+			goto drop;
+		esp_decap_transport(skb, hoff, nhoff, esplen, nexthdr);
+	}
+	skb_mac_header_rebuild(skb);
+	if (skb->mac_len >= ETH_HLEN && dev->type == ARPHRD_ETHER)
+		eth_hdr(skb)->h_proto = skb->protocol;
+
+	nf_reset_ct(skb);
+	skb->pkt_type = PACKET_HOST;
+	skb->encapsulation = 0;
+	kipsec_hooks_reinject(sa, skb);
+	dev_put(dev);
+	kipsec_sa_put(sa);
+	return;
+
+drop:
+	kipsec_drop(net, sa, why);
+	kfree_skb(skb);
+	dev_put(dev);
+	kipsec_sa_put(sa);
+}

@@ -1,6 +1,461 @@
 // SPDX-License-Identifier: GPL-2.0
-/* kipsec: netfilter hooks (stub, replaced by the datapath) */
+/*
+ * kipsec: netfilter hooks, the entry points of the datapath.
+ *
+ *   POST_ROUTING (v4, v6)  outbound: SPD lookup, steal, segment, ESP
+ *   LOCAL_IN     (v4, v6)  inbound: ESP packets to the SA, policy check
+ *                          of plaintext and of decapsulated packets
+ *   FORWARD      (v4, v6)  policy check of forwarded packets
+ *
+ * Every hook returns NF_ACCEPT at once when the netns has no kipsec
+ * configuration.  Two per-CPU markers, valid only with BH disabled, tie
+ * the synchronous re-entries of the stack to kipsec:
+ *
+ *   xmit_nest  > 0 while this CPU sends a packet kipsec built; the
+ *              POST_ROUTING hook then accepts it, so nothing kipsec emits
+ *              is processed twice;
+ *   rx_mark    {skb, sa} while this CPU re-injects a decapsulated packet;
+ *              the LOCAL_IN/FORWARD hooks then check it against the
+ *              inbound policy for that SA instead of as plaintext.
+ *
+ * See docs/architecture.md.
+ */
+#include <linux/kernel.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6.h>
+#include <linux/netdevice.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/icmp.h>
+#include <linux/icmpv6.h>
+#include <net/ip.h>
+#include <net/ipv6.h>
+#include <net/netfilter/ipv6/nf_defrag_ipv6.h>
 #include "kipsec.h"
+#include "datapath.h"
+
+/* after every other hook, conntrack confirmation included (see docs) */
+#define KIPSEC_HOOK_PRIO	INT_MAX
+
+struct kipsec_rx_mark {
+	const struct sk_buff *skb;
+	struct kipsec_sa *sa;
+};
+
+static DEFINE_PER_CPU(unsigned int, kipsec_xmit_nest);
+static DEFINE_PER_CPU(struct kipsec_rx_mark, kipsec_rx_mark);
+
+int kipsec_hooks_xmit(struct net *net, struct sk_buff *skb)
+{
+	int err;
+
+	nf_reset_ct(skb);
+	local_bh_disable();
+	__this_cpu_inc(kipsec_xmit_nest);
+	if (ip_hdr(skb)->version == 4) {
+		memset(IPCB(skb), 0, sizeof(*IPCB(skb)));
+		err = ip_local_out(net, NULL, skb);
+	} else {
+		memset(IP6CB(skb), 0, sizeof(*IP6CB(skb)));
+		err = ip6_local_out(net, NULL, skb);
+	}
+	__this_cpu_dec(kipsec_xmit_nest);
+	local_bh_enable();
+	return err;
+}
+
+void kipsec_hooks_reinject(struct kipsec_sa *sa, struct sk_buff *skb)
+{
+	struct kipsec_rx_mark saved, *m;
+
+	local_bh_disable();
+	rcu_read_lock();
+	m = this_cpu_ptr(&kipsec_rx_mark);
+	saved = *m;
+	m->skb = skb;
+	m->sa = sa;
+	netif_receive_skb_core(skb);
+	m = this_cpu_ptr(&kipsec_rx_mark);
+	*m = saved;
+	rcu_read_unlock();
+	local_bh_enable();
+}
+
+/* ports of TCP, UDP, UDP-Lite, SCTP, DCCP; type/code of ICMP and ICMPv6 */
+static void decode_ports(const struct sk_buff *skb, int off,
+			 struct kipsec_flow *fl)
+{
+	__be16 buf[2], *p;
+	u8 *ic;
+
+	switch (fl->proto) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+	case IPPROTO_UDPLITE:
+	case IPPROTO_SCTP:
+	case IPPROTO_DCCP:
+		p = skb_header_pointer(skb, off, sizeof(buf), buf);
+		if (p) {
+			fl->sport = p[0];
+			fl->dport = p[1];
+		}
+		break;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		ic = skb_header_pointer(skb, off, 2, buf);
+		if (ic) {
+			fl->sport = htons(ic[0]);
+			fl->dport = htons(ic[1]);
+		}
+		break;
+	}
+}
+
+/* the SPD view of the packet at skb's network header; -EINVAL if bad */
+static int decode_flow(const struct sk_buff *skb, u8 pf,
+		       struct kipsec_flow *fl)
+{
+	int noff = skb_network_offset(skb);
+
+	memset(fl, 0, sizeof(*fl));
+	if (pf == NFPROTO_IPV4) {
+		const struct iphdr *iph = ip_hdr(skb);
+
+		fl->family = AF_INET;
+		fl->saddr.a4 = iph->saddr;
+		fl->daddr.a4 = iph->daddr;
+		fl->proto = iph->protocol;
+		/* as xfrm: no ports in any fragment */
+		if (!ip_is_fragment(iph))
+			decode_ports(skb, noff + iph->ihl * 4, fl);
+	} else {
+		const struct ipv6hdr *ip6h = ipv6_hdr(skb);
+		__be16 frag_off = 0;
+		u8 nexthdr = ip6h->nexthdr;
+		int off;
+
+		fl->family = AF_INET6;
+		memcpy(&fl->saddr.in6, &ip6h->saddr, sizeof(fl->saddr.in6));
+		memcpy(&fl->daddr.in6, &ip6h->daddr, sizeof(fl->daddr.in6));
+		off = ipv6_skip_exthdr(skb, noff + sizeof(*ip6h), &nexthdr,
+				       &frag_off);
+		if (off < 0)
+			return -EINVAL;
+		fl->proto = nexthdr;
+		if (!(frag_off & htons(IP6_OFFSET)))
+			decode_ports(skb, off, fl);
+	}
+	return 0;
+}
+
+static void policy_count(struct kipsec_policy *pol, enum kipsec_stat s)
+{
+	if (pol->stats)
+		kipsec_stats_inc(pol->stats, s);
+}
+
+/*
+ * A cached SA is still right for @fl when it is alive and would be what
+ * kipsec_sa_find_out() picks: its selector (if any) matches the flow, and
+ * a transport SA carries this very packet's addresses.
+ */
+static bool sa_cache_ok(const struct kipsec_sa *sa, const struct kipsec_flow *fl)
+{
+	if (READ_ONCE(sa->dead))
+		return false;
+	if (sa->sel.family && !kipsec_selector_match(&sa->sel, fl))
+		return false;
+	if (sa->mode == KIPSEC_MODE_TRANSPORT &&
+	    (sa->key.family != fl->family ||
+	     memcmp(&sa->key.daddr, &fl->daddr, sizeof(fl->daddr))))
+		return false;
+	return true;
+}
+
+/* the outbound SA of a PROTECT policy, with a reference; RCU */
+static struct kipsec_sa *policy_sa(struct net *net, struct kipsec_policy *pol,
+				   const struct kipsec_flow *fl)
+{
+	struct kipsec_sa *cur, *sa, *old;
+
+	cur = rcu_dereference(pol->sa_cache);
+	if (cur && sa_cache_ok(cur, fl) && refcount_inc_not_zero(&cur->refcnt))
+		return cur;
+
+	sa = kipsec_sa_find_out(net, &pol->tmpl, fl);
+	if (!sa)
+		return NULL;
+	/* only a template that names the SA's endpoints may be cached */
+	if (pol->tmpl.mode != KIPSEC_MODE_TUNNEL || !pol->tmpl.family)
+		return sa;
+	/* the cache owns one reference; whoever displaces an SA drops it */
+	kipsec_sa_hold(sa);
+	old = cmpxchg((struct kipsec_sa __force **)&pol->sa_cache, cur, sa);
+	if (old == cur) {
+		if (cur)
+			kipsec_sa_put(cur);
+	} else {
+		kipsec_sa_put(sa);
+	}
+	return sa;
+}
+
+static unsigned int kipsec_output(struct net *net, struct sk_buff *skb, u8 pf)
+{
+	struct sk_buff *segs, *seg, *next;
+	struct kipsec_policy *pol;
+	struct kipsec_flow fl;
+	struct kipsec_sa *sa;
+
+	if (decode_flow(skb, pf, &fl)) {
+		/* cannot tell which policy applies: fail closed */
+		kipsec_drop(net, NULL, KIPSEC_STAT_OUT_ERROR);
+		return NF_DROP;
+	}
+	pol = kipsec_policy_lookup(net, KIPSEC_DIR_OUT, &fl);
+	if (!pol)
+		return NF_ACCEPT;
+	if (pol->action == KIPSEC_ACTION_BLOCK) {
+		policy_count(pol, KIPSEC_STAT_OUT_DISCARD);
+		kipsec_drop(net, NULL, KIPSEC_STAT_OUT_DISCARD);
+		return NF_DROP;
+	}
+	if (!pol->has_tmpl)
+		return NF_ACCEPT;
+
+	sa = policy_sa(net, pol, &fl);
+	if (!sa) {
+		/* never plaintext for PROTECT, whatever the level */
+		policy_count(pol, KIPSEC_STAT_OUT_NO_SA);
+		kipsec_drop(net, NULL, KIPSEC_STAT_OUT_NO_SA);
+		return NF_DROP;
+	}
+	policy_count(pol, KIPSEC_STAT_OUT_PACKETS);
+
+	if (skb_is_gso(skb)) {
+		segs = skb_gso_segment(skb, 0);
+		if (IS_ERR_OR_NULL(segs)) {
+			kipsec_drop(net, sa, KIPSEC_STAT_OUT_ERROR);
+			kipsec_sa_put(sa);
+			return NF_DROP;
+		}
+		consume_skb(skb);
+		skb_list_walk_safe(segs, seg, next) {
+			skb_mark_not_on_list(seg);
+			kipsec_esp_output(net, sa, seg);
+		}
+	} else {
+		kipsec_esp_output(net, sa, skb);
+	}
+	kipsec_sa_put(sa);
+	return NF_STOLEN;
+}
+
+static unsigned int kipsec_out_hook(void *priv, struct sk_buff *skb,
+				    const struct nf_hook_state *state)
+{
+	if (!READ_ONCE(kipsec_pernet(state->net)->active))
+		return NF_ACCEPT;
+	if (this_cpu_read(kipsec_xmit_nest))
+		return NF_ACCEPT;
+	return kipsec_output(state->net, skb, state->pf);
+}
+
+/*
+ * Policy check of a packet decapsulated from @sa (as xfrm's
+ * __xfrm_policy_check with a one-entry secpath).
+ */
+static unsigned int check_decap(struct net *net, struct sk_buff *skb, u8 pf,
+				u8 dir, struct kipsec_sa *sa)
+{
+	struct kipsec_policy *pol;
+	struct kipsec_flow fl;
+	bool tunnel = sa->mode == KIPSEC_MODE_TUNNEL;
+
+	if (decode_flow(skb, pf, &fl)) {
+		kipsec_drop(net, sa, KIPSEC_STAT_IN_MALFORMED);
+		return NF_DROP;
+	}
+	if (sa->sel.family && !kipsec_selector_match(&sa->sel, &fl)) {
+		kipsec_drop(net, sa, KIPSEC_STAT_IN_SELECTOR);
+		return NF_DROP;
+	}
+	pol = kipsec_policy_lookup(net, dir, &fl);
+	if (!pol) {
+		if (!tunnel)
+			return NF_ACCEPT;
+		goto mismatch;
+	}
+	if (pol->action == KIPSEC_ACTION_BLOCK) {
+		policy_count(pol, KIPSEC_STAT_IN_DISCARD);
+		kipsec_drop(net, sa, KIPSEC_STAT_IN_DISCARD);
+		return NF_DROP;
+	}
+	if (pol->has_tmpl && kipsec_tmpl_match_sa(&pol->tmpl, sa)) {
+		policy_count(pol, KIPSEC_STAT_IN_PACKETS);
+		return NF_ACCEPT;
+	}
+	/* no template, or an optional one that does not match */
+	if ((!pol->has_tmpl || pol->tmpl.level == KIPSEC_LEVEL_USE) && !tunnel)
+		return NF_ACCEPT;
+	policy_count(pol, KIPSEC_STAT_IN_POLICY_MISMATCH);
+mismatch:
+	kipsec_drop(net, sa, KIPSEC_STAT_IN_POLICY_MISMATCH);
+	return NF_DROP;
+}
+
+/* policy check of a packet that arrived in plaintext */
+static unsigned int check_plain(struct net *net, struct sk_buff *skb, u8 pf,
+				u8 dir)
+{
+	struct kipsec_policy *pol;
+	struct kipsec_flow fl;
+
+	if (decode_flow(skb, pf, &fl)) {
+		kipsec_drop(net, NULL, KIPSEC_STAT_IN_MALFORMED);
+		return NF_DROP;
+	}
+	pol = kipsec_policy_lookup(net, dir, &fl);
+	if (!pol)
+		return NF_ACCEPT;
+	if (pol->action == KIPSEC_ACTION_BLOCK) {
+		policy_count(pol, KIPSEC_STAT_IN_DISCARD);
+		kipsec_drop(net, NULL, KIPSEC_STAT_IN_DISCARD);
+		return NF_DROP;
+	}
+	if (pol->has_tmpl && pol->tmpl.level == KIPSEC_LEVEL_REQUIRED) {
+		policy_count(pol, KIPSEC_STAT_IN_PLAINTEXT);
+		kipsec_drop(net, NULL, KIPSEC_STAT_IN_PLAINTEXT);
+		return NF_DROP;
+	}
+	return NF_ACCEPT;
+}
+
+/* the ESP SPI and outer destination of an ESP packet; false if not ESP */
+static bool esp_spi(struct sk_buff *skb, u8 pf, xfrm_address_t *daddr,
+		    __be32 *spi)
+{
+	int noff = skb_network_offset(skb);
+	__be32 buf, *p;
+	int off;
+
+	memset(daddr, 0, sizeof(*daddr));
+	if (pf == NFPROTO_IPV4) {
+		const struct iphdr *iph = ip_hdr(skb);
+
+		if (iph->protocol != IPPROTO_ESP)
+			return false;
+		daddr->a4 = iph->daddr;
+		off = noff + iph->ihl * 4;
+	} else {
+		const struct ipv6hdr *ip6h = ipv6_hdr(skb);
+		u8 nexthdr = ip6h->nexthdr;
+		__be16 frag_off;
+
+		off = ipv6_skip_exthdr(skb, noff + sizeof(*ip6h), &nexthdr,
+				       &frag_off);
+		if (off < 0 || nexthdr != IPPROTO_ESP)
+			return false;
+		memcpy(&daddr->in6, &ip6h->daddr, sizeof(daddr->in6));
+	}
+	p = skb_header_pointer(skb, off, sizeof(buf), &buf);
+	if (!p) {
+		/* too short: the ESP code counts it as malformed */
+		*spi = 0;
+		return true;
+	}
+	*spi = *p;
+	return true;
+}
+
+static unsigned int kipsec_input(struct net *net, struct sk_buff *skb, u8 pf)
+{
+	struct kipsec_sa *sa;
+	xfrm_address_t daddr;
+	__be32 spi;
+
+	if (!esp_spi(skb, pf, &daddr, &spi))
+		return check_plain(net, skb, pf, KIPSEC_DIR_IN);
+	sa = kipsec_sa_lookup(net, pf == NFPROTO_IPV4 ? AF_INET : AF_INET6,
+			      &daddr, spi, IPPROTO_ESP);
+	if (!sa) {
+		kipsec_drop(net, NULL, KIPSEC_STAT_IN_NO_SA);
+		return NF_DROP;
+	}
+	/* consumes skb and the reference */
+	kipsec_esp_input(net, sa, skb);
+	return NF_STOLEN;
+}
+
+static unsigned int kipsec_in_hook(void *priv, struct sk_buff *skb,
+				   const struct nf_hook_state *state)
+{
+	const struct kipsec_rx_mark *m;
+
+	if (!READ_ONCE(kipsec_pernet(state->net)->active))
+		return NF_ACCEPT;
+	if (skb_network_offset(skb))
+		return NF_ACCEPT;	/* not where LOCAL_IN leaves it */
+	m = this_cpu_ptr(&kipsec_rx_mark);
+	if (m->skb == skb)
+		return check_decap(state->net, skb, state->pf, KIPSEC_DIR_IN,
+				   m->sa);
+	return kipsec_input(state->net, skb, state->pf);
+}
+
+static unsigned int kipsec_fwd_hook(void *priv, struct sk_buff *skb,
+				    const struct nf_hook_state *state)
+{
+	const struct kipsec_rx_mark *m;
+
+	if (!READ_ONCE(kipsec_pernet(state->net)->active))
+		return NF_ACCEPT;
+	m = this_cpu_ptr(&kipsec_rx_mark);
+	if (m->skb == skb)
+		return check_decap(state->net, skb, state->pf, KIPSEC_DIR_FWD,
+				   m->sa);
+	return check_plain(state->net, skb, state->pf, KIPSEC_DIR_FWD);
+}
+
+static const struct nf_hook_ops kipsec_nf_ops[] = {
+	{
+		.hook		= kipsec_out_hook,
+		.pf		= NFPROTO_IPV4,
+		.hooknum	= NF_INET_POST_ROUTING,
+		.priority	= KIPSEC_HOOK_PRIO,
+	},
+	{
+		.hook		= kipsec_in_hook,
+		.pf		= NFPROTO_IPV4,
+		.hooknum	= NF_INET_LOCAL_IN,
+		.priority	= KIPSEC_HOOK_PRIO,
+	},
+	{
+		.hook		= kipsec_fwd_hook,
+		.pf		= NFPROTO_IPV4,
+		.hooknum	= NF_INET_FORWARD,
+		.priority	= KIPSEC_HOOK_PRIO,
+	},
+	{
+		.hook		= kipsec_out_hook,
+		.pf		= NFPROTO_IPV6,
+		.hooknum	= NF_INET_POST_ROUTING,
+		.priority	= KIPSEC_HOOK_PRIO,
+	},
+	{
+		.hook		= kipsec_in_hook,
+		.pf		= NFPROTO_IPV6,
+		.hooknum	= NF_INET_LOCAL_IN,
+		.priority	= KIPSEC_HOOK_PRIO,
+	},
+	{
+		.hook		= kipsec_fwd_hook,
+		.pf		= NFPROTO_IPV6,
+		.hooknum	= NF_INET_FORWARD,
+		.priority	= KIPSEC_HOOK_PRIO,
+	},
+};
 
 int kipsec_hooks_init(void)
 {
@@ -13,9 +468,25 @@ void kipsec_hooks_exit(void)
 
 int kipsec_hooks_register_net(struct net *net)
 {
-	return 0;
+	int err;
+
+	/*
+	 * IPv6 LOCAL_IN runs before reassembly: have the netns reassemble
+	 * at PRE_ROUTING, as conntrack does, so that fragmented ESP reaches
+	 * the LOCAL_IN hook whole.
+	 */
+	err = nf_defrag_ipv6_enable(net);
+	if (err)
+		return err;
+	err = nf_register_net_hooks(net, kipsec_nf_ops,
+				    ARRAY_SIZE(kipsec_nf_ops));
+	if (err)
+		nf_defrag_ipv6_disable(net);
+	return err;
 }
 
 void kipsec_hooks_unregister_net(struct net *net)
 {
+	nf_unregister_net_hooks(net, kipsec_nf_ops, ARRAY_SIZE(kipsec_nf_ops));
+	nf_defrag_ipv6_disable(net);
 }

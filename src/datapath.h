@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kipsec datapath internals shared by hooks.c and esp.c only.
+ * See docs/architecture.md for the packet paths.
+ */
+#ifndef _KIPSEC_DATAPATH_H
+#define _KIPSEC_DATAPATH_H
+
+#include "kipsec.h"
+
+/*
+ * Send a finished outer packet (skb->data at its IP header, skb_dst set)
+ * with ip_local_out()/ip6_local_out(), marked on this CPU as kipsec's own
+ * so that the POST_ROUTING hook lets it through untouched.  Consumes skb.
+ */
+int kipsec_hooks_xmit(struct net *net, struct sk_buff *skb);
+
+/*
+ * Hand a decapsulated packet (skb->data at its IP header, skb->protocol
+ * set, no dst) back to the stack through netif_receive_skb_core(), while
+ * this CPU remembers that @skb came through @sa: the LOCAL_IN and FORWARD
+ * hooks then apply the inbound policy check for @sa.  Consumes skb.
+ */
+void kipsec_hooks_reinject(struct kipsec_sa *sa, struct sk_buff *skb);
+
+#endif /* _KIPSEC_DATAPATH_H */
