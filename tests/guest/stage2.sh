@@ -10,7 +10,7 @@ export HOME=/root LANG=C LC_ALL=C
 
 mount -t proc proc /proc
 mount -t sysfs sys /sys
-mount -t tmpfs tmpfs /tmp
+# /tmp stays the overlay (writable, tmpfs-backed): the repository may live there
 mount -t tmpfs tmpfs /run
 mkdir -p /run/netns /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
