@@ -218,6 +218,33 @@ static void esp_outer6(struct sk_buff *skb, struct kipsec_sa *sa,
 	top->daddr = sa->key.daddr.in6;
 }
 
+/*
+ * Tunnel mode: when the ESP packet would exceed the outer route's MTU,
+ * lower the inner route's path MTU by the ESP overhead, as ip_tunnel does,
+ * so that local senders (TCP) shrink their packets; this one is sent
+ * fragmented.  Not when inner and outer destination are the same host:
+ * both share the route and the MTU would only shrink further.
+ */
+static void esp_inner_pmtu(struct sk_buff *skb, struct kipsec_sa *sa,
+			   struct dst_entry *odst, unsigned int overhead)
+{
+	unsigned int omtu = dst_mtu(odst);
+	struct dst_entry *idst = skb_dst(skb);
+	bool same;
+
+	if (!idst || skb->len + overhead <= omtu || omtu <= overhead + 576)
+		return;
+	if (ip_hdr(skb)->version == 4)
+		same = sa->key.family == AF_INET &&
+		       ip_hdr(skb)->daddr == sa->key.daddr.a4;
+	else
+		same = sa->key.family == AF_INET6 &&
+		       ipv6_addr_equal(&ipv6_hdr(skb)->daddr,
+				       &sa->key.daddr.in6);
+	if (!same && dst_mtu(idst) > omtu - overhead)
+		skb_dst_update_pmtu_no_confirm(skb, omtu - overhead);
+}
+
 static void esp_output_finish(struct esp_ctx *c, int err)
 {
 	struct sk_buff *skb = c->skb;
@@ -275,7 +302,7 @@ int kipsec_esp_output(struct net *net, struct kipsec_sa *sa,
 	struct sk_buff *trailer;
 	xfrm_address_t saddr;
 	unsigned int assoclen;
-	bool inner4;
+	bool inner4, outer4;
 	__be16 df = 0;
 	__be64 seqiv;
 	struct esp_ctx *c;
@@ -292,6 +319,7 @@ int kipsec_esp_output(struct net *net, struct kipsec_sa *sa,
 	blksize = ALIGN(crypto_aead_blocksize(aead), 4);
 	esplen = sizeof(*esph) + ivlen;
 	inner4 = ip_hdr(skb)->version == 4;
+	outer4 = sa->key.family == AF_INET;
 	if (!skb_dst(skb) || skb_network_offset(skb))
 		goto drop;
 
@@ -305,8 +333,7 @@ int kipsec_esp_output(struct net *net, struct kipsec_sa *sa,
 			goto drop;
 		}
 		hdr_off = 0;
-		outer = sa->key.family == AF_INET ? sizeof(struct iphdr) :
-						    sizeof(struct ipv6hdr);
+		outer = outer4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
 		if (inner4) {
 			proto = IPPROTO_IPIP;
 			tos = ip_hdr(skb)->tos;
@@ -330,7 +357,7 @@ int kipsec_esp_output(struct net *net, struct kipsec_sa *sa,
 		prev_off = prevhdr - skb_network_header(skb);
 		proto = *prevhdr;
 	}
-	if (!tunnel && inner4 != (sa->key.family == AF_INET))
+	if (!tunnel && inner4 != outer4)
 		goto drop;
 
 	/* the sequence number: never wraps (RFC 4303 3.3.3) */
@@ -355,6 +382,7 @@ int kipsec_esp_output(struct net *net, struct kipsec_sa *sa,
 	pskb_put(skb, trailer, tailen);
 
 	if (tunnel) {
+		esp_inner_pmtu(skb, sa, dst, outer + esplen + icv + 1 + blksize);
 		skb_dst_drop(skb);
 		skb_dst_set(skb, dst);
 		dst = NULL;
@@ -362,6 +390,8 @@ int kipsec_esp_output(struct net *net, struct kipsec_sa *sa,
 	if (skb_cow_head(skb, esplen + outer +
 			 LL_RESERVED_SPACE(skb_dst(skb)->dev)))
 		goto drop;
+
+	skb->ignore_df = 1;
 
 	/* headers: move the IP header (and v6 options) in front of ESP */
 	if (!tunnel) {
@@ -373,6 +403,9 @@ int kipsec_esp_output(struct net *net, struct kipsec_sa *sa,
 		if (inner4) {
 			ip_hdr(skb)->protocol = IPPROTO_ESP;
 			ip_hdr(skb)->tot_len = htons(skb->len);
+			/* to be fragmented: DF packets may carry ID 0 */
+			if (skb->len > dst_mtu(skb_dst(skb)))
+				ip_select_ident(net, skb, NULL);
 			ip_send_check(ip_hdr(skb));
 		} else {
 			skb_network_header(skb)[prev_off] = IPPROTO_ESP;
@@ -394,7 +427,6 @@ int kipsec_esp_output(struct net *net, struct kipsec_sa *sa,
 	memcpy(esph->enc_data + ivlen - min(ivlen, 8U),
 	       (u8 *)&seqiv + 8 - min(ivlen, 8U), min(ivlen, 8U));
 
-	skb->ignore_df = 1;
 	if (tunnel) {
 		if (sa->key.family == AF_INET) {
 			skb->protocol = htons(ETH_P_IP);
