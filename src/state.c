@@ -35,45 +35,49 @@ static const struct rhashtable_params sa_ht_params = {
 	.automatic_shrinking = true,
 };
 
-/* key of sa_out_ht: an SA's kipsec_sa_key without the SPI */
-struct sa_out_key {
-	xfrm_address_t daddr;
-	u16 family;
-	u8 proto;
-	u8 pad;
-};
-
-static void sa_out_key_init(struct sa_out_key *k, u16 family,
-			    const xfrm_address_t *daddr, u8 proto)
+/*
+ * sa_out_ht is keyed by an SA's kipsec_sa_key without the SPI: the key
+ * handed to rhltable (for inserts, &sa->key through key_offset; for
+ * lookups, a kipsec_sa_key whose SPI is ignored) is a struct
+ * kipsec_sa_key, hashed and compared on (daddr, proto, family) only.
+ */
+static u32 sa_out_hash(const struct kipsec_sa_key *key, u32 seed)
 {
-	memset(k, 0, sizeof(*k));
-	memcpy(&k->daddr, daddr, family == AF_INET ? 4 : 16);
-	k->family = family;
-	k->proto = proto;
+	u32 w[6];
+
+	memcpy(w, &key->daddr, sizeof(key->daddr));
+	w[4] = key->proto;
+	w[5] = key->family;
+	return jhash2(w, ARRAY_SIZE(w), seed);
+}
+
+static u32 sa_out_hashfn(const void *data, u32 len, u32 seed)
+{
+	return sa_out_hash(data, seed);
 }
 
 static u32 sa_out_obj_hashfn(const void *data, u32 len, u32 seed)
 {
 	const struct kipsec_sa *sa = data;
-	struct sa_out_key k;
 
-	sa_out_key_init(&k, sa->key.family, &sa->key.daddr, sa->key.proto);
-	return jhash2((const u32 *)&k, sizeof(k) / sizeof(u32), seed);
+	return sa_out_hash(&sa->key, seed);
 }
 
 static int sa_out_obj_cmpfn(struct rhashtable_compare_arg *arg,
 			    const void *obj)
 {
+	const struct kipsec_sa_key *key = arg->key;
 	const struct kipsec_sa *sa = obj;
-	struct sa_out_key k;
 
-	sa_out_key_init(&k, sa->key.family, &sa->key.daddr, sa->key.proto);
-	return memcmp(&k, arg->key, sizeof(k));
+	return memcmp(&sa->key.daddr, &key->daddr, sizeof(key->daddr)) ||
+	       sa->key.proto != key->proto || sa->key.family != key->family;
 }
 
 static const struct rhashtable_params sa_out_params = {
 	.head_offset = offsetof(struct kipsec_sa, out_node),
-	.key_len = sizeof(struct sa_out_key),
+	.key_offset = offsetof(struct kipsec_sa, key),
+	.key_len = sizeof(struct kipsec_sa_key),
+	.hashfn = sa_out_hashfn,
 	.obj_hashfn = sa_out_obj_hashfn,
 	.obj_cmpfn = sa_out_obj_cmpfn,
 	.automatic_shrinking = true,
@@ -281,7 +285,12 @@ unsigned int kipsec_sa_flush(struct kipsec_net *kn, u8 proto)
 	unsigned int n = 0;
 
 	lockdep_assert_held(&kn->lock);
-	list_for_each_entry_safe(sa, tmp, &kn->sa_list, list) {
+	/*
+	 * Newest first: sa_out_ht keeps the SAs of one (family, daddr,
+	 * proto) in a list, newest at its head, and removing the head is
+	 * O(1): flushing 100k SAs to one peer must not be quadratic.
+	 */
+	list_for_each_entry_safe_reverse(sa, tmp, &kn->sa_list, list) {
 		if (proto && sa->key.proto != proto)
 			continue;
 		sa_unlink(kn, sa);
@@ -361,7 +370,7 @@ struct kipsec_sa *kipsec_sa_find_out(struct net *net,
 	const xfrm_address_t *daddr, *saddr = NULL;
 	struct kipsec_sa *sa, *found = NULL;
 	struct rhlist_head *list, *pos;
-	struct sa_out_key key;
+	struct kipsec_sa_key key;
 	u16 family;
 
 	if (tmpl->family && !addr_any(&tmpl->daddr)) {
@@ -380,7 +389,7 @@ struct kipsec_sa *kipsec_sa_find_out(struct net *net,
 			return NULL;
 	}
 
-	sa_out_key_init(&key, family, daddr, tmpl->proto);
+	kipsec_sa_key_init(&key, family, daddr, 0, tmpl->proto);
 	rcu_read_lock();
 	list = rhltable_lookup(&kn->sa_out_ht, &key, sa_out_params);
 	rhl_for_each_entry_rcu(sa, pos, list, out_node) {
