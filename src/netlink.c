@@ -608,8 +608,9 @@ static int kipsec_nl_sa_new(struct sk_buff *skb, struct genl_info *info)
 	mutex_unlock(&kn->lock);
 	if (!err)
 		return 0;
-	if (err == -ENOMEM)
-		NL_SET_ERR_MSG_MOD(info->extack, "out of memory");
+	if (!info->extack->_msg)
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "cannot insert the SA into the SAD");
 out_put:
 	kipsec_sa_put(sa);
 	return err;
