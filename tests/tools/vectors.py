@@ -640,6 +640,10 @@ def nonzero(c):
 
 
 def run_case(case, backend):
+    if backend == 'xfrm' and case.nh == 59 and not case.payload:
+        raise Skip('Linux xfrm drops an empty ESP payload as a protocol '
+                   'error before the replay window moves (esp_input_done2: '
+                   'padlen + 2 + alen >= elen)')
     bed = Bed(case, backend)
     try:
         bed.setup()
