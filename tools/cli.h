@@ -22,6 +22,10 @@
 
 #define KIPSEC_TOOL_VERSION	"0.1.0"
 
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+#define __noreturn		__attribute__((noreturn))
+#define __printf(a, b)		__attribute__((format(printf, a, b)))
+
 /* exit codes, iproute2 convention */
 #define EXIT_USAGE	1	/* usage or parse error */
 #define EXIT_KERNEL	2	/* the kernel refused */
@@ -46,13 +50,12 @@ struct kaddr {
 	uint8_t data[16];
 };
 
-void __attribute__((noreturn)) invarg(const char *msg, const char *arg);
-void __attribute__((noreturn)) missarg(const char *key);
-void __attribute__((noreturn)) duparg(const char *key, const char *arg);
-void __attribute__((noreturn)) unsupported(const char *key, const char *why);
-void __attribute__((noreturn)) incomplete(const char *key);
-void __attribute__((noreturn)) usage_error(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
+void __noreturn invarg(const char *msg, const char *arg);
+void __noreturn missarg(const char *key);
+void __noreturn duparg(const char *key, const char *arg);
+void __noreturn unsupported(const char *key, const char *why);
+void __noreturn incomplete(const char *key);
+void __noreturn __printf(1, 2) usage_error(const char *fmt, ...);
 
 /* ip's matches(): 0 when @cmd is a non-empty prefix of @pattern */
 int matches(const char *cmd, const char *pattern);
@@ -116,7 +119,7 @@ void print_u64(enum output_type t, const char *key, const char *fmt,
 void print_bool(enum output_type t, const char *key, const char *fmt,
 		bool val);
 /* text only */
-void print_fp(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void __printf(1, 2) print_fp(const char *fmt, ...);
 void print_nl(void);
 bool is_json_context(void);
 
@@ -148,6 +151,7 @@ struct kinfo {
 	uint32_t sa_count;
 	uint32_t policy_count;
 };
+
 int nl_info_get(struct kinfo *info, bool soft);
 
 /* ------------------------------------------------------------- sel.c */
@@ -203,6 +207,7 @@ struct kstats {
 	bool present;
 	uint64_t v[__KIPSEC_STAT_MAX];
 };
+
 int stats_get(const struct nlattr *nest, struct kstats *st);
 /* SA/policy: lifetime-current line plus drop reasons */
 void stats_print_object(const struct kstats *st);

@@ -23,8 +23,7 @@ int json;
 int pretty;
 int preferred_family;
 
-static void usage(int code) __attribute__((noreturn));
-static void usage(int code)
+static void __noreturn usage(int code)
 {
 	fprintf(stderr,
 		"Usage: kipsec [ OPTIONS ] OBJECT { COMMAND | help }\n"
@@ -84,7 +83,7 @@ static int do_info(int argc, char **argv)
 		   KIPSEC_GENL_VERSION);
 	print_fp("capabilities ");
 	open_json_array("capabilities");
-	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(caps); i++)
 		if (info.caps & caps[i].bit)
 			print_string(PRINT_ANY, NULL, "%s ", caps[i].name);
 	close_json_array();
@@ -215,7 +214,7 @@ int main(int argc, char **argv)
 		usage(EXIT_USAGE);
 	if (matches(argv[1], "help") == 0)
 		usage(0);
-	for (i = 0; i < sizeof(objects) / sizeof(objects[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(objects); i++)
 		if (matches(argv[1], objects[i].name) == 0)
 			return objects[i].fn(argc - 2, argv + 2);
 	fprintf(stderr, "Object \"%s\" is unknown, try \"kipsec help\".\n",

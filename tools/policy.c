@@ -40,8 +40,7 @@ struct pol {
 	struct kstats stats;
 };
 
-static void usage(void) __attribute__((noreturn));
-static void usage(void)
+static void __noreturn usage(void)
 {
 	fprintf(stderr,
 		"Usage: kipsec policy { add | update } SELECTOR dir DIR\n"
@@ -77,7 +76,7 @@ static bool is_sel_keyword(const char *w)
 	};
 	unsigned int i;
 
-	for (i = 0; i < sizeof(kw) / sizeof(kw[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(kw); i++)
 		if (strcmp(w, kw[i]) == 0)
 			return true;
 	return false;
@@ -280,12 +279,12 @@ static int tmpl_get(const struct nlattr *nest, struct ktmpl *t)
 		t->id.family = mnl_attr_get_u16(a);
 	len = af_bytelen(t->id.family);
 	a = tb[KIPSEC_A_TMPL_SRC];
-	if (t->id.family && a && mnl_attr_get_payload_len(a) == (unsigned)len) {
+	if (t->id.family && a && mnl_attr_get_payload_len(a) == (unsigned int)len) {
 		memcpy(t->id.src, mnl_attr_get_payload(a), len);
 		t->id.has_src = true;
 	}
 	a = tb[KIPSEC_A_TMPL_DST];
-	if (t->id.family && a && mnl_attr_get_payload_len(a) == (unsigned)len) {
+	if (t->id.family && a && mnl_attr_get_payload_len(a) == (unsigned int)len) {
 		memcpy(t->id.dst, mnl_attr_get_payload(a), len);
 		t->id.has_dst = true;
 	}
@@ -360,9 +359,11 @@ static void tmpl_print(const struct ktmpl *t, int sel_family)
 	print_uint(PRINT_ANY, "reqid", "reqid %u", t->reqid);
 	print_string(PRINT_ANY, "mode", " mode %s", mode_name(t->mode));
 	print_nl();
-	if (t->level == KIPSEC_LEVEL_USE || show_stats)
-		print_string(PRINT_ANY, "level", "\t\tlevel %s \n",
+	if (t->level == KIPSEC_LEVEL_USE || show_stats) {
+		print_string(PRINT_ANY, "level", "\t\tlevel %s ",
 			     t->level == KIPSEC_LEVEL_USE ? "use" : "required");
+		print_nl();
+	}
 	close_json_object();
 }
 

@@ -41,7 +41,7 @@ static const struct {
 	{ "esn", KIPSEC_SA_F_ESN, XFRM_F_ESN },
 };
 
-#define N_SA_FLAGS (sizeof(sa_flags) / sizeof(sa_flags[0]))
+#define N_SA_FLAGS ARRAY_SIZE(sa_flags)
 
 /* an algorithm given on the command line */
 struct kalg {
@@ -97,8 +97,7 @@ struct sa_filter {
 	uint32_t flags;
 };
 
-static void usage(void) __attribute__((noreturn));
-static void usage(void)
+static void __noreturn usage(void)
 {
 	fprintf(stderr,
 		"Usage: kipsec state { add | update } ID [ ALGO-LIST ] [ mode MODE ]\n"
@@ -284,7 +283,7 @@ static void check_unsupported(const char *kw)
 {
 	unsigned int i;
 
-	for (i = 0; i < sizeof(unsupported_sa_kw) / sizeof(unsupported_sa_kw[0]);
+	for (i = 0; i < ARRAY_SIZE(unsupported_sa_kw);
 	     i++)
 		if (strcmp(kw, unsupported_sa_kw[i][0]) == 0)
 			unsupported(kw, unsupported_sa_kw[i][1]);
@@ -358,12 +357,15 @@ static void validate_add(struct sa_req *r)
 		missarg("spi");
 	if (id->proto == IPPROTO_ESP) {
 		if (!r->has_aead && !r->has_enc)
-			usage_error("ALGO-TYPE value \"enc\" or \"aead\" is required with XFRM-PROTO value \"esp\"");
+			usage_error("ALGO-TYPE value \"enc\" or \"aead\" is required with %s",
+				    "XFRM-PROTO value \"esp\"");
 	} else {
 		if (r->has_aead || r->has_enc)
-			usage_error("ALGO-TYPE values \"enc\" and \"aead\" are invalid with XFRM-PROTO value \"ah\"");
+			usage_error("ALGO-TYPE values \"enc\" and \"aead\" are invalid with %s",
+				    "XFRM-PROTO value \"ah\"");
 		if (!r->has_auth)
-			usage_error("ALGO-TYPE value \"auth\" or \"auth-trunc\" is required with XFRM-PROTO value \"ah\"");
+			usage_error("ALGO-TYPE value \"auth\" or \"auth-trunc\" is required with %s",
+				    "XFRM-PROTO value \"ah\"");
 	}
 	if ((r->flags & KIPSEC_SA_F_ESN) && r->replay_window == 0)
 		usage_error("esn flag set without replay-window.");
@@ -505,7 +507,8 @@ static int sa_get(const struct nlmsghdr *nlh, struct sa *sa)
 	    !u32_attr(tb[KIPSEC_A_SA_SPI], &sa->id.spi))
 		return -1;
 	sa->id.spi = ntohl(sa->id.spi);
-	sa->id.has_proto = sa->id.has_spi = true;
+	sa->id.has_proto = true;
+	sa->id.has_spi = true;
 	u32_attr(tb[KIPSEC_A_SA_REQID], &sa->reqid);
 	u8_attr(tb[KIPSEC_A_SA_MODE], &sa->mode);
 	u32_attr(tb[KIPSEC_A_SA_FLAGS], &sa->flags);
@@ -796,13 +799,12 @@ static int state_flush(int argc, char **argv)
 	struct kid id = { 0 };
 
 	while (argc > 0) {
-		if (strcmp(*argv, "proto") == 0) {
+		if (strcmp(*argv, "proto") == 0)
 			id_parse(&id, &argc, &argv);
-		} else if (strcmp(*argv, "help") == 0) {
+		else if (strcmp(*argv, "help") == 0)
 			usage();
-		} else {
+		else
 			invarg("unknown keyword", *argv);
-		}
 		argc--;
 		argv++;
 	}

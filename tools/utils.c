@@ -241,7 +241,7 @@ int proto_getbyname(const char *name)
 	unsigned int i;
 	uint8_t v;
 
-	for (i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(protos); i++)
 		if (strcmp(protos[i].name, name) == 0)
 			return protos[i].proto;
 	if (get_u8(&v, name) == 0)
@@ -256,7 +256,7 @@ const char *proto_name(uint8_t proto, char *buf, size_t len)
 {
 	unsigned int i;
 
-	for (i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(protos); i++)
 		if (protos[i].proto == proto)
 			return protos[i].name;
 	snprintf(buf, len, "%u", proto);
