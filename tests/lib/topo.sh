@@ -283,18 +283,20 @@ sa_pair() {
 
 # pol_pair MODE OUTER INNER [EXTRA SELECTOR ARGS...]
 # Collects the out and in policies of each side, protecting S_KA <-> S_XB
-# with templates naming the outer addresses.
+# with templates naming the outer addresses; POL_PRIO, if set, is their
+# priority.
 pol_pair() {
-	local mode=$1 outer=$2 inner=$3
+	local mode=$1 outer=$2 inner=$3 prio=()
 	shift 3
 	cell_addrs "$mode" "$outer" "$inner"
-	cfg ka policy add src "$S_KA" dst "$S_XB" "$@" dir out \
+	[ -n "${POL_PRIO:-}" ] && prio=(priority "$POL_PRIO")
+	cfg ka policy add src "$S_KA" dst "$S_XB" "$@" dir out "${prio[@]}" \
 		tmpl src "$O_KA" dst "$O_XB" proto esp reqid "$REQ_KX" mode "$mode"
-	cfg ka policy add src "$S_XB" dst "$S_KA" "$@" dir in \
+	cfg ka policy add src "$S_XB" dst "$S_KA" "$@" dir in "${prio[@]}" \
 		tmpl src "$O_XB" dst "$O_KA" proto esp reqid "$REQ_XK" mode "$mode"
-	cfg xb policy add src "$S_XB" dst "$S_KA" "$@" dir out \
+	cfg xb policy add src "$S_XB" dst "$S_KA" "$@" dir out "${prio[@]}" \
 		tmpl src "$O_XB" dst "$O_KA" proto esp reqid "$REQ_XK" mode "$mode"
-	cfg xb policy add src "$S_KA" dst "$S_XB" "$@" dir in \
+	cfg xb policy add src "$S_KA" dst "$S_XB" "$@" dir in "${prio[@]}" \
 		tmpl src "$O_KA" dst "$O_XB" proto esp reqid "$REQ_KX" mode "$mode"
 }
 
