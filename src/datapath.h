@@ -23,4 +23,9 @@ int kipsec_hooks_xmit(struct net *net, struct sk_buff *skb);
  */
 void kipsec_hooks_reinject(struct kipsec_sa *sa, struct sk_buff *skb);
 
+/* esp.c: set up and tear down esp.c's workqueue (defer_crypto) */
+int kipsec_esp_init(void);
+void kipsec_esp_exit(void);
+void kipsec_esp_flush(void);
+
 #endif /* _KIPSEC_DATAPATH_H */

@@ -21,7 +21,9 @@
  * the packet (esp_output_done/esp_input_done).
  */
 #include <linux/kernel.h>
+#include <linux/module.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 #include <linux/if_arp.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
@@ -40,6 +42,13 @@
 
 #define ESP_AAD_MAX	(3 * sizeof(__be32) + 16)
 
+static bool defer_crypto;
+module_param(defer_crypto, bool, 0644);
+MODULE_PARM_DESC(defer_crypto,
+		 "Testing: submit every ESP crypto request from a workqueue, so that each packet completes asynchronously as with an async driver (default: off)");
+
+static struct workqueue_struct *esp_defer_wq;
+
 /**
  * struct esp_ctx - one packet in the transform
  * @skb: the packet
@@ -50,6 +59,8 @@
  * @hoff: input: offset of the ESP header from the network header
  * @nhoff: input: offset of the next-header byte that names ESP
  * @aad: the associated data and IV, first scatterlist entry
+ * @work: defer_crypto: submits the request from esp_defer_wq
+ * @enc: defer_crypto: encrypt (else decrypt)
  *
  * Followed in the same allocation by the IV, the aead_request with the
  * transform's context, and the scatterlist (see esp_alloc_ctx()).
@@ -63,6 +74,8 @@ struct esp_ctx {
 	u16 hoff;
 	u16 nhoff;
 	u8 aad[ESP_AAD_MAX];
+	struct work_struct work;
+	bool enc;
 };
 
 static u8 *ctx_iv(struct crypto_aead *aead, struct esp_ctx *c)
@@ -110,6 +123,51 @@ static unsigned int esp_fill_aad(struct esp_ctx *c, __be32 spi, bool esn,
 	a[n++] = htonl(lower_32_bits(c->seq));
 	memcpy(&a[n], iv, ivlen);
 	return n * sizeof(__be32) + ivlen;
+}
+
+static void esp_defer_fn(struct work_struct *work)
+{
+	struct esp_ctx *c = container_of(work, struct esp_ctx, work);
+	struct crypto_aead *aead = c->sa->aead;
+	struct aead_request *req = ctx_req(aead, ctx_iv(aead, c));
+	int err;
+
+	/* as cryptd: the completion runs with BH disabled */
+	local_bh_disable();
+	err = c->enc ? crypto_aead_encrypt(req) : crypto_aead_decrypt(req);
+	if (err != -EINPROGRESS && err != -EBUSY)
+		req->base.complete(&req->base, err);
+	local_bh_enable();
+}
+
+/* submit the request; -EINPROGRESS/-EBUSY: the completion follows */
+static int esp_crypt(struct esp_ctx *c, struct aead_request *req, bool enc)
+{
+	if (unlikely(READ_ONCE(defer_crypto)) && esp_defer_wq) {
+		c->enc = enc;
+		INIT_WORK(&c->work, esp_defer_fn);
+		queue_work(esp_defer_wq, &c->work);
+		return -EINPROGRESS;
+	}
+	return enc ? crypto_aead_encrypt(req) : crypto_aead_decrypt(req);
+}
+
+int kipsec_esp_init(void)
+{
+	esp_defer_wq = alloc_workqueue("kipsec_defer", WQ_UNBOUND, 0);
+	return esp_defer_wq ? 0 : -ENOMEM;
+}
+
+/* wait for the deferred requests, before the netns' SAs go away */
+void kipsec_esp_flush(void)
+{
+	flush_workqueue(esp_defer_wq);
+}
+
+void kipsec_esp_exit(void)
+{
+	destroy_workqueue(esp_defer_wq);
+	esp_defer_wq = NULL;
 }
 
 static void esp_count(struct kipsec_sa *sa, struct net *net,
@@ -470,7 +528,7 @@ int kipsec_esp_output(struct net *net, struct kipsec_sa *sa,
 				  esp_output_done, c);
 	aead_request_set_crypt(req, sg, sg, clen, iv);
 	aead_request_set_ad(req, assoclen);
-	err = crypto_aead_encrypt(req);
+	err = esp_crypt(c, req, true);
 	if (err == -EINPROGRESS || err == -EBUSY)
 		return 0;
 	esp_output_finish(c, err);
@@ -636,7 +694,7 @@ int kipsec_esp_input(struct net *net, struct kipsec_sa *sa,
 				  esp_input_done, c);
 	aead_request_set_crypt(req, sg, sg, elen, iv);
 	aead_request_set_ad(req, assoclen);
-	err = crypto_aead_decrypt(req);
+	err = esp_crypt(c, req, false);
 	if (err == -EINPROGRESS || err == -EBUSY)
 		return 0;
 	esp_input_finish(c, err);

@@ -46,6 +46,44 @@ struct kipsec_rx_mark {
 static DEFINE_PER_CPU(unsigned int, kipsec_xmit_nest);
 static DEFINE_PER_CPU(struct kipsec_rx_mark, kipsec_rx_mark);
 
+/**
+ * struct kipsec_hooks_net - hooks.c's own per-netns state
+ * @net: the netns
+ * @defrag_work: enables nf_defrag_ipv6 in process context
+ * @defrag_state: bit 0 set once the enabling was scheduled
+ * @defrag_on: nf_defrag_ipv6 is enabled for the netns
+ */
+struct kipsec_hooks_net {
+	struct net *net;
+	struct work_struct defrag_work;
+	unsigned long defrag_state;
+	bool defrag_on;
+};
+
+static unsigned int kipsec_hooks_net_id __read_mostly;
+
+static void defrag_work_fn(struct work_struct *work)
+{
+	struct kipsec_hooks_net *hn = container_of(work, struct kipsec_hooks_net,
+						   defrag_work);
+
+	if (!nf_defrag_ipv6_enable(hn->net))
+		WRITE_ONCE(hn->defrag_on, true);
+	else
+		clear_bit(0, &hn->defrag_state);	/* retry later */
+}
+
+/* the netns is active: make sure IPv6 reassembles before LOCAL_IN */
+static void need_defrag(struct net *net)
+{
+	struct kipsec_hooks_net *hn = net_generic(net, kipsec_hooks_net_id);
+
+	if (likely(READ_ONCE(hn->defrag_on)))
+		return;
+	if (!test_and_set_bit(0, &hn->defrag_state))
+		schedule_work(&hn->defrag_work);
+}
+
 int kipsec_hooks_xmit(struct net *net, struct sk_buff *skb)
 {
 	int err;
@@ -259,6 +297,7 @@ static unsigned int kipsec_out_hook(void *priv, struct sk_buff *skb,
 		return NF_ACCEPT;
 	if (this_cpu_read(kipsec_xmit_nest))
 		return NF_ACCEPT;
+	need_defrag(state->net);
 	return kipsec_output(state->net, skb, state->pf);
 }
 
@@ -397,6 +436,7 @@ static unsigned int kipsec_in_hook(void *priv, struct sk_buff *skb,
 		return NF_ACCEPT;
 	if (skb_network_offset(skb))
 		return NF_ACCEPT;	/* not where LOCAL_IN leaves it */
+	need_defrag(state->net);
 	m = this_cpu_ptr(&kipsec_rx_mark);
 	if (m->skb == skb)
 		return check_decap(state->net, skb, state->pf, KIPSEC_DIR_IN,
@@ -457,36 +497,65 @@ static const struct nf_hook_ops kipsec_nf_ops[] = {
 	},
 };
 
+/*
+ * IPv6 LOCAL_IN runs before reassembly, so kipsec has the netns reassemble
+ * at PRE_ROUTING (nf_defrag_ipv6, as conntrack does) and fragmented ESP
+ * reaches the LOCAL_IN hook whole.  Only netns that use kipsec pay for it:
+ * the first packet a hook sees in an active netns schedules the enabling
+ * (it takes a mutex); it stays enabled until the netns goes away.
+ */
+static int __net_init kipsec_hooks_net_init(struct net *net)
+{
+	struct kipsec_hooks_net *hn = net_generic(net, kipsec_hooks_net_id);
+
+	hn->net = net;
+	INIT_WORK(&hn->defrag_work, defrag_work_fn);
+	return 0;
+}
+
+static void __net_exit kipsec_hooks_net_exit(struct net *net)
+{
+	struct kipsec_hooks_net *hn = net_generic(net, kipsec_hooks_net_id);
+
+	cancel_work_sync(&hn->defrag_work);
+	if (hn->defrag_on)
+		nf_defrag_ipv6_disable(net);
+}
+
+static struct pernet_operations kipsec_hooks_net_ops = {
+	.init = kipsec_hooks_net_init,
+	.exit = kipsec_hooks_net_exit,
+	.id   = &kipsec_hooks_net_id,
+	.size = sizeof(struct kipsec_hooks_net),
+};
+
 int kipsec_hooks_init(void)
 {
-	return 0;
+	int err;
+
+	err = kipsec_esp_init();
+	if (err)
+		return err;
+	err = register_pernet_subsys(&kipsec_hooks_net_ops);
+	if (err)
+		kipsec_esp_exit();
+	return err;
 }
 
 void kipsec_hooks_exit(void)
 {
+	unregister_pernet_subsys(&kipsec_hooks_net_ops);
+	kipsec_esp_exit();
 }
 
 int kipsec_hooks_register_net(struct net *net)
 {
-	int err;
-
-	/*
-	 * IPv6 LOCAL_IN runs before reassembly: have the netns reassemble
-	 * at PRE_ROUTING, as conntrack does, so that fragmented ESP reaches
-	 * the LOCAL_IN hook whole.
-	 */
-	err = nf_defrag_ipv6_enable(net);
-	if (err)
-		return err;
-	err = nf_register_net_hooks(net, kipsec_nf_ops,
-				    ARRAY_SIZE(kipsec_nf_ops));
-	if (err)
-		nf_defrag_ipv6_disable(net);
-	return err;
+	return nf_register_net_hooks(net, kipsec_nf_ops,
+				     ARRAY_SIZE(kipsec_nf_ops));
 }
 
 void kipsec_hooks_unregister_net(struct net *net)
 {
 	nf_unregister_net_hooks(net, kipsec_nf_ops, ARRAY_SIZE(kipsec_nf_ops));
-	nf_defrag_ipv6_disable(net);
+	kipsec_esp_flush();
 }
