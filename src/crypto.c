@@ -128,7 +128,10 @@ static void set_err_icv(struct netlink_ext_ack *extack,
 	}
 }
 
-/* wrap @tfm's driver in cryptd: requests then always complete async */
+/*
+ * Wrap the synchronous @tfm's driver in cryptd: requests then always
+ * complete asynchronously, from cryptd's workqueue.
+ */
 static struct crypto_aead *aead_make_async(struct crypto_aead *tfm)
 {
 	char name[CRYPTO_MAX_ALG_NAME];
@@ -183,7 +186,8 @@ int kipsec_crypto_init_sa(struct kipsec_sa *sa, const char *name,
 		return -EINVAL;
 	}
 
-	tfm = crypto_alloc_aead(d->name, 0, 0);
+	/* cryptd wraps only synchronous algorithms: ask for one then */
+	tfm = crypto_alloc_aead(d->name, 0, force_async ? CRYPTO_ALG_ASYNC : 0);
 	if (IS_ERR(tfm)) {
 		NL_SET_ERR_MSG_MOD(extack,
 				   "AEAD algorithm not available in this kernel");
