@@ -353,10 +353,15 @@ static void tmpl_print(const struct ktmpl *t, int sel_family)
 		     xfrmproto_name(t->id.proto, pb, sizeof(pb)));
 	if (t->id.spi || show_stats) {
 		snprintf(spi, sizeof(spi), "0x%08x", t->id.spi);
-		print_string(PRINT_ANY, "spi", "spi %s ", spi);
+		print_string(PRINT_ANY, "spi", "spi %s", spi);
 		print_uint(PRINT_JSON, "spi_num", NULL, t->id.spi);
+		if (show_stats)
+			print_fp("(%u)", t->id.spi);
+		print_fp(" ");
 	}
 	print_uint(PRINT_ANY, "reqid", "reqid %u", t->reqid);
+	if (show_stats)
+		print_fp("(0x%08x)", t->reqid);
 	print_string(PRINT_ANY, "mode", " mode %s", mode_name(t->mode));
 	print_nl();
 	if (t->level == KIPSEC_LEVEL_USE || show_stats) {

@@ -569,7 +569,7 @@ static void print_replay(const struct sa *sa)
 static void sa_print(const struct sa *sa)
 {
 	char buf[INET6_ADDRSTRLEN], pb[8], spi[16];
-	unsigned int i;
+	unsigned int i, n;
 
 	open_json_object(NULL);
 	print_string(PRINT_ANY, "src", "src %s ",
@@ -596,13 +596,15 @@ static void sa_print(const struct sa *sa)
 		   sa->replay_window);
 	if (sa->flags || show_stats)
 		print_fp("flag ");
+	/* as ip: flags separated by spaces, none after the last */
 	open_json_array("flags");
-	for (i = 0; i < N_SA_FLAGS; i++)
+	for (i = 0, n = 0; i < N_SA_FLAGS; i++)
 		if (sa_flags[i].kflag && (sa->flags & sa_flags[i].kflag))
-			print_string(PRINT_ANY, NULL, "%s ", sa_flags[i].name);
+			print_string(PRINT_ANY, NULL, n++ ? " %s" : "%s",
+				     sa_flags[i].name);
 	close_json_array();
 	if (show_stats)
-		print_fp("(0x%08x)", sa->flags);
+		print_fp(" (0x%08x)", sa->flags);
 	print_nl();
 
 	if (sa->aead_name)
