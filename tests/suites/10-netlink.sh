@@ -360,3 +360,35 @@ t_stats_and_netns() {
 	ip netns del nl2
 }
 ktest stats_and_netns_isolation t_stats_and_netns
+
+t_docs_in_sync() {
+	python3 -c 'import yaml' 2>/dev/null || skip "no python3-yaml"
+	python3 - "$REPO" <<'PY'
+import sys, yaml
+sys.path.insert(0, sys.argv[1] + '/tests/tools')
+import nlraw
+E = nlraw.ENUMS
+y = yaml.safe_load(open(sys.argv[1] + '/docs/kipsec.yaml'))
+bad = []
+def num(prefix, name):
+    return E.get(prefix + name.upper().replace('-', '_'))
+for s, p in (('kipsec', 'KIPSEC_A_'), ('sel', 'KIPSEC_A_SEL_'),
+             ('tmpl', 'KIPSEC_A_TMPL_')):
+    attrs = [a for a in y['attribute-sets'] if a['name'] == s][0]['attributes']
+    bad += [a['name'] for i, a in enumerate(attrs) if num(p, a['name']) != i]
+    if len(attrs) != E[p + 'MAX'] + 1:
+        bad.append(s + ': attribute count')
+ops = y['operations']['list']
+bad += [o['name'] for i, o in enumerate(ops) if num('KIPSEC_CMD_', o['name']) != i]
+if len(ops) != E['KIPSEC_CMD_MAX'] + 1:
+    bad.append('command count')
+st = [d for d in y['definitions'] if d['name'] == 'stat'][0]['entries']
+bad += [n for i, n in enumerate(st) if num('KIPSEC_STAT_', n) != i]
+doc = open(sys.argv[1] + '/docs/netlink.md').read()
+bad += [k for k in E if k.startswith('KIPSEC_CMD_') and not k.endswith('MAX')
+        and k not in ('KIPSEC_CMD_UNSPEC',) and k not in doc]
+if bad:
+    sys.exit('out of sync with kipsec.h: ' + ', '.join(bad))
+PY
+}
+ktest docs_match_the_uapi_header t_docs_in_sync
