@@ -17,7 +17,7 @@
  * (the 64-bit sequence number, unique per packet and SA).
  *
  * With the module parameter force_async the transform is wrapped in
- * cryptd, so every request completes asynchronously from a workqueue;
+ * pcrypt, so every request completes asynchronously from a workqueue;
  * the tests use it to exercise the datapath's completion path.
  */
 #include <linux/module.h>
@@ -29,7 +29,7 @@
 static bool force_async;
 module_param(force_async, bool, 0444);
 MODULE_PARM_DESC(force_async,
-		 "Wrap every SA transform in cryptd so that crypto requests complete asynchronously (testing; default: off)");
+		 "Wrap every SA transform in pcrypt so that crypto requests complete asynchronously (testing; default: off)");
 
 enum kipsec_aead_id {
 	KIPSEC_AEAD_GCM,
@@ -129,17 +129,26 @@ static void set_err_icv(struct netlink_ext_ack *extack,
 }
 
 /*
- * Wrap the synchronous @tfm's driver in cryptd: requests then always
- * complete asynchronously, from cryptd's workqueue.
+ * Wrap @tfm's driver in pcrypt: every request then returns -EINPROGRESS
+ * and completes from padata's workqueue.  Not cryptd: it wraps only
+ * synchronous algorithms, and in 6.1 it leaves the child transform in
+ * req->base.tfm (the crypto self-tests reject cryptd(rfc4106(...)) for
+ * that).  The pcrypt instance stays registered, with a priority above the
+ * algorithm it wraps, until pcrypt.ko is unloaded: meanwhile every user of
+ * the algorithm gets it, xfrm included.  For tests only.
  */
 static struct crypto_aead *aead_make_async(struct crypto_aead *tfm)
 {
 	char name[CRYPTO_MAX_ALG_NAME];
 	struct crypto_aead *async;
+	const char *driver;
 	int n;
 
-	n = snprintf(name, sizeof(name), "cryptd(%s)",
-		     crypto_tfm_alg_driver_name(crypto_aead_tfm(tfm)));
+	driver = crypto_tfm_alg_driver_name(crypto_aead_tfm(tfm));
+	/* pcrypt instances outrank what they wrap: do not wrap twice */
+	if (!strncmp(driver, "pcrypt(", 7))
+		return tfm;
+	n = snprintf(name, sizeof(name), "pcrypt(%s)", driver);
 	if (n >= sizeof(name))
 		return ERR_PTR(-ENAMETOOLONG);
 	async = crypto_alloc_aead(name, 0, 0);
@@ -186,8 +195,7 @@ int kipsec_crypto_init_sa(struct kipsec_sa *sa, const char *name,
 		return -EINVAL;
 	}
 
-	/* cryptd wraps only synchronous algorithms: ask for one then */
-	tfm = crypto_alloc_aead(d->name, 0, force_async ? CRYPTO_ALG_ASYNC : 0);
+	tfm = crypto_alloc_aead(d->name, 0, 0);
 	if (IS_ERR(tfm)) {
 		NL_SET_ERR_MSG_MOD(extack,
 				   "AEAD algorithm not available in this kernel");
@@ -198,7 +206,7 @@ int kipsec_crypto_init_sa(struct kipsec_sa *sa, const char *name,
 
 		if (IS_ERR(async)) {
 			NL_SET_ERR_MSG_MOD(extack,
-					   "force_async: cannot wrap the AEAD in cryptd");
+					   "force_async: cannot wrap the AEAD in pcrypt");
 			err = PTR_ERR(async);
 			goto err_free;
 		}

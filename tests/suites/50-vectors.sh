@@ -100,17 +100,23 @@ done <"$REPO/tests/vectors/usable.tsv"
 unset vec_i vec_n vec_use vec_why
 
 t_vector_list() {
-	diff -u "$REPO/tests/vectors/usable.tsv" <(python3 "$VEC_TOOL" list) ||
+	python3 "$VEC_TOOL" list | diff -u "$REPO/tests/vectors/usable.tsv" - ||
 		fail "tests/vectors/usable.tsv is stale: regenerate with vectors.py list"
 }
 ktest vector_list_is_current t_vector_list
 
-# the same packets through asynchronous crypto (cryptd): the completion
+# the same packets through asynchronous crypto (pcrypt): the completion
 # path of the datapath must give the same answers
+vec_restore_sync() {
+	vec_restore
+	# pcrypt's instances outrank the algorithms they wrap until it goes
+	rmmod pcrypt 2>/dev/null || true
+}
+
 t_vectors_async() {
 	local v
 	[ -x "$KIPSEC" ] || skip "tools/kipsec not built"
-	trap vec_restore EXIT
+	trap vec_restore_sync EXIT
 	vec_reload force_async=1
 	grep -q Y /sys/module/kipsec/parameters/force_async
 	for v in dpdk_aes_128_gcm dpdk_aes_256_gcm_v6 \

@@ -539,6 +539,14 @@ class Bed:
         sh(['ip', '-b', '-'], self.kv, stdin='\n'.join(batch) + '\n')
         sh(['ip', 'link', 'set', 'v1', 'up'], self.kp)
         self.mac = hwaddr(self.kv, 'v0')
+        # until linkwatch has run, the qdisc drops what is sent
+        end = time.monotonic() + TIMEOUT
+        for ns, dev in ((self.kv, 'v0'), (self.kp, 'v1')):
+            while 'state UP' not in sh(['ip', '-o', 'link', 'show', 'dev',
+                                        dev], ns).stdout:
+                if time.monotonic() > end:
+                    raise Fail('%s did not come up' % dev)
+                time.sleep(0.05)
 
         # the SA
         sa = ['state', 'add', 'src', c.saddr, 'dst', c.daddr, 'proto', 'esp',
@@ -640,7 +648,7 @@ def nonzero(c):
 
 
 def run_case(case, backend):
-    if backend == 'xfrm' and case.nh == 59 and not case.payload:
+    if backend == 'xfrm' and not case.payload:
         raise Skip('Linux xfrm drops an empty ESP payload as a protocol '
                    'error before the replay window moves (esp_input_done2: '
                    'padlen + 2 + alen >= elen)')
@@ -665,11 +673,14 @@ def run_case(case, backend):
 
         # 2. the packet: accepted once
         bed.inject(case.l3)
-        if case.nh == 59:
-            # a dummy packet is authenticated, then discarded: step 3
-            # proves it was authenticated
-            time.sleep(0.3)
-            c2 = bed.counters.read(case.spi)
+        if case.nh == 59 or not case.payload:
+            # a dummy packet or an empty payload: authenticated, then
+            # discarded (counted as a bad trailer when empty, as esp4's
+            # padlen + 2 + alen >= elen does); step 3 proves it was
+            # authenticated
+            c2 = bed.wait('packet -> in_packets or in_bad_trailer',
+                          lambda c: c['in_packets'] +
+                          c.get('in_bad_trailer', 0) >= 1)
         else:
             c2 = bed.wait('packet -> in_packets 1',
                           lambda c: c['in_packets'] >= 1)
