@@ -226,8 +226,8 @@ ktest gcm128_esn_transport_v4 t_dp_esn
 
 # dp_wait_listen PORT: until a TCP socket listens on PORT in dpb (20 s)
 dp_wait_listen() {
-	local i
-	for i in $(seq 1 100); do
+	local _
+	for _ in $(seq 1 100); do
 		ip netns exec dpb ss -Hltn "sport = :$1" | grep -q . && return 0
 		sleep 0.2
 	done
