@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include "cli.h"
 
@@ -29,6 +30,7 @@ static void __noreturn usage(int code)
 		"Usage: kipsec [ OPTIONS ] OBJECT { COMMAND | help }\n"
 		"       kipsec [ -V | -h ]\n"
 		"where  OBJECT := { state | sa | policy | stats | info }\n"
+		"       kipsec [ OPTIONS ] -b[atch] FILE [ -f[orce] ]\n"
 		"       OPTIONS := { -j[son] | -p[retty] | -s[tats] [ -s ] | -4 | -6 |\n"
 		"                    -n[etns] NAME | -V[ersion] | -h[elp] }\n"
 		"Commands follow `ip xfrm state|policy`; try \"kipsec state help\",\n"
@@ -169,9 +171,161 @@ static const struct {
 	{ "info", do_info },
 };
 
-int main(int argc, char **argv)
+/* argv[0] is the object */
+static int do_cmd(int argc, char **argv)
 {
 	unsigned int i;
+
+	if (matches(argv[0], "help") == 0)
+		usage(0);
+	for (i = 0; i < ARRAY_SIZE(objects); i++)
+		if (matches(argv[0], objects[i].name) == 0)
+			return objects[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "Object \"%s\" is unknown, try \"kipsec help\".\n",
+		argv[0]);
+	return EXIT_USAGE;
+}
+
+#define BATCH_MAX_ARGS 256
+
+/*
+ * Split @line in place into words: blanks separate, '...' and "..." group,
+ * a backslash escapes the next character, '#' starts a comment.
+ */
+static int split_line(char *line, char **argv, int max)
+{
+	char *in = line, *out = line;
+	int argc = 0;
+
+	for (;;) {
+		char quote = 0;
+
+		while (*in == ' ' || *in == '\t' || *in == '\n' || *in == '\r')
+			in++;
+		if (!*in || *in == '#')
+			break;
+		if (argc == max)
+			return -1;
+		argv[argc++] = out;
+		while (*in && (quote || !strchr(" \t\n\r", *in))) {
+			if (!quote && (*in == '\'' || *in == '"')) {
+				quote = *in++;
+			} else if (quote && *in == quote) {
+				quote = 0;
+				in++;
+			} else if (*in == '\\' && in[1] && quote != '\'') {
+				in++;
+				*out++ = *in++;
+			} else {
+				*out++ = *in++;
+			}
+		}
+		if (quote)
+			return -1;
+		if (*in)
+			in++;
+		*out++ = '\0';
+	}
+	return argc;
+}
+
+/* the whole file: a child's exit() must not move a shared file offset */
+static char *slurp(const char *name)
+{
+	FILE *f = strcmp(name, "-") == 0 ? stdin : fopen(name, "r");
+	size_t len = 0, cap = 4096, n;
+	char *buf = malloc(cap + 1);
+
+	if (!f || !buf) {
+		fprintf(stderr, "Error: cannot read \"%s\": %s.\n", name,
+			strerror(errno));
+		exit(EXIT_USAGE);
+	}
+	while ((n = fread(buf + len, 1, cap - len, f)) > 0) {
+		len += n;
+		if (len == cap) {
+			char *nb = realloc(buf, 2 * cap + 1);
+
+			if (!nb)
+				exit(EXIT_KERNEL);
+			buf = nb;
+			cap *= 2;
+		}
+	}
+	if (ferror(f)) {
+		fprintf(stderr, "Error: cannot read \"%s\".\n", name);
+		exit(EXIT_USAGE);
+	}
+	if (f != stdin)
+		fclose(f);
+	buf[len] = '\0';
+	return buf;
+}
+
+static int run_child(int argc, char **argv)
+{
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		perror("fork");
+		return EXIT_KERNEL;
+	}
+	if (pid == 0)
+		exit(do_cmd(argc, argv));
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
+		return EXIT_KERNEL;
+	return WEXITSTATUS(status);
+}
+
+/* ip -batch: one command a line, each in its own process */
+static int do_batch(const char *name, bool force)
+{
+	char *text = slurp(name), *line = text, *next;
+	char *argv[BATCH_MAX_ARGS + 1];
+	int lineno = 0, ret = 0;
+
+	for (; *line; line = next) {
+		char **av = argv;
+		int argc, rc;
+
+		next = strchrnul(line, '\n');
+		if (*next)
+			*next++ = '\0';
+		lineno++;
+		argc = split_line(line, argv, BATCH_MAX_ARGS);
+		if (argc < 0) {
+			fprintf(stderr, "Error: %s:%d: unbalanced quote or too many words.\n",
+				name, lineno);
+			rc = EXIT_USAGE;
+		} else {
+			if (argc > 0 && strcmp(argv[0], "xfrm") == 0) {
+				av++;	/* a line of an `ip -batch` file */
+				argc--;
+			}
+			if (argc == 0)
+				continue;
+			av[argc] = NULL;
+			rc = run_child(argc, av);
+		}
+		if (!rc)
+			continue;
+		fprintf(stderr, "Command failed %s:%d\n", name, lineno);
+		ret = rc;
+		if (!force)
+			break;
+	}
+	free(text);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	const char *batch = NULL;
+	bool force = false;
 
 	while (argc > 1 && argv[1][0] == '-') {
 		char *opt = argv[1];
@@ -197,6 +351,14 @@ int main(int argc, char **argv)
 			enter_netns(argv[2]);
 			argc--;
 			argv++;
+		} else if (matches(opt, "-batch") == 0) {
+			if (argc < 3)
+				incomplete("-batch");
+			batch = argv[2];
+			argc--;
+			argv++;
+		} else if (matches(opt, "-force") == 0) {
+			force = true;
 		} else if (matches(opt, "-Version") == 0) {
 			return do_version();
 		} else if (matches(opt, "-help") == 0) {
@@ -210,14 +372,13 @@ int main(int argc, char **argv)
 		argc--;
 		argv++;
 	}
+	if (batch) {
+		if (argc > 1)
+			usage_error("-batch takes its commands from the file, not \"%s\"",
+				    argv[1]);
+		return do_batch(batch, force);
+	}
 	if (argc < 2)
 		usage(EXIT_USAGE);
-	if (matches(argv[1], "help") == 0)
-		usage(0);
-	for (i = 0; i < ARRAY_SIZE(objects); i++)
-		if (matches(argv[1], objects[i].name) == 0)
-			return objects[i].fn(argc - 2, argv + 2);
-	fprintf(stderr, "Object \"%s\" is unknown, try \"kipsec help\".\n",
-		argv[1]);
-	return EXIT_USAGE;
+	return do_cmd(argc - 1, argv + 1);
 }
