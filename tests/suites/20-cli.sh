@@ -530,3 +530,32 @@ $(diff <(echo "$a") <(echo "$b"))"
 	done
 }
 ktest cli_text_like_ip t_cli_text_like_ip
+
+t_cli_batch() {
+	local f=/tmp/t20.batch out rc=0
+	t20_need
+	cat >"$f" <<-EOT
+	# an ip -batch file works unchanged
+	xfrm state add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x10 mode tunnel aead 'rfc4106(gcm(aes))' $T20_KEY 128
+	state add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x11 aead "rfc4106(gcm(aes))" $T20_KEY 128   # comment
+
+	policy add src 10.1.0.0/24 dst 10.2.0.0/24 dir out tmpl src 10.0.0.1 dst 10.0.0.2 proto esp mode tunnel
+	state add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x12 aead x $T20_KEY 128 bogus
+	state add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x13 aead 'rfc4106(gcm(aes))' $T20_KEY 128
+	EOT
+	out=$("$KIPSEC" -batch "$f" 2>&1) || rc=$?
+	[ $rc = 1 ] || fail "batch exited $rc, want 1: $out"
+	grep -qF "Command failed $f:6" <<<"$out" || fail "no failed line: $out"
+	[ "$(t20_sad_count)/$(t20_spd_count)" = "2/1" ] ||
+		fail "batch applied $(t20_sad_count)/$(t20_spd_count)"
+	"$KIPSEC" state flush
+	"$KIPSEC" policy flush
+	rc=0
+	out=$("$KIPSEC" -b "$f" -force 2>&1) || rc=$?
+	[ $rc = 1 ] || fail "-force exited $rc"
+	[ "$(t20_sad_count)" = 3 ] || fail "-force did not go on"
+	echo "state count" | "$KIPSEC" -b - | grep -qx 'SAD count 3' ||
+		fail "batch from stdin"
+	rm -f "$f"
+}
+ktest cli_batch t_cli_batch
