@@ -220,7 +220,7 @@ static void parse_policy(struct pol *p, enum parse_mode pm, int argc,
 	if (pm == P_ID && p->has_index && p->sel.set)
 		usage_error("give either SELECTOR or \"index\", not both");
 	if (p->tmpl.set && !p->tmpl.id.has_proto)
-		missarg("proto\" (of \"tmpl\")");
+		usage_error("missing \"proto\" in \"tmpl\"");
 }
 
 static void put_tmpl(struct nlmsghdr *nlh, const struct ktmpl *t)
