@@ -193,52 +193,6 @@ static void policy_count(struct kipsec_policy *pol, enum kipsec_stat s)
 		kipsec_stats_inc(pol->stats, s);
 }
 
-/*
- * A cached SA is still right for @fl when it is alive and would be what
- * kipsec_sa_find_out() picks: its selector (if any) matches the flow, and
- * a transport SA carries this very packet's addresses.
- */
-static bool sa_cache_ok(const struct kipsec_sa *sa, const struct kipsec_flow *fl)
-{
-	if (READ_ONCE(sa->dead))
-		return false;
-	if (sa->sel.family && !kipsec_selector_match(&sa->sel, fl))
-		return false;
-	if (sa->mode == KIPSEC_MODE_TRANSPORT &&
-	    (sa->key.family != fl->family ||
-	     memcmp(&sa->key.daddr, &fl->daddr, sizeof(fl->daddr))))
-		return false;
-	return true;
-}
-
-/* the outbound SA of a PROTECT policy, with a reference; RCU */
-static struct kipsec_sa *policy_sa(struct net *net, struct kipsec_policy *pol,
-				   const struct kipsec_flow *fl)
-{
-	struct kipsec_sa *cur, *sa, *old;
-
-	cur = rcu_dereference(pol->sa_cache);
-	if (cur && sa_cache_ok(cur, fl) && refcount_inc_not_zero(&cur->refcnt))
-		return cur;
-
-	sa = kipsec_sa_find_out(net, &pol->tmpl, fl);
-	if (!sa)
-		return NULL;
-	/* only a template that names the SA's endpoints may be cached */
-	if (pol->tmpl.mode != KIPSEC_MODE_TUNNEL || !pol->tmpl.family)
-		return sa;
-	/* the cache owns one reference; whoever displaces an SA drops it */
-	kipsec_sa_hold(sa);
-	old = cmpxchg((struct kipsec_sa __force **)&pol->sa_cache, cur, sa);
-	if (old == cur) {
-		if (cur)
-			kipsec_sa_put(cur);
-	} else {
-		kipsec_sa_put(sa);
-	}
-	return sa;
-}
-
 static unsigned int kipsec_output(struct net *net, struct sk_buff *skb, u8 pf)
 {
 	struct sk_buff *segs, *seg, *next;
@@ -262,7 +216,12 @@ static unsigned int kipsec_output(struct net *net, struct sk_buff *skb, u8 pf)
 	if (!pol->has_tmpl)
 		return NF_ACCEPT;
 
-	sa = policy_sa(net, pol, &fl);
+	/*
+	 * No per-policy SA cache: the outbound SAD lookup is one rhltable
+	 * probe, and looking up every time lets the newest SA win at once
+	 * after a rekey, as in xfrm.
+	 */
+	sa = kipsec_sa_find_out(net, &pol->tmpl, &fl);
 	if (!sa) {
 		/* never plaintext for PROTECT, whatever the level */
 		policy_count(pol, KIPSEC_STAT_OUT_NO_SA);
