@@ -440,3 +440,45 @@ t_dp_forward() {
 		fail "in_policy_mismatch not counted"
 }
 ktest tunnel_gateway_forward_v4 t_dp_forward
+
+# Packets larger than the MTU: the outer ESP packets are fragmented and
+# reassembled (IPv4 by ip_local_deliver, IPv6 by nf_defrag_ipv6, which
+# kipsec enables in the netns) both ways.
+t_dp_big() {
+	dp_need
+	dp_topo
+	dp_conf transport fd00::1 fd00::2 fd00::1 fd00::2
+	ip netns exec dpa timeout 20 busybox ping -q -c 2 -W 3 -s 3000 \
+		fd00::2 >/dev/null || fail "big ping v6 kipsec -> xfrm"
+	ip netns exec dpb timeout 20 busybox ping -q -c 2 -W 3 -s 3000 \
+		fd00::1 >/dev/null || fail "big ping v6 xfrm -> kipsec"
+	dp_expect "kipsec in 0x200" "$(dp_kstat 0x200 in_packets)" 4
+	ip -all netns delete
+	dp_topo
+	dp_conf tunnel 10.0.0.1 10.0.0.2 10.1.0.1 10.2.0.1
+	dp_ping dpa 10.1.0.1 10.2.0.1 2 || fail "warm-up"
+	ip netns exec dpa timeout 20 busybox ping -q -c 2 -W 3 -s 3000 \
+		-I 10.1.0.1 10.2.0.1 >/dev/null || fail "big ping v4 kipsec -> xfrm"
+	ip netns exec dpb timeout 20 busybox ping -q -c 2 -W 3 -s 3000 \
+		-I 10.2.0.1 10.1.0.1 >/dev/null || fail "big ping v4 xfrm -> kipsec"
+}
+ktest big_packets_fragmented t_dp_big 120
+
+# The output sequence number never wraps: from 2^32-3, two packets go out
+# (2^32-2, 2^32-1), then the SA refuses and counts out_seq_overflow.
+t_dp_seq_wrap() {
+	local st
+	dp_need
+	dp_topo
+	dp_conf transport 10.0.0.1 10.0.0.2 10.0.0.1 10.0.0.2
+	dp_a state delete src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x100
+	# shellcheck disable=SC2086
+	dp_a state add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x100 \
+		mode transport $DP_AEAD replay-oseq 0xfffffffd
+	dp_ping dpa 10.0.0.1 10.0.0.2 2 || fail "last two sequence numbers"
+	! dp_ping dpa 10.0.0.1 10.0.0.2 1 || fail "sequence number wrapped"
+	st=$(dp_kstats)
+	dp_expect "out_packets" "$(dp_kget "$st" 0x100 out_packets)" 2
+	dp_expect "out_seq_overflow" "$(dp_kget "$st" 0x100 out_seq_overflow)" 1
+}
+ktest seq_never_wraps t_dp_seq_wrap
