@@ -251,6 +251,8 @@ class Case:
         p = self.payload
         if self.nh == 59:
             self.why_not = 'dummy packet (next header 59): nothing to deliver'
+        elif not p:
+            self.why_not = 'empty payload: nothing to deliver'
         elif self.mode == 'tunnel' and self.nh == 4:
             self.inner_family = socket.AF_INET
             self.why_not = ipv4_problem(p)
@@ -270,6 +272,14 @@ class Case:
             self.why_not = 'next header %d in transport mode' % self.nh
         else:
             self.inner = (self.family, self.nh, p, self.daddr, self.saddr)
+        if self.inner and self.mode == 'tunnel' and \
+           (self.inner[3] == self.saddr or self.inner[4] == self.daddr):
+            # e.g. an echo reply sent back through the SA towards its
+            # source: the receiver cannot own the inner destination
+            # without making the outer source a local (martian) address
+            self.why_not = 'inner %s -> %s is the reverse of the SA' % \
+                (self.inner[4], self.inner[3])
+            self.inner = None
 
     def describe(self):
         d = {'alg': self.alg, 'key_bits': 8 * len(self.key),
