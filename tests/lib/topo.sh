@@ -507,22 +507,27 @@ ka_counts() {
 # snap: snapshot both sides' SA counters; then snap_get ka|xb SPI FIELD,
 # FIELD one of packets bytes window replay auth_fail.
 snap() {
+	local side spi f1 f2 f3 f4 f5
 	ka_counts >"$TOPO_TMP/ka.cnt"
 	xfrm_counts "$XB" >"$TOPO_TMP/xb.cnt"
+	declare -gA SNAP=()
+	for side in ka xb; do
+		while read -r spi f1 f2 f3 f4 f5; do
+			SNAP[$side:$spi:packets]=$f1 SNAP[$side:$spi:bytes]=$f2
+			SNAP[$side:$spi:window]=$f3 SNAP[$side:$spi:replay]=$f4
+			SNAP[$side:$spi:auth_fail]=$f5
+		done <"$TOPO_TMP/$side.cnt"
+	done
 }
 
 snap_get() {
-	local col
+	local spi
 	case $3 in
-	packets) col=2 ;;
-	bytes) col=3 ;;
-	window) col=4 ;;
-	replay) col=5 ;;
-	auth_fail) col=6 ;;
+	packets|bytes|window|replay|auth_fail) ;;
 	*) fail "snap_get: unknown field $3" ;;
 	esac
-	awk -v s="$(printf '0x%08x' $(($2)))" -v c=$col \
-		'$1 == s { v = $c } END { print v + 0 }' "$TOPO_TMP/$1.cnt"
+	printf -v spi '0x%08x' $(($2))
+	echo "${SNAP[$1:$spi:$3]:-0}"
 }
 
 # xfrm_mib NS NAME: a /proc/net/xfrm_stat counter of NS.
