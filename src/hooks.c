@@ -66,11 +66,22 @@ static void defrag_work_fn(struct work_struct *work)
 {
 	struct kipsec_hooks_net *hn = container_of(work, struct kipsec_hooks_net,
 						   defrag_work);
+	int (*enable)(struct net *net);
 
-	if (!nf_defrag_ipv6_enable(hn->net))
+	/*
+	 * Resolved at run time, not link time, so that a plain insmod of
+	 * kipsec.ko works without nf_defrag_ipv6 loaded beforehand.  The
+	 * module reference symbol_get() takes is kept while enabled.
+	 */
+	request_module("nf_defrag_ipv6");
+	enable = symbol_get(nf_defrag_ipv6_enable);
+	if (enable && !enable(hn->net)) {
 		WRITE_ONCE(hn->defrag_on, true);
-	else
-		clear_bit(0, &hn->defrag_state);	/* retry later */
+		return;
+	}
+	if (enable)
+		symbol_put(nf_defrag_ipv6_enable);
+	clear_bit(0, &hn->defrag_state);	/* retry later */
 }
 
 /* the netns is active: make sure IPv6 reassembles before LOCAL_IN */
@@ -477,8 +488,16 @@ static void __net_exit kipsec_hooks_net_exit(struct net *net)
 	struct kipsec_hooks_net *hn = net_generic(net, kipsec_hooks_net_id);
 
 	cancel_work_sync(&hn->defrag_work);
-	if (hn->defrag_on)
-		nf_defrag_ipv6_disable(net);
+	if (hn->defrag_on) {
+		void (*disable)(struct net *net);
+
+		disable = symbol_get(nf_defrag_ipv6_disable);
+		if (disable) {
+			disable(net);
+			symbol_put(nf_defrag_ipv6_disable);
+		}
+		symbol_put(nf_defrag_ipv6_enable);
+	}
 }
 
 static struct pernet_operations kipsec_hooks_net_ops = {

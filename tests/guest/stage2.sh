@@ -40,7 +40,7 @@ modprobe -q ghash_clmulni_intel 2>/dev/null
 modprobe -q chacha20poly1305 2>/dev/null
 modprobe -q gcm 2>/dev/null
 for m in xfrm_user esp4 esp6 xfrm4_tunnel xfrm6_tunnel tunnel4 tunnel6 \
-	 veth dummy nf_defrag_ipv6; do
+	 veth dummy; do
 	modprobe -q "$m" 2>/dev/null
 done
 
