@@ -127,7 +127,7 @@ struct kipsec_sa {
 	u8 icv_len;
 	u8 iv_len;
 	u8 block_size;
-	spinlock_t lock;
+	spinlock_t lock;	/* protects oseq and replay, BH disabled */
 	u64 oseq;
 	struct kipsec_replay replay;
 	bool dead;
@@ -212,7 +212,7 @@ struct kipsec_policy {
  *             outbound search of kipsec_sa_find_out()
  */
 struct kipsec_net {
-	struct mutex lock;
+	struct mutex lock;	/* serialises configuration writers */
 	struct rhashtable sa_ht;
 	struct list_head sa_list;
 	u32 sa_count;
