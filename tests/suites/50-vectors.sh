@@ -83,19 +83,15 @@ vec_run() {
 # one test per vector file; tests/vectors/usable.tsv (the output of
 # vectors.py list, checked below) says which cannot be used and why, so
 # that those skip without starting python
-vec_skip() {
-	skip "$1"
-}
-
 vec_i=0
 while IFS=$'\t' read -r vec_n vec_use vec_why; do
 	vec_i=$((vec_i + 1))
 	if [ "$vec_use" = use ]; then
 		eval "t_vector_$vec_i() { vec_run '$vec_n'; }"
+		ktest "vector_$vec_n" "t_vector_$vec_i" 60
 	else
-		eval "t_vector_$vec_i() { vec_skip '${vec_why//\'/}'; }"
+		ktest_skip "vector_$vec_n" "$vec_why"
 	fi
-	ktest "vector_$vec_n" "t_vector_$vec_i" 60
 done <"$REPO/tests/vectors/usable.tsv"
 unset vec_i vec_n vec_use vec_why
 
