@@ -26,7 +26,8 @@ finish() {
 	echo "KIPSEC-EXIT $1"
 	sync
 	echo o > /proc/sysrq-trigger 2>/dev/null
-	poweroff -f
+	sleep 10
+	busybox poweroff -f
 }
 
 MODE=$(cat "$JOB/mode")
