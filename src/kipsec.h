@@ -35,6 +35,7 @@
 #define KIPSEC_VERSION "0.1.0"
 
 struct crypto_aead;
+struct crypto_ahash;
 
 /**
  * struct kipsec_stats - a table of counters, one slot per enum kipsec_stat
@@ -94,10 +95,19 @@ struct kipsec_sa_key {
  * @mode: enum kipsec_mode
  * @flags: enum kipsec_sa_flags
  * @sel: selector the inner traffic must match (family 0: none)
- * @aead: the transform, allocated at SA creation; keyed once
- * @alg_name: crypto API name of the transform as given
- * @key_bits: key length reported to user space instead of the key
- * @icv_len: ICV length in bytes
+ * @aead: ESP: the transform, allocated at SA creation; keyed once.  An
+ *        AEAD as given, or authenc/authencesn(@auth_name,@enc_name) for
+ *        ESP with separate cipher and integrity (NULL for AH)
+ * @ahash: AH: the keyed integrity transform (NULL for ESP)
+ * @alg_name: crypto API name of the AEAD as given ("" when enc/auth)
+ * @enc_name: ESP cipher as given ("" for an AEAD or for AH)
+ * @auth_name: integrity algorithm as given ("" for an AEAD)
+ * @key_bits: AEAD key length reported to user space instead of the key
+ * @enc_key_bits: cipher key length reported instead of the key
+ * @auth_key_bits: integrity key length reported instead of the key
+ * @iv_random: ESP output: the IV is random per packet (CBC ciphers);
+ *             otherwise it is the 64-bit sequence number
+ * @icv_len: ICV length in bytes (truncated length for enc/auth and AH)
  * @iv_len: IV length carried in each packet in bytes
  * @block_size: cipher block size for padding (4 for stream/AEAD)
  * @lock: protects @oseq and @replay
@@ -122,8 +132,14 @@ struct kipsec_sa {
 	u32 flags;
 	struct xfrm_selector sel;
 	struct crypto_aead *aead;
+	struct crypto_ahash *ahash;
 	char alg_name[64];
+	char enc_name[64];
+	char auth_name[64];
 	u32 key_bits;
+	u32 enc_key_bits;
+	u32 auth_key_bits;
+	bool iv_random;
 	u8 icv_len;
 	u8 iv_len;
 	u8 block_size;
@@ -319,7 +335,40 @@ unsigned int kipsec_policy_flush(struct kipsec_net *kn);
 /* drop the sa_cache references of policies whose cached SA is dead */
 void kipsec_policy_flush_sa_cache(struct kipsec_net *kn);
 
+/**
+ * struct kipsec_alg_params - the algorithms of a new SA, as parsed from
+ *                            netlink; keys are owned (and wiped) by the caller
+ * @aead_name: combined-mode algorithm, or NULL
+ * @aead_key: its key || salt
+ * @aead_keylen: bytes
+ * @aead_icv_bits: its ICV length
+ * @enc_name: ESP cipher, or NULL
+ * @enc_key: its key (|| nonce for rfc3686)
+ * @enc_keylen: bytes
+ * @auth_name: integrity algorithm (ESP or AH), or NULL
+ * @auth_key: its key
+ * @auth_keylen: bytes
+ * @auth_trunc_bits: truncated ICV length, 0 for the algorithm's default
+ */
+struct kipsec_alg_params {
+	const char *aead_name;
+	const u8 *aead_key;
+	unsigned int aead_keylen;
+	unsigned int aead_icv_bits;
+	const char *enc_name;
+	const u8 *enc_key;
+	unsigned int enc_keylen;
+	const char *auth_name;
+	const u8 *auth_key;
+	unsigned int auth_keylen;
+	unsigned int auth_trunc_bits;
+};
+
 /* crypto.c */
+/* issue 4: set up sa->aead (ESP) or sa->ahash (AH) from @p, by sa->key.proto */
+int kipsec_crypto_init_sa_algs(struct kipsec_sa *sa,
+			       const struct kipsec_alg_params *p,
+			       struct netlink_ext_ack *extack);
 int kipsec_crypto_init_sa(struct kipsec_sa *sa, const char *name,
 			  const u8 *key, unsigned int keylen,
 			  unsigned int icv_bits, struct netlink_ext_ack *extack);
@@ -348,6 +397,12 @@ int kipsec_esp_output(struct net *net, struct kipsec_sa *sa,
 		      struct sk_buff *skb);
 int kipsec_esp_input(struct net *net, struct kipsec_sa *sa,
 		     struct sk_buff *skb);
+
+/* ah.c (issue 4): as kipsec_esp_output/_input, for AH SAs */
+int kipsec_ah_output(struct net *net, struct kipsec_sa *sa,
+		     struct sk_buff *skb);
+int kipsec_ah_input(struct net *net, struct kipsec_sa *sa,
+		    struct sk_buff *skb);
 
 /* netlink.c */
 int kipsec_netlink_init(void);
