@@ -303,7 +303,7 @@ pol_pair() {
 ping_ok() {
 	local ns=$1 src=$2 dst=$3 count=${4:-2} out fam=-4 got
 	[ "${dst#*:}" != "$dst" ] && fam=-6
-	out=$(ip netns exec "$ns" timeout $((count + 8)) busybox ping "$fam" -A \
+	out=$(in_netns "$ns" timeout $((count + 8)) busybox ping "$fam" -A \
 		-c "$count" -W 2 -w $((count + 5)) -I "$src" "$dst" 2>&1) || true
 	got=$(echo "$out" | sed -n 's/.* \([0-9]*\) packets received.*/\1/p')
 	if [ "${got:-0}" != "$count" ]; then
@@ -316,7 +316,7 @@ ping_ok() {
 ping_fails() {
 	local ns=$1 src=$2 dst=$3 out fam=-4 got
 	[ "${dst#*:}" != "$dst" ] && fam=-6
-	out=$(ip netns exec "$ns" timeout 8 busybox ping "$fam" -c 2 -W 1 -w 3 \
+	out=$(in_netns "$ns" timeout 8 busybox ping "$fam" -c 2 -W 1 -w 3 \
 		-I "$src" "$dst" 2>&1) || true
 	got=$(echo "$out" | sed -n 's/.* \([0-9]*\) packets received.*/\1/p')
 	[ "${got:-0}" = 0 ] || fail "ping $src -> $dst in $ns answered: $out"
@@ -414,7 +414,8 @@ sniff_start() {
 	local name=$1 ns=$2 ifc=$3 i
 	shift 3
 	rm -f "$TOPO_TMP/$name".*
-	ip netns exec "$ns" timeout 120 "$PY" "$SNIFF" capture -i "$ifc" \
+	# nsenter itself, not in_netns: $! must be the capturing process
+	nsenter --net="/run/netns/$ns" timeout 120 "$PY" "$SNIFF" capture -i "$ifc" \
 		-o "$TOPO_TMP/$name.cap" --ready "$TOPO_TMP/$name.ready" "$@" \
 		>"$TOPO_TMP/$name.sum" 2>"$TOPO_TMP/$name.err" &
 	echo $! >"$TOPO_TMP/$name.pid"
@@ -453,7 +454,7 @@ sniff_count() {
 inject() {
 	local name=$1 ns=$2 ifc=$3 idx=$4
 	shift 4
-	ip netns exec "$ns" timeout 20 "$PY" "$SNIFF" inject -i "$ifc" \
+	in_netns "$ns" timeout 20 "$PY" "$SNIFF" inject -i "$ifc" \
 		-f "$TOPO_TMP/$name.cap" -n "$idx" "$@" ||
 		fail "inject $name#$idx failed"
 }
@@ -529,12 +530,12 @@ snap_get() {
 
 # xfrm_mib NS NAME: a /proc/net/xfrm_stat counter of NS.
 xfrm_mib() {
-	ip netns exec "$1" awk -v k="$2" '$1 == k { print $2 }' /proc/net/xfrm_stat
+	in_netns "$1" awk -v k="$2" '$1 == k { print $2 }' /proc/net/xfrm_stat
 }
 
 # xfrm_in_errors NS: every non-zero XfrmIn* error counter of NS, or nothing.
 xfrm_in_errors() {
-	ip netns exec "$1" awk '$1 ~ /^XfrmIn/ && $2 != 0 { printf "%s=%s ", $1, $2 }' \
+	in_netns "$1" awk '$1 ~ /^XfrmIn/ && $2 != 0 { printf "%s=%s ", $1, $2 }' \
 		/proc/net/xfrm_stat
 }
 

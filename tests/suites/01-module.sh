@@ -26,7 +26,7 @@ t_insmod_rmmod_50() {
 		# every fifth cycle unloads with SAs and policies in two netns
 		if [ $((i % 5)) = 0 ]; then
 			configure_some
-			ip netns exec m1 sh -c "$(declare -f configure_some); configure_some"
+			in_netns m1 sh -c "$(declare -f configure_some); configure_some"
 		fi
 		rmmod kipsec
 	done
@@ -44,12 +44,12 @@ ktest insmod_rmmod_50_times t_insmod_rmmod_50 600
 
 t_rmmod_with_netns_alive() {
 	ip netns add m2
-	ip netns exec m2 ip link set lo up
+	in_netns m2 ip link set lo up
 	rmmod kipsec
 	insmod "$KIPSEC_KO"
 	# the new module instance must serve the existing netns too
 	[ -x "$KIPSEC" ] || skip "tools/kipsec not built"
-	ip netns exec m2 "$KIPSEC" info >/dev/null
+	in_netns m2 "$KIPSEC" info >/dev/null
 }
 ktest rmmod_with_netns_alive t_rmmod_with_netns_alive
 
@@ -58,7 +58,7 @@ t_netns_exit_frees() {
 	[ -x "$KIPSEC" ] || skip "tools/kipsec not built"
 	for i in $(seq 1 10); do
 		ip netns add x$i
-		ip netns exec x$i sh -c "$(declare -f configure_some); configure_some"
+		in_netns x$i sh -c "$(declare -f configure_some); configure_some"
 		ip netns del x$i
 	done
 	# the module must still unload cleanly afterwards

@@ -43,7 +43,7 @@ attr_type() {
 t_family_resolves() {
 	nl info_get | grep -q '^info_version=' || fail "no INFO_GET in init_net"
 	ip netns add nl1
-	ip netns exec nl1 python3 "$NLRAW" info_get |
+	in_netns nl1 python3 "$NLRAW" info_get |
 		grep -q '^info_sa_count=0$' || fail "no INFO_GET in a new netns"
 	ip netns del nl1
 }
@@ -351,7 +351,7 @@ t_stats_and_netns() {
 	ip netns add nl2
 	out=$(printf '%s\n' "sa_new $SA sa_spi=be32:0x400 $AEAD" \
 		"policy_new $SEL pol_dir=u8:1 $TMPL" info_get |
-		ip netns exec nl2 python3 "$NLRAW" --batch) || fail "$out"
+		in_netns nl2 python3 "$NLRAW" --batch) || fail "$out"
 	[ "$(echo "$out" | field 'info_[a-z]*_count')" = "1 1" ] ||
 		fail "not configured in its netns"
 	[ "$(nl info_get | field 'info_[a-z]*_count')" = "0 0" ] ||

@@ -18,36 +18,42 @@ DP_PY=/usr/bin/python3
 DP_KEY=0x0102030405060708090a0b0c0d0e0f1011121314
 DP_AEAD="aead rfc4106(gcm(aes)) $DP_KEY 128"
 
+# one `ip -batch` a namespace: each ip process costs ~0.6 s in the guest
 dp_topo() {
-	ip netns add dpa
-	ip netns add dpb
-	ip link add va netns dpa address 02:00:00:00:30:01 type veth \
-		peer name vb netns dpb address 02:00:00:00:30:02
-	ip -n dpa link set lo up
-	ip -n dpb link set lo up
-	ip -n dpa addr add 10.0.0.1/24 dev va
-	ip -n dpb addr add 10.0.0.2/24 dev vb
-	ip -n dpa addr add fd00::1/64 dev va nodad
-	ip -n dpb addr add fd00::2/64 dev vb nodad
-	ip -n dpa addr add 10.1.0.1/32 dev lo
-	ip -n dpb addr add 10.2.0.1/32 dev lo
-	ip -n dpa addr add fd01::1/128 dev lo
-	ip -n dpb addr add fd02::1/128 dev lo
-	ip -n dpa link set va up
-	ip -n dpb link set vb up
-	ip -n dpa neigh add 10.0.0.2 lladdr 02:00:00:00:30:02 dev va nud permanent
-	ip -n dpb neigh add 10.0.0.1 lladdr 02:00:00:00:30:01 dev vb nud permanent
-	ip -n dpa neigh add fd00::2 lladdr 02:00:00:00:30:02 dev va nud permanent
-	ip -n dpb neigh add fd00::1 lladdr 02:00:00:00:30:01 dev vb nud permanent
-	ip -n dpa route add 10.2.0.1/32 via 10.0.0.2 src 10.1.0.1
-	ip -n dpb route add 10.1.0.1/32 via 10.0.0.1 src 10.2.0.1
-	ip -n dpa route add fd02::1/128 via fd00::2 src fd01::1
-	ip -n dpb route add fd01::1/128 via fd00::1 src fd02::1
+	ip -batch - <<-EOF
+		netns add dpa
+		netns add dpb
+		link add va netns dpa address 02:00:00:00:30:01 type veth peer name vb netns dpb address 02:00:00:00:30:02
+	EOF
+	ip -n dpa -batch - <<-EOF
+		link set lo up
+		addr add 10.0.0.1/24 dev va
+		addr add fd00::1/64 dev va nodad
+		addr add 10.1.0.1/32 dev lo
+		addr add fd01::1/128 dev lo
+		link set va up
+		neigh add 10.0.0.2 lladdr 02:00:00:00:30:02 dev va nud permanent
+		neigh add fd00::2 lladdr 02:00:00:00:30:02 dev va nud permanent
+		route add 10.2.0.1/32 via 10.0.0.2 src 10.1.0.1
+		route add fd02::1/128 via fd00::2 src fd01::1
+	EOF
+	ip -n dpb -batch - <<-EOF
+		link set lo up
+		addr add 10.0.0.2/24 dev vb
+		addr add fd00::2/64 dev vb nodad
+		addr add 10.2.0.1/32 dev lo
+		addr add fd02::1/128 dev lo
+		link set vb up
+		neigh add 10.0.0.1 lladdr 02:00:00:00:30:01 dev vb nud permanent
+		neigh add fd00::1 lladdr 02:00:00:00:30:01 dev vb nud permanent
+		route add 10.1.0.1/32 via 10.0.0.1 src 10.2.0.1
+		route add fd01::1/128 via fd00::1 src fd02::1
+	EOF
 }
 
 # the kipsec side runs `ip xfrm` grammar through the CLI, the peer ip xfrm
-dp_a() { ip netns exec dpa "$KIPSEC" "$@"; }
-dp_b() { ip netns exec dpb ip xfrm "$@"; }
+dp_a() { "$KIPSEC" -n dpa "$@"; }
+dp_b() { ip -n dpb xfrm "$@"; }
 
 # dp_conf MODE OUTER_A OUTER_B INNER_A INNER_B [extra state args...]
 # SPI 0x100 carries a->b, 0x200 b->a; the same lines on both sides.  In
@@ -133,13 +139,13 @@ print(-1 if r is None else r)' "$1"
 
 # dp_xpkts SRC DST SPI: packets counted by the xfrm SA in dpb
 dp_xpkts() {
-	ip netns exec dpb ip -s xfrm state get src "$1" dst "$2" proto esp \
+	ip -n dpb -s xfrm state get src "$1" dst "$2" proto esp \
 		spi "$3" |
 		sed -n 's/.*(bytes), \([0-9]*\)(packets).*/\1/p' | head -n 1
 }
 
 dp_ping() {
-	ip netns exec "$1" timeout 20 busybox ping -q -c "${4:-3}" -W 2 \
+	in_netns "$1" timeout 20 busybox ping -q -c "${4:-3}" -W 2 \
 		-I "$2" "$3" >/dev/null
 }
 
@@ -228,7 +234,7 @@ ktest gcm128_esn_transport_v4 t_dp_esn
 dp_wait_listen() {
 	local _
 	for _ in $(seq 1 100); do
-		ip netns exec dpb ss -Hltn "sport = :$1" | grep -q . && return 0
+		in_netns dpb ss -Hltn "sport = :$1" | grep -q . && return 0
 		sleep 0.2
 	done
 	fail "nothing listens on port $1"
@@ -238,7 +244,7 @@ dp_wait_listen() {
 # split before the transform; the data must arrive intact.
 dp_tcp() {
 	local dst=$1 src=$2 out
-	ip netns exec dpb $DP_PY -c '
+	in_netns dpb $DP_PY -c '
 import socket, hashlib, sys
 s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -250,7 +256,7 @@ while True:
     n += len(d); h.update(d)
 print(n, h.hexdigest())' "$dst" > /tmp/dp_tcp.out &
 	dp_wait_listen 5001
-	out=$(ip netns exec dpa timeout 60 $DP_PY -c '
+	out=$(in_netns dpa timeout 60 $DP_PY -c '
 import socket, hashlib, sys
 data = bytes(range(256)) * 4096
 s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET)
@@ -267,16 +273,16 @@ t_dp_gso_tcp() {
 	dp_need
 	dp_topo
 	dp_conf tunnel 10.0.0.1 10.0.0.2 10.1.0.1 10.2.0.1
-	gso=$(ip netns exec dpa ethtool -k va 2>/dev/null |
+	gso=$(in_netns dpa ethtool -k va 2>/dev/null |
 		sed -n 's/^generic-segmentation-offload: //p') || true
 	log "va gso: ${gso:-unknown}"
 	dp_tcp 10.2.0.1 10.1.0.1
 	[ "$(dp_kstat 0x100 out_error)" = 0 ] || fail "out_error counted"
 	if command -v iperf3 >/dev/null; then
-		ip netns exec dpb timeout 20 iperf3 -s -1 -B 10.2.0.1 \
+		in_netns dpb timeout 20 iperf3 -s -1 -B 10.2.0.1 \
 			>/dev/null 2>&1 &
 		dp_wait_listen 5201
-		log "iperf3 kipsec->xfrm tunnel: $(ip netns exec dpa timeout 20 \
+		log "iperf3 kipsec->xfrm tunnel: $(in_netns dpa timeout 20 \
 			iperf3 -c 10.2.0.1 -B 10.1.0.1 -t 2 2>&1 |
 			sed -n 's/.* \([0-9.]* [MG]bits\/sec\).*sender/\1/p')"
 		wait
@@ -301,7 +307,7 @@ t_dp_no_sa() {
 	dp_a policy add src 10.0.0.1 dst 10.0.0.2 dir out \
 		tmpl proto esp mode transport
 	before=$(dp_gstat out_no_sa)
-	ip netns exec dpb timeout 15 $DP_PY -c '
+	in_netns dpb timeout 15 $DP_PY -c '
 import socket, time
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
 s.bind(("vb", 0)); s.settimeout(0.5); n = 0; end = time.time() + 5
@@ -364,7 +370,7 @@ t_dp_outer_hdr() {
 	dp_need
 	dp_topo
 	dp_conf tunnel 10.0.0.1 10.0.0.2 10.1.0.1 10.2.0.1
-	ip netns exec dpb timeout 20 $DP_PY -c '
+	in_netns dpb timeout 20 $DP_PY -c '
 import socket, time
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
 s.bind(("vb", 0)); s.settimeout(0.5); out = []; end = time.time() + 8
@@ -377,7 +383,7 @@ while time.time() < end and len(out) < 2:
         out.append("%02x/%02x/%d" % (f[15], f[20] & 0x40, f[22]))
 print(" ".join(out))' > /tmp/dp_hdr.out &
 	sleep 2
-	ip netns exec dpa $DP_PY -c '
+	in_netns dpa $DP_PY -c '
 import socket
 for tos in (0xb9, 0xbb):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -407,7 +413,7 @@ t_dp_forward() {
 	ip -n dpc link set vc up
 	ip -n dpa link set vac up
 	ip -n dpc route add default via 10.3.0.1
-	ip netns exec dpa sysctl -qw net.ipv4.ip_forward=1
+	in_netns dpa sysctl -qw net.ipv4.ip_forward=1
 	ip -n dpb route add 10.3.0.0/24 via 10.0.0.1 src 10.2.0.1
 	local side
 	for side in dp_a dp_b; do
@@ -426,7 +432,7 @@ t_dp_forward() {
 		tmpl src 10.0.0.2 dst 10.0.0.1 proto esp mode tunnel
 	dp_b policy add src 10.3.0.0/24 dst 10.2.0.1 dir in \
 		tmpl src 10.0.0.1 dst 10.0.0.2 proto esp mode tunnel
-	ip netns exec dpc timeout 20 busybox ping -q -c 3 -W 2 10.2.0.1 \
+	in_netns dpc timeout 20 busybox ping -q -c 3 -W 2 10.2.0.1 \
 		>/dev/null || fail "ping through the kipsec gateway"
 	st=$(dp_kstats)
 	dp_expect "kipsec out 0x100" "$(dp_kget "$st" 0x100 out_packets)" 3
@@ -434,7 +440,7 @@ t_dp_forward() {
 	dp_expect "xfrm 0x100" "$(dp_xpkts 10.0.0.1 10.0.0.2 0x100)" 3
 	# without the fwd policy, decapsulated tunnel traffic is refused
 	dp_a policy delete src 10.2.0.1 dst 10.3.0.0/24 dir fwd
-	! ip netns exec dpc timeout 10 busybox ping -q -c 1 -W 2 10.2.0.1 \
+	! in_netns dpc timeout 10 busybox ping -q -c 1 -W 2 10.2.0.1 \
 		>/dev/null || fail "forwarded without a fwd policy"
 	[ "$(dp_gstat in_policy_mismatch)" -ge 1 ] ||
 		fail "in_policy_mismatch not counted"
@@ -448,18 +454,18 @@ t_dp_big() {
 	dp_need
 	dp_topo
 	dp_conf transport fd00::1 fd00::2 fd00::1 fd00::2
-	ip netns exec dpa timeout 20 busybox ping -q -c 2 -W 3 -s 3000 \
+	in_netns dpa timeout 20 busybox ping -q -c 2 -W 3 -s 3000 \
 		fd00::2 >/dev/null || fail "big ping v6 kipsec -> xfrm"
-	ip netns exec dpb timeout 20 busybox ping -q -c 2 -W 3 -s 3000 \
+	in_netns dpb timeout 20 busybox ping -q -c 2 -W 3 -s 3000 \
 		fd00::1 >/dev/null || fail "big ping v6 xfrm -> kipsec"
 	dp_expect "kipsec in 0x200" "$(dp_kstat 0x200 in_packets)" 4
 	ip -all netns delete
 	dp_topo
 	dp_conf tunnel 10.0.0.1 10.0.0.2 10.1.0.1 10.2.0.1
 	dp_ping dpa 10.1.0.1 10.2.0.1 2 || fail "warm-up"
-	ip netns exec dpa timeout 20 busybox ping -q -c 2 -W 3 -s 3000 \
+	in_netns dpa timeout 20 busybox ping -q -c 2 -W 3 -s 3000 \
 		-I 10.1.0.1 10.2.0.1 >/dev/null || fail "big ping v4 kipsec -> xfrm"
-	ip netns exec dpb timeout 20 busybox ping -q -c 2 -W 3 -s 3000 \
+	in_netns dpb timeout 20 busybox ping -q -c 2 -W 3 -s 3000 \
 		-I 10.2.0.1 10.1.0.1 >/dev/null || fail "big ping v4 xfrm -> kipsec"
 }
 ktest big_packets_fragmented t_dp_big 120
