@@ -68,13 +68,20 @@ VEC_RES=/tmp/kipsec-vectors
 
 t_vectors_run() {
 	[ -x "$KIPSEC" ] || skip "tools/kipsec not built"
+	local xpid
 	rm -rf "$VEC_RES"
-	mkdir -p "$VEC_RES"
+	mkdir -p "$VEC_RES/xfrm"
+	# the reference run on Linux xfrm (vectors_on_linux_xfrm reports it)
+	# goes at the same time, on the other vCPU
+	python3 "$VEC_TOOL" run --backend xfrm --all --results "$VEC_RES/xfrm" \
+		>"$VEC_RES/xfrm.out" 2>&1 &
+	xpid=$!
 	# shellcheck disable=SC2046
 	python3 "$VEC_TOOL" run --results "$VEC_RES" \
 		$(awk -F '\t' '$2 == "use" { print $1 }' \
 		  "$REPO/tests/vectors/usable.tsv") >"$VEC_RES/all.out" 2>&1 ||
 		true
+	wait "$xpid" || true
 	log "$(grep -E '[0-9]+ passed, ' "$VEC_RES/all.out" | tail -n 1)"
 	[ -n "$(ls "$VEC_RES"/*.rc 2>/dev/null)" ] ||
 		fail "vectors.py wrote no result: $(tail -n 5 "$VEC_RES/all.out")"
@@ -152,7 +159,11 @@ ktest vectors_force_async t_vectors_async 300
 # the tool is wrong rather than kipsec
 t_vectors_xfrm() {
 	local out
-	out=$(python3 "$VEC_TOOL" run --backend xfrm --all 2>&1) || true
+	if [ -s "$VEC_RES/xfrm.out" ]; then	# left by vectors_run_kipsec
+		out=$(cat "$VEC_RES/xfrm.out")
+	else
+		out=$(python3 "$VEC_TOOL" run --backend xfrm --all 2>&1) || true
+	fi
 	echo "$out"
 	log "$(tail -n 1 <<<"$out")"
 	tail -n 1 <<<"$out" | grep -q ' 0 failed'

@@ -490,17 +490,47 @@ class XfrmCounters:
     and authentication failures from /proc/net/xfrm_stat (one SA per netns,
     so the netns counters are the SA's)."""
 
+    XFRM_MSG_GETSA = 0x12
+    # struct xfrm_usersa_info: sel (56), id (daddr 16, spi 4, proto 1, pad
+    # 3), saddr (16), lft (64), curlft (bytes, packets, ...)
+    OFF_SPI, OFF_PACKETS = 56 + 16, 56 + 24 + 16 + 64 + 8
+
     def __init__(self, ns):
         self.ns = ns
+        with InNetns(ns):
+            self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW,
+                                      6)                # NETLINK_XFRM
+        self.sock.settimeout(5)
+        self.seq = 0
+
+    def packets(self, spi):
+        """in_packets of the SA: an XFRM_MSG_GETSA dump (no ip process per
+        poll: each costs ~0.6 s in the guest)"""
+        self.seq += 1
+        self.sock.send(struct.pack('=IHHII', 16, self.XFRM_MSG_GETSA,
+                                   Genl.NLM_F_REQUEST | Genl.NLM_F_DUMP,
+                                   self.seq, 0))
+        n_pkts = 0
+        while True:
+            data = self.sock.recv(1 << 16)
+            while len(data) >= 16:
+                n, t = struct.unpack('=IH', data[:6])
+                if t in (Genl.NLMSG_DONE, Genl.NLMSG_ERROR):
+                    return n_pkts
+                body = data[16:n]
+                if t == 0x10 and len(body) >= self.OFF_PACKETS + 8 and \
+                   struct.unpack('!I', body[self.OFF_SPI:self.OFF_SPI + 4])[0] \
+                   == spi:                              # XFRM_MSG_NEWSA
+                    n_pkts = struct.unpack(
+                        '=Q', body[self.OFF_PACKETS:self.OFF_PACKETS + 8])[0]
+                data = data[(n + 3) & ~3:]
 
     def read(self, spi):
         with InNetns(self.ns):
             with open('/proc/self/net/xfrm_stat') as f:
                 st = f.read()
         g = dict((k, int(v)) for k, v in re.findall(r'(\w+)\s+(\d+)', st))
-        out = sh(['ip', '-s', 'xfrm', 'state'], self.ns).stdout
-        m = re.search(r'(\d+)\(bytes\), (\d+)\(packets\)', out)
-        return {'in_packets': int(m.group(2)) if m else 0,
+        return {'in_packets': self.packets(spi),
                 'in_replay': g.get('XfrmInStateSeqError', 0),
                 'in_auth_fail': g.get('XfrmInStateProtoError', 0),
                 'in_no_sa': g.get('XfrmInNoStates', 0),
