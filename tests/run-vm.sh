@@ -15,7 +15,7 @@
 # same paths inside.  Results come back on the second serial port; the
 # first is the kernel console, which is scanned for BUG/WARNING/Oops lines.
 #
-# Environment: KIPSEC_VM_TIMEOUT (seconds, default 1500), KIPSEC_VM_SMP
+# Environment: KIPSEC_VM_TIMEOUT (seconds, default 3600), KIPSEC_VM_SMP
 # (default 2), KIPSEC_VM_MEM (default 2048), KIPSEC_VM_ACCEL (kvm|tcg,
 # default: probe), KIPSEC_VM_KEEP=1 keeps the job directory.
 set -u
@@ -24,7 +24,7 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 MODE=${1:-check}
 ARG=${2:-}
 KO=$REPO/kipsec.ko
-TIMEOUT=${KIPSEC_VM_TIMEOUT:-1500}
+TIMEOUT=${KIPSEC_VM_TIMEOUT:-3600}
 SMP=${KIPSEC_VM_SMP:-2}
 MEM=${KIPSEC_VM_MEM:-2048}
 
