@@ -24,7 +24,8 @@ static struct genl_family kipsec_nl_family;
 
 #define KIPSEC_AEAD_KEY_MAX	64	/* bytes, key || salt */
 #define KIPSEC_SA_FLAGS_ALL	(KIPSEC_SA_F_ESN | KIPSEC_SA_F_AF_UNSPEC | \
-				 KIPSEC_SA_F_NOECN | KIPSEC_SA_F_NOPMTUDISC)
+				 KIPSEC_SA_F_NOECN | KIPSEC_SA_F_NOPMTUDISC | \
+				 KIPSEC_SA_F_ALIGN4)
 #define KIPSEC_CAPS		(KIPSEC_CAP_ESP | KIPSEC_CAP_ESN | \
 				 KIPSEC_CAP_IPV6 | KIPSEC_CAP_TUNNEL | \
 				 KIPSEC_CAP_TRANSPORT)
@@ -767,14 +768,9 @@ static int parse_tmpl(struct nlattr *nest, struct kipsec_tmpl *t,
 			   "template needs a protocol"))
 		return -EINVAL;
 	t->proto = nla_get_u8(tb[KIPSEC_A_TMPL_PROTO]);
-	if (t->proto == IPPROTO_AH) {
+	if (t->proto != IPPROTO_ESP && t->proto != IPPROTO_AH) {
 		NL_SET_ERR_MSG_ATTR(extack, tb[KIPSEC_A_TMPL_PROTO],
-				    "kipsec: AH is not supported yet");
-		return -EOPNOTSUPP;
-	}
-	if (t->proto != IPPROTO_ESP) {
-		NL_SET_ERR_MSG_ATTR(extack, tb[KIPSEC_A_TMPL_PROTO],
-				    "kipsec: template protocol must be ESP (50)");
+				    "kipsec: template protocol must be ESP (50) or AH (51)");
 		return -EPROTONOSUPPORT;
 	}
 	if (tb[KIPSEC_A_TMPL_FAMILY]) {

@@ -37,7 +37,7 @@ static const struct {
 	{ "wildrecv", 0, XFRM_F_WILDRECV },
 	{ "icmp", 0, XFRM_F_ICMP },
 	{ "af-unspec", KIPSEC_SA_F_AF_UNSPEC, XFRM_F_AF_UNSPEC },
-	{ "align4", 0, XFRM_F_ALIGN4 },
+	{ "align4", KIPSEC_SA_F_ALIGN4, XFRM_F_ALIGN4 },
 	{ "esn", KIPSEC_SA_F_ESN, XFRM_F_ESN },
 };
 
@@ -121,7 +121,7 @@ static void __noreturn usage(void)
 		"ALGO-KEYMAT := 0xHEX | STRING   (key followed by the salt/nonce)\n"
 		"MODE := transport | tunnel\n"
 		"FLAG-LIST := [ FLAG-LIST ] FLAG\n"
-		"FLAG := esn | af-unspec | noecn | nopmtudisc\n"
+		"FLAG := esn | af-unspec | noecn | nopmtudisc | align4\n"
 		"SELECTOR := [ src ADDR[/PLEN] ] [ dst ADDR[/PLEN] ] [ UPSPEC ]\n"
 		"UPSPEC := proto { { tcp | udp | sctp | dccp } [ sport PORT ] [ dport PORT ] |\n"
 		"                  { icmp | ipv6-icmp } [ type NUMBER ] [ code NUMBER ] |\n"

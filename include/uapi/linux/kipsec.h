@@ -79,6 +79,7 @@ enum kipsec_sa_flags {
 	KIPSEC_SA_F_AF_UNSPEC	= 1 << 1,
 	KIPSEC_SA_F_NOECN	= 1 << 2,
 	KIPSEC_SA_F_NOPMTUDISC	= 1 << 3,
+	KIPSEC_SA_F_ALIGN4	= 1 << 4,	/* AH over IPv4: 32-bit padding */
 };
 
 /*
