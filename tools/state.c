@@ -81,8 +81,8 @@ struct sa {
 	uint64_t seq, oseq;
 	bool has_seq, has_oseq;
 	const char *aead_name, *enc_name, *auth_name;
-	uint32_t aead_icv, auth_trunc, key_bits;
-	bool has_auth_trunc, has_key_bits;
+	uint32_t aead_icv, auth_trunc, key_bits, enc_key_bits, auth_key_bits;
+	bool has_auth_trunc, has_key_bits, has_enc_key_bits, has_auth_key_bits;
 	struct ksel sel;
 	struct kstats stats;
 };
@@ -522,6 +522,10 @@ static int sa_get(const struct nlmsghdr *nlh, struct sa *sa)
 	sa->has_auth_trunc = u32_attr(tb[KIPSEC_A_SA_AUTH_TRUNC],
 				      &sa->auth_trunc);
 	sa->has_key_bits = u32_attr(tb[KIPSEC_A_SA_KEY_BITS], &sa->key_bits);
+	sa->has_enc_key_bits = u32_attr(tb[KIPSEC_A_SA_ENC_KEY_BITS],
+					&sa->enc_key_bits);
+	sa->has_auth_key_bits = u32_attr(tb[KIPSEC_A_SA_AUTH_KEY_BITS],
+					 &sa->auth_key_bits);
 	if (tb[KIPSEC_A_SA_SEL] && sel_get(tb[KIPSEC_A_SA_SEL], &sa->sel))
 		return -1;
 	if (tb[KIPSEC_A_SA_STATS] && stats_get(tb[KIPSEC_A_SA_STATS],
@@ -530,14 +534,15 @@ static int sa_get(const struct nlmsghdr *nlh, struct sa *sa)
 	return 0;
 }
 
-static void print_alg(const char *kw, const char *name, const struct sa *sa,
-		      bool bits, const char *bits_key, uint32_t bits_val)
+static void print_alg(const char *kw, const char *name, bool has_key_bits,
+		      uint32_t key_bits, bool bits, const char *bits_key,
+		      uint32_t bits_val)
 {
 	open_json_object(kw);
 	print_fp("\t%s ", kw);
 	print_string(PRINT_ANY, "name", "%s", name);
-	if (sa->has_key_bits)
-		print_uint(PRINT_ANY, "key_bits", " (%u bits)", sa->key_bits);
+	if (has_key_bits)
+		print_uint(PRINT_ANY, "key_bits", " (%u bits)", key_bits);
 	if (bits)
 		print_uint(PRINT_ANY, bits_key, " %u", bits_val);
 	print_nl();
@@ -607,15 +612,18 @@ static void sa_print(const struct sa *sa)
 		print_fp(" (0x%08x)", sa->flags);
 	print_nl();
 
-	if (sa->aead_name)
-		print_alg("aead", sa->aead_name, sa, true, "icv_bits",
-			  sa->aead_icv);
-	if (sa->enc_name)
-		print_alg("enc", sa->enc_name, sa, false, NULL, 0);
+	/* in ip xfrm's order: auth-trunc, enc, aead */
 	if (sa->auth_name)
 		print_alg(sa->has_auth_trunc ? "auth-trunc" : "auth",
-			  sa->auth_name, sa, sa->has_auth_trunc, "trunc_bits",
+			  sa->auth_name, sa->has_auth_key_bits,
+			  sa->auth_key_bits, sa->has_auth_trunc, "trunc_bits",
 			  sa->auth_trunc);
+	if (sa->enc_name)
+		print_alg("enc", sa->enc_name, sa->has_enc_key_bits,
+			  sa->enc_key_bits, false, NULL, 0);
+	if (sa->aead_name)
+		print_alg("aead", sa->aead_name, sa->has_key_bits,
+			  sa->key_bits, true, "icv_bits", sa->aead_icv);
 	print_replay(sa);
 	if (sa->sel.set) {
 		print_fp("\tsel ");
