@@ -422,7 +422,8 @@ static void warn_algs(const struct sa_req *r)
 	if (r->has_auth && alg_is(r->auth.name, "hmac(md5)", "md5"))
 		fprintf(stderr,
 			"Warning: hmac(md5) is deprecated (RFC 8221): use hmac(sha256) or stronger.\n");
-	if (r->id.proto == IPPROTO_ESP && r->has_enc && !r->has_auth)
+	if (r->id.proto == IPPROTO_ESP && r->has_enc && !r->has_auth &&
+	    !r->has_aead)
 		fprintf(stderr,
 			"Warning: ESP with a cipher and no integrity algorithm offers no integrity (RFC 4303 3.2.2): add auth or use an AEAD.\n");
 }
@@ -440,18 +441,19 @@ static void parse_alg(struct sa_req *r, int *argcp, char ***argvp)
 
 	if (strcmp(kw, "comp") == 0)
 		unsupported("comp", "(IPComp) is not supported by kipsec");
+	/* aead with enc or auth is sent: the kernel says why it is wrong */
 	if (aead) {
-		if (r->has_aead || r->has_enc || r->has_auth)
+		if (r->has_aead)
 			duparg("ALGO-TYPE", kw);
 		alg = &r->aead;
 		r->has_aead = true;
 	} else if (enc) {
-		if (r->has_aead || r->has_enc)
+		if (r->has_enc)
 			duparg("ALGO-TYPE", kw);
 		alg = &r->enc;
 		r->has_enc = true;
 	} else {
-		if (r->has_aead || r->has_auth)
+		if (r->has_auth)
 			duparg("ALGO-TYPE", kw);
 		alg = &r->auth;
 		r->has_auth = true;
