@@ -28,9 +28,9 @@ static struct genl_family kipsec_nl_family;
 #define KIPSEC_SA_FLAGS_ALL	(KIPSEC_SA_F_ESN | KIPSEC_SA_F_AF_UNSPEC | \
 				 KIPSEC_SA_F_NOECN | KIPSEC_SA_F_NOPMTUDISC | \
 				 KIPSEC_SA_F_ALIGN4)
-#define KIPSEC_CAPS		(KIPSEC_CAP_ESP | KIPSEC_CAP_ESN | \
-				 KIPSEC_CAP_IPV6 | KIPSEC_CAP_TUNNEL | \
-				 KIPSEC_CAP_TRANSPORT)
+#define KIPSEC_CAPS		(KIPSEC_CAP_ESP | KIPSEC_CAP_AH | \
+				 KIPSEC_CAP_ESN | KIPSEC_CAP_IPV6 | \
+				 KIPSEC_CAP_TUNNEL | KIPSEC_CAP_TRANSPORT)
 
 /* a required attribute: sets the missing-attribute extack and a message */
 #define REQUIRE(info, attr, msg) ({					\

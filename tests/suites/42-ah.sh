@@ -548,7 +548,7 @@ ah_tamper_check() {
 }
 
 # bundles (several templates in one policy) are refused by the CLI, which
-# then sends nothing; a single AH template is accepted
+# then sends nothing; a single AH template is accepted; info reports ah
 t_ah_bundle_refused() {
 	local out rc=0 n
 	need_kipsec
@@ -564,5 +564,7 @@ t_ah_bundle_refused() {
 	"$KIPSEC" policy list | grep -q 'proto ah' ||
 		fail "AH template not listed: $("$KIPSEC" policy list)"
 	"$KIPSEC" policy flush
+	"$KIPSEC" -j info | jq -e '.capabilities | index("ah")' >/dev/null ||
+		fail "info does not report the ah capability: $("$KIPSEC" info)"
 }
 ktest ah_bundle_refused t_ah_bundle_refused 30
