@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * kipsec datapath internals shared by hooks.c and esp.c only.
+ * kipsec datapath internals shared by hooks.c, esp.c and ah.c only.
  * See docs/architecture.md for the packet paths.
  */
 #ifndef _KIPSEC_DATAPATH_H
@@ -27,5 +27,10 @@ void kipsec_hooks_reinject(struct kipsec_sa *sa, struct sk_buff *skb);
 int kipsec_esp_init(void);
 void kipsec_esp_exit(void);
 void kipsec_esp_flush(void);
+
+/* ah.c: the same for ah.c's workqueue (defer_ah) */
+int kipsec_ah_init(void);
+void kipsec_ah_exit(void);
+void kipsec_ah_flush(void);
 
 #endif /* _KIPSEC_DATAPATH_H */

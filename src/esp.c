@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * kipsec: the ESP transform (RFC 4303), transport and tunnel mode, IPv4
- * and IPv6, with the combined-mode AEADs of crypto.c.
+ * and IPv6, with the AEADs of crypto.c: combined-mode algorithms, or
+ * authenc/authencesn for a cipher with an integrity algorithm, which take
+ * the same associated data layout.
  *
  * Wire format and crypto layout follow net/ipv4/esp4.c and esp6.c so that
  * Linux xfrm interoperates byte for byte.  The difference: the transform
@@ -28,6 +30,7 @@
 #include <linux/if_ether.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
+#include <linux/random.h>
 #include <linux/scatterlist.h>
 #include <crypto/aead.h>
 #include <net/ip.h>
@@ -479,11 +482,19 @@ int kipsec_esp_output(struct net *net, struct kipsec_sa *sa,
 	esph = ip_esp_hdr(skb);
 	esph->spi = sa->key.spi;
 	esph->seq_no = htonl(lower_32_bits(seq));
-	/* the IV: the sequence number, unique per packet for the SA */
-	seqiv = cpu_to_be64(seq);
-	memset(esph->enc_data, 0, ivlen);
-	memcpy(esph->enc_data + ivlen - min(ivlen, 8U),
-	       (u8 *)&seqiv + 8 - min(ivlen, 8U), min(ivlen, 8U));
+	/*
+	 * The IV: random for CBC, which needs it unpredictable (RFC 3602;
+	 * xfrm uses echainiv), else the sequence number, unique per packet
+	 * for the SA (counter modes, RFC 3686/4106/4309)
+	 */
+	if (sa->iv_random) {
+		get_random_bytes(esph->enc_data, ivlen);
+	} else {
+		seqiv = cpu_to_be64(seq);
+		memset(esph->enc_data, 0, ivlen);
+		memcpy(esph->enc_data + ivlen - min(ivlen, 8U),
+		       (u8 *)&seqiv + 8 - min(ivlen, 8U), min(ivlen, 8U));
+	}
 
 	if (tunnel) {
 		if (sa->key.family == AF_INET) {

@@ -2,8 +2,8 @@
 /*
  * kipsec: netfilter hooks, the entry points of the datapath.
  *
- *   POST_ROUTING (v4, v6)  outbound: SPD lookup, steal, segment, ESP
- *   LOCAL_IN     (v4, v6)  inbound: ESP packets to the SA, policy check
+ *   POST_ROUTING (v4, v6)  outbound: SPD lookup, steal, segment, ESP/AH
+ *   LOCAL_IN     (v4, v6)  inbound: ESP/AH packets to the SA, policy check
  *                          of plaintext and of decapsulated packets
  *   FORWARD      (v4, v6)  policy check of forwarded packets
  *
@@ -204,6 +204,16 @@ static void policy_count(struct kipsec_policy *pol, enum kipsec_stat s)
 		kipsec_stats_inc(pol->stats, s);
 }
 
+/* apply the SA's transform to one non-GSO packet; consumes skb */
+static void xform_output(struct net *net, struct kipsec_sa *sa,
+			 struct sk_buff *skb)
+{
+	if (sa->key.proto == IPPROTO_AH)
+		kipsec_ah_output(net, sa, skb);
+	else
+		kipsec_esp_output(net, sa, skb);
+}
+
 static unsigned int kipsec_output(struct net *net, struct sk_buff *skb, u8 pf)
 {
 	struct sk_buff *segs, *seg, *next;
@@ -251,10 +261,10 @@ static unsigned int kipsec_output(struct net *net, struct sk_buff *skb, u8 pf)
 		consume_skb(skb);
 		skb_list_walk_safe(segs, seg, next) {
 			skb_mark_not_on_list(seg);
-			kipsec_esp_output(net, sa, seg);
+			xform_output(net, sa, seg);
 		}
 	} else {
-		kipsec_esp_output(net, sa, skb);
+		xform_output(net, sa, skb);
 	}
 	kipsec_sa_put(sa);
 	return NF_STOLEN;
@@ -341,41 +351,58 @@ static unsigned int check_plain(struct net *net, struct sk_buff *skb, u8 pf,
 	return NF_ACCEPT;
 }
 
-/* the ESP SPI and outer destination of an ESP packet; false if not ESP */
-static bool esp_spi(struct sk_buff *skb, u8 pf, xfrm_address_t *daddr,
+/*
+ * The protocol (IPPROTO_ESP or IPPROTO_AH), SPI and outer destination of
+ * an IPsec packet; 0 if the packet is neither.  IPv6: the first ESP or AH
+ * header in the extension header chain (ipv6_skip_exthdr() would skip AH).
+ */
+static u8 ipsec_spi(struct sk_buff *skb, u8 pf, xfrm_address_t *daddr,
 		    __be32 *spi)
 {
 	int noff = skb_network_offset(skb);
 	__be32 buf, *p;
+	u8 nexthdr;
 	int off;
 
 	memset(daddr, 0, sizeof(*daddr));
 	if (pf == NFPROTO_IPV4) {
 		const struct iphdr *iph = ip_hdr(skb);
 
-		if (iph->protocol != IPPROTO_ESP)
-			return false;
+		nexthdr = iph->protocol;
+		if (nexthdr != IPPROTO_ESP && nexthdr != IPPROTO_AH)
+			return 0;
 		daddr->a4 = iph->daddr;
 		off = noff + iph->ihl * 4;
 	} else {
 		const struct ipv6hdr *ip6h = ipv6_hdr(skb);
-		u8 nexthdr = ip6h->nexthdr;
-		__be16 frag_off;
 
-		off = ipv6_skip_exthdr(skb, noff + sizeof(*ip6h), &nexthdr,
-				       &frag_off);
-		if (off < 0 || nexthdr != IPPROTO_ESP)
-			return false;
+		nexthdr = ip6h->nexthdr;
+		off = noff + sizeof(*ip6h);
+		while (nexthdr != IPPROTO_ESP && nexthdr != IPPROTO_AH) {
+			struct ipv6_opt_hdr _h, *h;
+
+			if (!ipv6_ext_hdr(nexthdr) ||
+			    nexthdr == NEXTHDR_NONE ||
+			    nexthdr == NEXTHDR_FRAGMENT)
+				return 0;
+			h = skb_header_pointer(skb, off, sizeof(_h), &_h);
+			if (!h)
+				return 0;
+			off += ipv6_optlen(h);
+			nexthdr = h->nexthdr;
+		}
 		memcpy(&daddr->in6, &ip6h->daddr, sizeof(daddr->in6));
 	}
-	p = skb_header_pointer(skb, off, sizeof(buf), &buf);
+	/* the SPI: AH's second word, ESP's first */
+	p = skb_header_pointer(skb, off + (nexthdr == IPPROTO_AH ? 4 : 0),
+			       sizeof(buf), &buf);
 	if (!p) {
-		/* too short: the ESP code counts it as malformed */
+		/* too short: the transform counts it as malformed */
 		*spi = 0;
-		return true;
+		return nexthdr;
 	}
 	*spi = *p;
-	return true;
+	return nexthdr;
 }
 
 static unsigned int kipsec_input(struct net *net, struct sk_buff *skb, u8 pf)
@@ -383,17 +410,22 @@ static unsigned int kipsec_input(struct net *net, struct sk_buff *skb, u8 pf)
 	struct kipsec_sa *sa;
 	xfrm_address_t daddr;
 	__be32 spi;
+	u8 proto;
 
-	if (!esp_spi(skb, pf, &daddr, &spi))
+	proto = ipsec_spi(skb, pf, &daddr, &spi);
+	if (!proto)
 		return check_plain(net, skb, pf, KIPSEC_DIR_IN);
 	sa = kipsec_sa_lookup(net, pf == NFPROTO_IPV4 ? AF_INET : AF_INET6,
-			      &daddr, spi, IPPROTO_ESP);
+			      &daddr, spi, proto);
 	if (!sa) {
 		kipsec_drop(net, NULL, KIPSEC_STAT_IN_NO_SA);
 		return NF_DROP;
 	}
 	/* consumes skb and the reference */
-	kipsec_esp_input(net, sa, skb);
+	if (proto == IPPROTO_AH)
+		kipsec_ah_input(net, sa, skb);
+	else
+		kipsec_esp_input(net, sa, skb);
 	return NF_STOLEN;
 }
 
@@ -514,15 +546,25 @@ int kipsec_hooks_init(void)
 	err = kipsec_esp_init();
 	if (err)
 		return err;
+	err = kipsec_ah_init();
+	if (err)
+		goto err_esp;
 	err = register_pernet_subsys(&kipsec_hooks_net_ops);
 	if (err)
-		kipsec_esp_exit();
+		goto err_ah;
+	return 0;
+
+err_ah:
+	kipsec_ah_exit();
+err_esp:
+	kipsec_esp_exit();
 	return err;
 }
 
 void kipsec_hooks_exit(void)
 {
 	unregister_pernet_subsys(&kipsec_hooks_net_ops);
+	kipsec_ah_exit();
 	kipsec_esp_exit();
 }
 
@@ -536,4 +578,5 @@ void kipsec_hooks_unregister_net(struct net *net)
 {
 	nf_unregister_net_hooks(net, kipsec_nf_ops, ARRAY_SIZE(kipsec_nf_ops));
 	kipsec_esp_flush();
+	kipsec_ah_flush();
 }

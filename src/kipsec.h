@@ -369,9 +369,6 @@ struct kipsec_alg_params {
 int kipsec_crypto_init_sa_algs(struct kipsec_sa *sa,
 			       const struct kipsec_alg_params *p,
 			       struct netlink_ext_ack *extack);
-int kipsec_crypto_init_sa(struct kipsec_sa *sa, const char *name,
-			  const u8 *key, unsigned int keylen,
-			  unsigned int icv_bits, struct netlink_ext_ack *extack);
 void kipsec_crypto_free_sa(struct kipsec_sa *sa);
 
 /* replay.c */

@@ -23,11 +23,14 @@
 static struct genl_family kipsec_nl_family;
 
 #define KIPSEC_AEAD_KEY_MAX	64	/* bytes, key || salt */
+#define KIPSEC_ENC_KEY_MAX	64	/* bytes, key || nonce */
+#define KIPSEC_AUTH_KEY_MAX	128	/* bytes: HMAC keys may be long */
 #define KIPSEC_SA_FLAGS_ALL	(KIPSEC_SA_F_ESN | KIPSEC_SA_F_AF_UNSPEC | \
-				 KIPSEC_SA_F_NOECN | KIPSEC_SA_F_NOPMTUDISC)
-#define KIPSEC_CAPS		(KIPSEC_CAP_ESP | KIPSEC_CAP_ESN | \
-				 KIPSEC_CAP_IPV6 | KIPSEC_CAP_TUNNEL | \
-				 KIPSEC_CAP_TRANSPORT)
+				 KIPSEC_SA_F_NOECN | KIPSEC_SA_F_NOPMTUDISC | \
+				 KIPSEC_SA_F_ALIGN4)
+#define KIPSEC_CAPS		(KIPSEC_CAP_ESP | KIPSEC_CAP_AH | \
+				 KIPSEC_CAP_ESN | KIPSEC_CAP_IPV6 | \
+				 KIPSEC_CAP_TUNNEL | KIPSEC_CAP_TRANSPORT)
 
 /* a required attribute: sets the missing-attribute extack and a message */
 #define REQUIRE(info, attr, msg) ({					\
@@ -94,12 +97,14 @@ static const struct nla_policy sa_nl_policy[KIPSEC_A_MAX + 1] = {
 	[KIPSEC_A_SA_STATS]	= READ_ONLY,
 	[KIPSEC_A_SA_ENC_NAME]	= { .type = NLA_STRING, .len = 63 },
 	[KIPSEC_A_SA_ENC_KEY]	= { .type = NLA_BINARY,
-				    .len = KIPSEC_AEAD_KEY_MAX },
+				    .len = KIPSEC_ENC_KEY_MAX },
 	[KIPSEC_A_SA_AUTH_NAME]	= { .type = NLA_STRING, .len = 63 },
 	[KIPSEC_A_SA_AUTH_KEY]	= { .type = NLA_BINARY,
-				    .len = KIPSEC_AEAD_KEY_MAX },
+				    .len = KIPSEC_AUTH_KEY_MAX },
 	[KIPSEC_A_SA_AUTH_TRUNC] = { .type = NLA_U32 },
 	[KIPSEC_A_SA_KEY_BITS]	= READ_ONLY,
+	[KIPSEC_A_SA_ENC_KEY_BITS] = READ_ONLY,
+	[KIPSEC_A_SA_AUTH_KEY_BITS] = READ_ONLY,
 };
 
 /* POLICY_NEW, POLICY_DEL, POLICY_GET, POLICY_FLUSH */
@@ -414,7 +419,7 @@ static int sa_fill(struct sk_buff *skb, struct kipsec_sa *sa, u32 portid,
 	top = sa->replay.top;
 	oseq = sa->oseq;
 	spin_unlock_bh(&sa->lock);
-	/* never the key: only its name, length and ICV length */
+	/* never a key: only the names, key lengths and ICV lengths */
 	if (nla_put_u16(skb, KIPSEC_A_SA_FAMILY, family) ||
 	    put_addr(skb, KIPSEC_A_SA_SRC, family, &sa->saddr) ||
 	    put_addr(skb, KIPSEC_A_SA_DST, family, &sa->key.daddr) ||
@@ -426,9 +431,19 @@ static int sa_fill(struct sk_buff *skb, struct kipsec_sa *sa, u32 portid,
 	    nla_put_u32(skb, KIPSEC_A_SA_REPLAY_WINDOW, sa->replay.size) ||
 	    nla_put_u64_64bit(skb, KIPSEC_A_SA_SEQ, top, KIPSEC_A_PAD) ||
 	    nla_put_u64_64bit(skb, KIPSEC_A_SA_OSEQ, oseq, KIPSEC_A_PAD) ||
-	    nla_put_string(skb, KIPSEC_A_SA_AEAD_NAME, sa->alg_name) ||
-	    nla_put_u32(skb, KIPSEC_A_SA_AEAD_ICV, sa->icv_len * 8) ||
-	    nla_put_u32(skb, KIPSEC_A_SA_KEY_BITS, sa->key_bits) ||
+	    (sa->alg_name[0] &&
+	     (nla_put_string(skb, KIPSEC_A_SA_AEAD_NAME, sa->alg_name) ||
+	      nla_put_u32(skb, KIPSEC_A_SA_AEAD_ICV, sa->icv_len * 8) ||
+	      nla_put_u32(skb, KIPSEC_A_SA_KEY_BITS, sa->key_bits))) ||
+	    (sa->enc_name[0] &&
+	     (nla_put_string(skb, KIPSEC_A_SA_ENC_NAME, sa->enc_name) ||
+	      nla_put_u32(skb, KIPSEC_A_SA_ENC_KEY_BITS,
+			  sa->enc_key_bits))) ||
+	    (sa->auth_name[0] &&
+	     (nla_put_string(skb, KIPSEC_A_SA_AUTH_NAME, sa->auth_name) ||
+	      nla_put_u32(skb, KIPSEC_A_SA_AUTH_TRUNC, sa->icv_len * 8) ||
+	      nla_put_u32(skb, KIPSEC_A_SA_AUTH_KEY_BITS,
+			  sa->auth_key_bits))) ||
 	    (sa->sel.family && put_sel(skb, KIPSEC_A_SA_SEL, &sa->sel)) ||
 	    put_stats(skb, KIPSEC_A_SA_STATS, sa->stats)) {
 		genlmsg_cancel(skb, hdr);
@@ -451,14 +466,9 @@ static int sa_check_new(struct genl_info *info)
 	    REQUIRE(info, KIPSEC_A_SA_MODE, "missing SA mode"))
 		return -EINVAL;
 	proto = nla_get_u8(tb[KIPSEC_A_SA_PROTO]);
-	if (proto == IPPROTO_AH) {
+	if (proto != IPPROTO_ESP && proto != IPPROTO_AH) {
 		NL_SET_ERR_MSG_ATTR(info->extack, tb[KIPSEC_A_SA_PROTO],
-				    "kipsec: AH is not supported yet");
-		return -EOPNOTSUPP;
-	}
-	if (proto != IPPROTO_ESP) {
-		NL_SET_ERR_MSG_ATTR(info->extack, tb[KIPSEC_A_SA_PROTO],
-				    "kipsec: SA protocol must be ESP (50)");
+				    "kipsec: SA protocol must be ESP (50) or AH (51)");
 		return -EPROTONOSUPPORT;
 	}
 	if (!nla_get_be32(tb[KIPSEC_A_SA_SPI])) {
@@ -466,19 +476,28 @@ static int sa_check_new(struct genl_info *info)
 				    "kipsec: SPI must not be 0");
 		return -EINVAL;
 	}
-	if (tb[KIPSEC_A_SA_ENC_NAME] || tb[KIPSEC_A_SA_ENC_KEY] ||
-	    tb[KIPSEC_A_SA_AUTH_NAME] || tb[KIPSEC_A_SA_AUTH_KEY] ||
-	    tb[KIPSEC_A_SA_AUTH_TRUNC]) {
-		NL_SET_ERR_MSG_MOD(info->extack,
-				   "separate encryption and integrity algorithms are not supported yet");
-		return -EOPNOTSUPP;
-	}
-	if (REQUIRE(info, KIPSEC_A_SA_AEAD_NAME,
-		    "ESP needs an AEAD algorithm name") ||
-	    REQUIRE(info, KIPSEC_A_SA_AEAD_KEY, "ESP needs an AEAD key") ||
-	    REQUIRE(info, KIPSEC_A_SA_AEAD_ICV,
-		    "ESP needs an AEAD ICV length"))
+	if (tb[KIPSEC_A_SA_AEAD_NAME] &&
+	    (REQUIRE(info, KIPSEC_A_SA_AEAD_KEY, "AEAD needs a key") ||
+	     REQUIRE(info, KIPSEC_A_SA_AEAD_ICV,
+		     "AEAD needs an ICV length")))
 		return -EINVAL;
+	if (!tb[KIPSEC_A_SA_AEAD_NAME] &&
+	    (tb[KIPSEC_A_SA_AEAD_KEY] || tb[KIPSEC_A_SA_AEAD_ICV])) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "AEAD key or ICV length without an AEAD name");
+		return -EINVAL;
+	}
+	if (!tb[KIPSEC_A_SA_ENC_NAME] && tb[KIPSEC_A_SA_ENC_KEY]) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "cipher key without a cipher name");
+		return -EINVAL;
+	}
+	if (!tb[KIPSEC_A_SA_AUTH_NAME] &&
+	    (tb[KIPSEC_A_SA_AUTH_KEY] || tb[KIPSEC_A_SA_AUTH_TRUNC])) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "integrity key or truncation without an integrity algorithm name");
+		return -EINVAL;
+	}
 	if (tb[KIPSEC_A_SA_REPLAY_WINDOW] &&
 	    nla_get_u32(tb[KIPSEC_A_SA_REPLAY_WINDOW]) >
 	    KIPSEC_REPLAY_WINDOW_MAX) {
@@ -495,13 +514,19 @@ static int sa_check_new(struct genl_info *info)
 	return 0;
 }
 
+static void wipe_attr(struct nlattr *attr)
+{
+	if (attr)
+		memzero_explicit(nla_data(attr), nla_len(attr));
+}
+
 /* fill a new SA from SA_NEW, everything but the tables */
 static int sa_build(struct genl_info *info, struct kipsec_sa *sa)
 {
 	struct netlink_ext_ack *extack = info->extack;
 	struct nlattr **tb = info->attrs;
-	struct nlattr *key_attr = tb[KIPSEC_A_SA_AEAD_KEY];
-	char name[sizeof(sa->alg_name)];
+	char aead[64], enc[64], auth[64];
+	struct kipsec_alg_params p = {};
 	xfrm_address_t daddr;
 	u64 seq = 0, oseq = 0;
 	u32 window = 0;
@@ -548,17 +573,41 @@ static int sa_build(struct genl_info *info, struct kipsec_sa *sa)
 		}
 	}
 
-	nla_strscpy(name, tb[KIPSEC_A_SA_AEAD_NAME], sizeof(name));
-	err = kipsec_crypto_init_sa(sa, name, nla_data(key_attr),
-				    nla_len(key_attr),
-				    nla_get_u32(tb[KIPSEC_A_SA_AEAD_ICV]),
-				    extack);
-	/* the transform has its own copy: wipe the one in the request */
-	memzero_explicit(nla_data(key_attr), nla_len(key_attr));
+	if (tb[KIPSEC_A_SA_AEAD_NAME]) {
+		nla_strscpy(aead, tb[KIPSEC_A_SA_AEAD_NAME], sizeof(aead));
+		p.aead_name = aead;
+		p.aead_key = nla_data(tb[KIPSEC_A_SA_AEAD_KEY]);
+		p.aead_keylen = nla_len(tb[KIPSEC_A_SA_AEAD_KEY]);
+		p.aead_icv_bits = nla_get_u32(tb[KIPSEC_A_SA_AEAD_ICV]);
+	}
+	if (tb[KIPSEC_A_SA_ENC_NAME]) {
+		nla_strscpy(enc, tb[KIPSEC_A_SA_ENC_NAME], sizeof(enc));
+		p.enc_name = enc;
+		if (tb[KIPSEC_A_SA_ENC_KEY]) {
+			p.enc_key = nla_data(tb[KIPSEC_A_SA_ENC_KEY]);
+			p.enc_keylen = nla_len(tb[KIPSEC_A_SA_ENC_KEY]);
+		}
+	}
+	if (tb[KIPSEC_A_SA_AUTH_NAME]) {
+		nla_strscpy(auth, tb[KIPSEC_A_SA_AUTH_NAME], sizeof(auth));
+		p.auth_name = auth;
+		if (tb[KIPSEC_A_SA_AUTH_KEY]) {
+			p.auth_key = nla_data(tb[KIPSEC_A_SA_AUTH_KEY]);
+			p.auth_keylen = nla_len(tb[KIPSEC_A_SA_AUTH_KEY]);
+		}
+		if (tb[KIPSEC_A_SA_AUTH_TRUNC])
+			p.auth_trunc_bits =
+				nla_get_u32(tb[KIPSEC_A_SA_AUTH_TRUNC]);
+	}
+	err = kipsec_crypto_init_sa_algs(sa, &p, extack);
+	/* the transform has its own copy: wipe the ones in the request */
+	wipe_attr(tb[KIPSEC_A_SA_AEAD_KEY]);
+	wipe_attr(tb[KIPSEC_A_SA_ENC_KEY]);
+	wipe_attr(tb[KIPSEC_A_SA_AUTH_KEY]);
 	if (err) {
 		if (!extack->_msg)
 			NL_SET_ERR_MSG_MOD(extack,
-					   "cannot set up the AEAD transform");
+					   "cannot set up the SA's transform");
 		return err;
 	}
 
@@ -767,14 +816,9 @@ static int parse_tmpl(struct nlattr *nest, struct kipsec_tmpl *t,
 			   "template needs a protocol"))
 		return -EINVAL;
 	t->proto = nla_get_u8(tb[KIPSEC_A_TMPL_PROTO]);
-	if (t->proto == IPPROTO_AH) {
+	if (t->proto != IPPROTO_ESP && t->proto != IPPROTO_AH) {
 		NL_SET_ERR_MSG_ATTR(extack, tb[KIPSEC_A_TMPL_PROTO],
-				    "kipsec: AH is not supported yet");
-		return -EOPNOTSUPP;
-	}
-	if (t->proto != IPPROTO_ESP) {
-		NL_SET_ERR_MSG_ATTR(extack, tb[KIPSEC_A_TMPL_PROTO],
-				    "kipsec: template protocol must be ESP (50)");
+				    "kipsec: template protocol must be ESP (50) or AH (51)");
 		return -EPROTONOSUPPORT;
 	}
 	if (tb[KIPSEC_A_TMPL_FAMILY]) {

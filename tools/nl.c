@@ -86,6 +86,8 @@ static const struct adesc top_desc[__KIPSEC_A_MAX] = {
 	[KIPSEC_A_POL_TMPL] = { "POL_TMPL", K_TMPL },
 	[KIPSEC_A_POL_STATS] = { "POL_STATS", K_STATS },
 	[KIPSEC_A_STATS] = { "STATS", K_STATS },
+	[KIPSEC_A_SA_ENC_KEY_BITS] = { "SA_ENC_KEY_BITS", K_U32 },
+	[KIPSEC_A_SA_AUTH_KEY_BITS] = { "SA_AUTH_KEY_BITS", K_U32 },
 };
 
 static const struct adesc sel_desc[__KIPSEC_A_SEL_MAX] = {

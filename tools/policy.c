@@ -196,9 +196,14 @@ static void parse_policy(struct pol *p, enum parse_mode pm, int argc,
 			if (strcmp(*argv, "main") != 0)
 				invarg("PTYPE value is invalid", *argv);
 		} else if (strcmp(*argv, "tmpl") == 0 && pm == P_ADD) {
+			/*
+			 * A bundle (e.g. ESP then AH) would apply two
+			 * transforms to one packet; kipsec applies one per
+			 * packet (see docs/architecture.md, AH).
+			 */
 			if (p->tmpl.set)
 				unsupported("tmpl",
-					    "given twice: a kipsec policy takes one template");
+					    "given twice: bundles (more than one template) are not supported; use one ESP template with integrity");
 			NEXT_ARG();
 			parse_tmpl(&p->tmpl, &argc, &argv);
 		} else if (is_sel_keyword(*argv)) {

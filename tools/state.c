@@ -37,7 +37,7 @@ static const struct {
 	{ "wildrecv", 0, XFRM_F_WILDRECV },
 	{ "icmp", 0, XFRM_F_ICMP },
 	{ "af-unspec", KIPSEC_SA_F_AF_UNSPEC, XFRM_F_AF_UNSPEC },
-	{ "align4", 0, XFRM_F_ALIGN4 },
+	{ "align4", KIPSEC_SA_F_ALIGN4, XFRM_F_ALIGN4 },
 	{ "esn", KIPSEC_SA_F_ESN, XFRM_F_ESN },
 };
 
@@ -81,8 +81,8 @@ struct sa {
 	uint64_t seq, oseq;
 	bool has_seq, has_oseq;
 	const char *aead_name, *enc_name, *auth_name;
-	uint32_t aead_icv, auth_trunc, key_bits;
-	bool has_auth_trunc, has_key_bits;
+	uint32_t aead_icv, auth_trunc, key_bits, enc_key_bits, auth_key_bits;
+	bool has_auth_trunc, has_key_bits, has_enc_key_bits, has_auth_key_bits;
 	struct ksel sel;
 	struct kstats stats;
 };
@@ -114,14 +114,26 @@ static void __noreturn usage(void)
 		"XFRM-PROTO := esp | ah\n"
 		"ALGO-LIST := [ ALGO-LIST ] ALGO\n"
 		"ALGO := aead ALGO-NAME ALGO-KEYMAT ALGO-ICV-LEN |\n"
+		"        aead AEAD-ALIAS ALGO-KEYMAT [ ALGO-ICV-LEN ] |\n"
 		"        { enc | auth } ALGO-NAME ALGO-KEYMAT |\n"
-		"        auth-trunc ALGO-NAME ALGO-KEYMAT ALGO-TRUNC-LEN\n"
-		"ALGO-NAME := crypto API name, e.g. rfc4106(gcm(aes)),\n"
-		"        rfc4543(gcm(aes)), rfc7539esp(chacha20,poly1305)\n"
+		"        auth-trunc ALGO-NAME ALGO-KEYMAT ALGO-TRUNC-LEN |\n"
+		"        alg AEAD-ALIAS ALGO-KEYMAT |\n"
+		"        alg ENC-ALIAS[-AUTH-ALIAS] [ ENC-KEYMAT ] [ AUTH-KEYMAT ]\n"
+		"ALGO-NAME := crypto API name (or xfrm's short name):\n"
+		"        aead: rfc4106(gcm(aes)) rfc4309(ccm(aes)) rfc4543(gcm(aes))\n"
+		"              rfc7539esp(chacha20,poly1305)\n"
+		"        enc:  cbc(aes) rfc3686(ctr(aes)) cbc(des3_ede) ecb(cipher_null)\n"
+		"        auth: hmac(sha1) hmac(sha256) hmac(sha384) hmac(sha512)\n"
+		"              xcbc(aes) cmac(aes) hmac(md5)\n"
+		"AEAD-ALIAS := aes{128,192,256}{gcm,ccm}{8,12,16} | aes{128,192,256}gmac |\n"
+		"        chacha20poly1305\n"
+		"ENC-ALIAS := aes{128,192,256}[ctr] | 3des | null   (null: no ENC-KEYMAT)\n"
+		"AUTH-ALIAS := sha1 | sha256 | sha256_96 | sha384 | sha512 | aesxcbc |\n"
+		"        aescmac | md5   (e.g. alg aes128-sha256 ENCKEY AUTHKEY)\n"
 		"ALGO-KEYMAT := 0xHEX | STRING   (key followed by the salt/nonce)\n"
 		"MODE := transport | tunnel\n"
 		"FLAG-LIST := [ FLAG-LIST ] FLAG\n"
-		"FLAG := esn | af-unspec | noecn | nopmtudisc\n"
+		"FLAG := esn | af-unspec | noecn | nopmtudisc | align4\n"
 		"SELECTOR := [ src ADDR[/PLEN] ] [ dst ADDR[/PLEN] ] [ UPSPEC ]\n"
 		"UPSPEC := proto { { tcp | udp | sctp | dccp } [ sport PORT ] [ dport PORT ] |\n"
 		"                  { icmp | ipv6-icmp } [ type NUMBER ] [ code NUMBER ] |\n"
@@ -204,6 +216,218 @@ static uint32_t parse_flags(int *argcp, char ***argvp)
 	return flags;
 }
 
+/* ------------------------------------------------- algorithm aliases */
+
+/*
+ * IKEv2 proposal names (as strongSwan spells them) for `aead ALIAS KEY` and
+ * `alg ALIAS KEYS...`.  An alias fixes the key length and the ICV length:
+ * the CLI checks the key and sends the crypto API name.  Integrity aliases
+ * use the RFC truncation (sha256: 128 bits, RFC 4868), not xfrm's default
+ * for `auth hmac(sha256)` (96 bits).
+ */
+struct alias {
+	const char *alias;
+	const char *name;	/* crypto API name */
+	int key_bytes;		/* the key proper */
+	int salt_bytes;		/* salt or nonce appended to it */
+	uint32_t bits;		/* AEAD ICV or integrity truncation */
+};
+
+static const struct alias aead_aliases[] = {
+	{ "aes128gcm8", "rfc4106(gcm(aes))", 16, 4, 64 },
+	{ "aes128gcm12", "rfc4106(gcm(aes))", 16, 4, 96 },
+	{ "aes128gcm16", "rfc4106(gcm(aes))", 16, 4, 128 },
+	{ "aes128gcm", "rfc4106(gcm(aes))", 16, 4, 128 },
+	{ "aes192gcm8", "rfc4106(gcm(aes))", 24, 4, 64 },
+	{ "aes192gcm12", "rfc4106(gcm(aes))", 24, 4, 96 },
+	{ "aes192gcm16", "rfc4106(gcm(aes))", 24, 4, 128 },
+	{ "aes192gcm", "rfc4106(gcm(aes))", 24, 4, 128 },
+	{ "aes256gcm8", "rfc4106(gcm(aes))", 32, 4, 64 },
+	{ "aes256gcm12", "rfc4106(gcm(aes))", 32, 4, 96 },
+	{ "aes256gcm16", "rfc4106(gcm(aes))", 32, 4, 128 },
+	{ "aes256gcm", "rfc4106(gcm(aes))", 32, 4, 128 },
+	{ "aes128ccm8", "rfc4309(ccm(aes))", 16, 3, 64 },
+	{ "aes128ccm12", "rfc4309(ccm(aes))", 16, 3, 96 },
+	{ "aes128ccm16", "rfc4309(ccm(aes))", 16, 3, 128 },
+	{ "aes128ccm", "rfc4309(ccm(aes))", 16, 3, 128 },
+	{ "aes192ccm8", "rfc4309(ccm(aes))", 24, 3, 64 },
+	{ "aes192ccm12", "rfc4309(ccm(aes))", 24, 3, 96 },
+	{ "aes192ccm16", "rfc4309(ccm(aes))", 24, 3, 128 },
+	{ "aes192ccm", "rfc4309(ccm(aes))", 24, 3, 128 },
+	{ "aes256ccm8", "rfc4309(ccm(aes))", 32, 3, 64 },
+	{ "aes256ccm12", "rfc4309(ccm(aes))", 32, 3, 96 },
+	{ "aes256ccm16", "rfc4309(ccm(aes))", 32, 3, 128 },
+	{ "aes256ccm", "rfc4309(ccm(aes))", 32, 3, 128 },
+	{ "aes128gmac", "rfc4543(gcm(aes))", 16, 4, 128 },
+	{ "aes192gmac", "rfc4543(gcm(aes))", 24, 4, 128 },
+	{ "aes256gmac", "rfc4543(gcm(aes))", 32, 4, 128 },
+	{ "chacha20poly1305", "rfc7539esp(chacha20,poly1305)", 32, 4, 128 },
+};
+
+static const struct alias enc_aliases[] = {
+	{ "aes128", "cbc(aes)", 16, 0, 0 },
+	{ "aes192", "cbc(aes)", 24, 0, 0 },
+	{ "aes256", "cbc(aes)", 32, 0, 0 },
+	{ "aes128ctr", "rfc3686(ctr(aes))", 16, 4, 0 },
+	{ "aes192ctr", "rfc3686(ctr(aes))", 24, 4, 0 },
+	{ "aes256ctr", "rfc3686(ctr(aes))", 32, 4, 0 },
+	{ "3des", "cbc(des3_ede)", 24, 0, 0 },
+	{ "null", "ecb(cipher_null)", 0, 0, 0 },
+};
+
+static const struct alias auth_aliases[] = {
+	{ "sha1", "hmac(sha1)", 20, 0, 96 },
+	{ "sha256", "hmac(sha256)", 32, 0, 128 },
+	{ "sha256_96", "hmac(sha256)", 32, 0, 96 },
+	{ "sha384", "hmac(sha384)", 48, 0, 192 },
+	{ "sha512", "hmac(sha512)", 64, 0, 256 },
+	{ "aesxcbc", "xcbc(aes)", 16, 0, 96 },
+	{ "aescmac", "cmac(aes)", 16, 0, 96 },
+	{ "md5", "hmac(md5)", 16, 0, 96 },
+};
+
+static const struct alias *alias_find(const struct alias *t, size_t n,
+				      const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strlen(t[i].alias) == len &&
+		    strncmp(t[i].alias, name, len) == 0)
+			return &t[i];
+	return NULL;
+}
+
+#define ALIAS_FIND(t, name, len) alias_find(t, ARRAY_SIZE(t), name, len)
+
+/* the key after an alias, of exactly the alias's length */
+static void alias_key(struct kalg *alg, const struct alias *a,
+		      const char *alias, const char *arg)
+{
+	int want = a->key_bytes + a->salt_bytes;
+	int len = get_keymat(alg->key, sizeof(alg->key), arg);
+
+	if (len < 0)
+		invarg("ALGO-KEYMAT value is invalid", arg);
+	if (len != want) {
+		if (a->salt_bytes)
+			usage_error("\"%s\" needs a %d-bit key for %s (%d-bit key + %d-bit salt/nonce), got %d bits.",
+				    alias, want * 8, a->name, a->key_bytes * 8,
+				    a->salt_bytes * 8, len * 8);
+		usage_error("\"%s\" needs a %d-bit key for %s, got %d bits.",
+			    alias, want * 8, a->name, len * 8);
+	}
+	alg->keylen = len;
+	alg->name = a->name;
+}
+
+/* `aead ALIAS KEY [ ICV ]`; argv on the alias, left on the last word */
+static void parse_aead_alias(struct kalg *alg, const struct alias *a,
+			     int *argcp, char ***argvp)
+{
+	int argc = *argcp;
+	char **argv = *argvp;
+	const char *alias = *argv;
+	uint32_t icv;
+
+	if (!NEXT_ARG_OK())
+		missarg("ALGO-KEYMAT");
+	NEXT_ARG();
+	alias_key(alg, a, alias, *argv);
+	alg->bits = a->bits;
+	alg->has_bits = true;
+	/* the ICV is implied; a number after the key must agree with it */
+	if (NEXT_ARG_OK() && get_u32(&icv, argv[1]) == 0) {
+		NEXT_ARG();
+		if (icv != a->bits)
+			usage_error("\"%s\" has a %u-bit ICV, not %u.", alias,
+				    a->bits, icv);
+	}
+	*argcp = argc;
+	*argvp = argv;
+}
+
+/*
+ * `alg ALIAS KEYS...`: ALIAS is an AEAD alias (one key), a cipher alias
+ * (one key; null none) or CIPHER-INTEGRITY (the cipher key, unless null,
+ * then the integrity key).
+ */
+static void parse_alg_alias(struct sa_req *r, int *argcp, char ***argvp)
+{
+	int argc = *argcp;
+	char **argv = *argvp;
+	const struct alias *e, *a;
+	const char *alias, *dash;
+	size_t elen;
+
+	if (r->has_aead || r->has_enc || r->has_auth)
+		duparg("ALGO-TYPE", *argv);
+	if (!NEXT_ARG_OK())
+		missarg("ALG-ALIAS");
+	NEXT_ARG();
+	alias = *argv;
+	a = ALIAS_FIND(aead_aliases, alias, strlen(alias));
+	if (a) {
+		r->aead.keyword = "aead";
+		r->has_aead = true;
+		parse_aead_alias(&r->aead, a, &argc, &argv);
+		*argcp = argc;
+		*argvp = argv;
+		return;
+	}
+	dash = strchr(alias, '-');
+	elen = dash ? (size_t)(dash - alias) : strlen(alias);
+	e = ALIAS_FIND(enc_aliases, alias, elen);
+	a = dash ? ALIAS_FIND(auth_aliases, dash + 1, strlen(dash + 1)) : NULL;
+	if (!e || (dash && !a))
+		invarg("unknown algorithm alias (see \"kipsec state help\")",
+		       alias);
+	r->enc.keyword = "enc";
+	r->has_enc = true;
+	if (e->key_bytes + e->salt_bytes) {
+		if (!NEXT_ARG_OK())
+			missarg("ENC-KEYMAT");
+		NEXT_ARG();
+		alias_key(&r->enc, e, alias, *argv);
+	} else {
+		r->enc.name = e->name;
+		r->enc.keylen = 0;
+	}
+	if (a) {
+		r->auth.keyword = "auth-trunc";
+		r->has_auth = true;
+		if (!NEXT_ARG_OK())
+			missarg("AUTH-KEYMAT");
+		NEXT_ARG();
+		alias_key(&r->auth, a, alias, *argv);
+		r->auth.bits = a->bits;
+		r->auth.has_bits = true;
+	}
+	*argcp = argc;
+	*argvp = argv;
+}
+
+/* the crypto API name of @name when it is xfrm's short name */
+static bool alg_is(const char *name, const char *api, const char *compat)
+{
+	return strcmp(name, api) == 0 || (compat && strcmp(name, compat) == 0);
+}
+
+/* weak or incomplete protection: say so, then do as told */
+static void warn_algs(const struct sa_req *r)
+{
+	if (r->has_enc && alg_is(r->enc.name, "cbc(des3_ede)", "des3_ede"))
+		fprintf(stderr,
+			"Warning: cbc(des3_ede) (3DES) is deprecated (RFC 8221): use AES-GCM or cbc(aes).\n");
+	if (r->has_auth && alg_is(r->auth.name, "hmac(md5)", "md5"))
+		fprintf(stderr,
+			"Warning: hmac(md5) is deprecated (RFC 8221): use hmac(sha256) or stronger.\n");
+	if (r->id.proto == IPPROTO_ESP && r->has_enc && !r->has_auth &&
+	    !r->has_aead)
+		fprintf(stderr,
+			"Warning: ESP with a cipher and no integrity algorithm offers no integrity (RFC 4303 3.2.2): add auth or use an AEAD.\n");
+}
+
 static void parse_alg(struct sa_req *r, int *argcp, char ***argvp)
 {
 	int argc = *argcp;
@@ -217,18 +441,19 @@ static void parse_alg(struct sa_req *r, int *argcp, char ***argvp)
 
 	if (strcmp(kw, "comp") == 0)
 		unsupported("comp", "(IPComp) is not supported by kipsec");
+	/* aead with enc or auth is sent: the kernel says why it is wrong */
 	if (aead) {
-		if (r->has_aead || r->has_enc || r->has_auth)
+		if (r->has_aead)
 			duparg("ALGO-TYPE", kw);
 		alg = &r->aead;
 		r->has_aead = true;
 	} else if (enc) {
-		if (r->has_aead || r->has_enc)
+		if (r->has_enc)
 			duparg("ALGO-TYPE", kw);
 		alg = &r->enc;
 		r->has_enc = true;
 	} else {
-		if (r->has_aead || r->has_auth)
+		if (r->has_auth)
 			duparg("ALGO-TYPE", kw);
 		alg = &r->auth;
 		r->has_auth = true;
@@ -238,6 +463,17 @@ static void parse_alg(struct sa_req *r, int *argcp, char ***argvp)
 		missarg("ALGO-NAME");
 	NEXT_ARG();
 	alg->name = *argv;
+	if (aead) {
+		const struct alias *a = ALIAS_FIND(aead_aliases, *argv,
+						   strlen(*argv));
+
+		if (a) {
+			parse_aead_alias(alg, a, &argc, &argv);
+			*argcp = argc;
+			*argvp = argv;
+			return;
+		}
+	}
 	if (strlen(alg->name) >= 64)
 		invarg("ALGO-NAME is too long", alg->name);
 	if (!NEXT_ARG_OK())
@@ -332,6 +568,8 @@ static void parse_add(struct sa_req *r, int argc, char **argv)
 			   strcmp(*argv, "auth-trunc") == 0 ||
 			   strcmp(*argv, "comp") == 0) {
 			parse_alg(r, &argc, &argv);
+		} else if (strcmp(*argv, "alg") == 0) {
+			parse_alg_alias(r, &argc, &argv);
 		} else if (strcmp(*argv, "help") == 0) {
 			usage();
 		} else {
@@ -409,6 +647,7 @@ static int state_modify(int argc, char **argv, bool update)
 		return EXIT_KERNEL;
 	parse_add(r, argc, argv);
 	validate_add(r);
+	warn_algs(r);
 
 	nlh = nl_new(buf, KIPSEC_CMD_SA_NEW,
 		     update ? NLM_F_REPLACE : NLM_F_CREATE | NLM_F_EXCL);
@@ -522,6 +761,10 @@ static int sa_get(const struct nlmsghdr *nlh, struct sa *sa)
 	sa->has_auth_trunc = u32_attr(tb[KIPSEC_A_SA_AUTH_TRUNC],
 				      &sa->auth_trunc);
 	sa->has_key_bits = u32_attr(tb[KIPSEC_A_SA_KEY_BITS], &sa->key_bits);
+	sa->has_enc_key_bits = u32_attr(tb[KIPSEC_A_SA_ENC_KEY_BITS],
+					&sa->enc_key_bits);
+	sa->has_auth_key_bits = u32_attr(tb[KIPSEC_A_SA_AUTH_KEY_BITS],
+					 &sa->auth_key_bits);
 	if (tb[KIPSEC_A_SA_SEL] && sel_get(tb[KIPSEC_A_SA_SEL], &sa->sel))
 		return -1;
 	if (tb[KIPSEC_A_SA_STATS] && stats_get(tb[KIPSEC_A_SA_STATS],
@@ -530,14 +773,15 @@ static int sa_get(const struct nlmsghdr *nlh, struct sa *sa)
 	return 0;
 }
 
-static void print_alg(const char *kw, const char *name, const struct sa *sa,
-		      bool bits, const char *bits_key, uint32_t bits_val)
+static void print_alg(const char *kw, const char *name, bool has_key_bits,
+		      uint32_t key_bits, bool bits, const char *bits_key,
+		      uint32_t bits_val)
 {
 	open_json_object(kw);
 	print_fp("\t%s ", kw);
 	print_string(PRINT_ANY, "name", "%s", name);
-	if (sa->has_key_bits)
-		print_uint(PRINT_ANY, "key_bits", " (%u bits)", sa->key_bits);
+	if (has_key_bits)
+		print_uint(PRINT_ANY, "key_bits", " (%u bits)", key_bits);
 	if (bits)
 		print_uint(PRINT_ANY, bits_key, " %u", bits_val);
 	print_nl();
@@ -607,15 +851,18 @@ static void sa_print(const struct sa *sa)
 		print_fp(" (0x%08x)", sa->flags);
 	print_nl();
 
-	if (sa->aead_name)
-		print_alg("aead", sa->aead_name, sa, true, "icv_bits",
-			  sa->aead_icv);
-	if (sa->enc_name)
-		print_alg("enc", sa->enc_name, sa, false, NULL, 0);
+	/* in ip xfrm's order: auth-trunc, enc, aead */
 	if (sa->auth_name)
 		print_alg(sa->has_auth_trunc ? "auth-trunc" : "auth",
-			  sa->auth_name, sa, sa->has_auth_trunc, "trunc_bits",
+			  sa->auth_name, sa->has_auth_key_bits,
+			  sa->auth_key_bits, sa->has_auth_trunc, "trunc_bits",
 			  sa->auth_trunc);
+	if (sa->enc_name)
+		print_alg("enc", sa->enc_name, sa->has_enc_key_bits,
+			  sa->enc_key_bits, false, NULL, 0);
+	if (sa->aead_name)
+		print_alg("aead", sa->aead_name, sa->has_key_bits,
+			  sa->key_bits, true, "icv_bits", sa->aead_icv);
 	print_replay(sa);
 	if (sa->sel.set) {
 		print_fp("\tsel ");

@@ -208,7 +208,8 @@ int get_keymat(uint8_t *buf, size_t max, const char *arg)
 		}
 		return len;
 	}
-	if (slen > max || slen == 0)
+	/* "" is an empty key, as with ip (enc cipher_null "") */
+	if (slen > max)
 		return -1;
 	memcpy(buf, arg, slen);
 	return slen;

@@ -131,17 +131,18 @@ t_reject_values() {
 	nl_batch <<EOF
 --expect EINVAL --msg "replay window larger" sa_new $SA sa_spi=be32:1 $AEAD sa_replay_window=u32:65537
 sa_new $SA sa_spi=be32:1 $AEAD sa_replay_window=u32:65536
---expect EOPNOTSUPP --msg "AH is not supported yet" sa_new sa_family=u16:2 sa_src=ip:10.0.0.1 sa_dst=ip:10.0.0.2 sa_proto=u8:51 sa_spi=be32:2 sa_mode=u8:1 $AEAD
+--expect EINVAL --msg "AH carries only an integrity algorithm" sa_new sa_family=u16:2 sa_src=ip:10.0.0.1 sa_dst=ip:10.0.0.2 sa_proto=u8:51 sa_spi=be32:2 sa_mode=u8:1 $AEAD
 --expect EPROTONOSUPPORT --msg "SA protocol must be ESP" sa_new sa_family=u16:2 sa_src=ip:10.0.0.1 sa_dst=ip:10.0.0.2 sa_proto=u8:6 sa_spi=be32:2 sa_mode=u8:1 $AEAD
 --expect EINVAL --msg "SPI must not be 0" sa_new $SA sa_spi=be32:0 $AEAD
---expect EOPNOTSUPP --msg "separate encryption and integrity" sa_new $SA sa_spi=be32:2 sa_enc_name=str:cbc(aes) sa_enc_key=hex:00112233445566778899aabbccddeeff
+--expect EOPNOTSUPP --msg "single DES is insecure" sa_new $SA sa_spi=be32:2 sa_enc_name=str:cbc(des) sa_enc_key=hex:0011223344556677
+--expect EINVAL --msg "excludes separate enc and auth" sa_new $SA sa_spi=be32:2 $AEAD sa_enc_name=str:cbc(aes) sa_enc_key=hex:00112233445566778899aabbccddeeff
 --expect EINVAL --msg "unknown SA flags" sa_new $SA sa_spi=be32:2 $AEAD sa_flags=u32:0x100
 --expect EINVAL --msg "need the ESN flag" sa_new $SA sa_spi=be32:2 $AEAD sa_oseq=u64:0x100000000
 --expect ERANGE --msg "integer out of range" sa_new $SA sa_spi=be32:2 $AEAD sa_mode=u8:2
 --expect EINVAL --msg "need a protocol" policy_new pol_dir=u8:1 pol_sel={ sel_family=u16:2 sel_dport=be16:80 }
 --expect ERANGE --msg "integer out of range" policy_new $SEL pol_dir=u8:3
 --expect EINVAL --msg "assigned by the kernel" policy_new $SEL pol_dir=u8:1 pol_index=u32:9
---expect EOPNOTSUPP --msg "AH is not supported yet" policy_new $SEL pol_dir=u8:1 pol_tmpl={ tmpl_proto=u8:51 }
+--expect EPROTONOSUPPORT --msg "template protocol must be ESP (50) or AH (51)" policy_new $SEL pol_dir=u8:1 pol_tmpl={ tmpl_proto=u8:6 }
 sa_flush
 EOF
 	[ "$(nl info_get | field 'info_[a-z]*_count')" = "0 0" ] ||

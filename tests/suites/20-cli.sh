@@ -263,11 +263,11 @@ t_cli_kernel_extack() {
 		proto esp spi 1 aead 'nosuch(alg)' "$key" 128
 	t20_sa_add 0x1000
 	t20_expect 2 "exists" t20_sa_add 0x1000
-	t20_expect 2 "not supported" "$k" state add src 10.0.0.1 dst 10.0.0.2 \
-		proto esp spi 2 enc 'cbc(aes)' 0x00112233445566778899aabbccddeeff \
+	t20_expect 2 "single DES" "$k" state add src 10.0.0.1 dst 10.0.0.2 \
+		proto esp spi 2 enc 'cbc(des)' 0x0011223344556677 \
 		auth-trunc 'hmac(sha256)' 0x00112233445566778899aabbccddeeff 128
-	t20_expect 2 "AH" "$k" state add src 10.0.0.1 dst 10.0.0.2 proto ah \
-		spi 3 auth 'hmac(sha256)' 0x00112233445566778899aabbccddeeff
+	t20_expect 2 "xcbc" "$k" state add src 10.0.0.1 dst 10.0.0.2 proto ah \
+		spi 3 auth 'xcbc(aes)' 0x0011223344
 	out=$("$k" state add src 10.0.0.1 dst 10.0.0.2 proto esp spi 4 \
 		aead "$T20_GCM" "$key" 100 2>&1) || true
 	grep -qE '^Error: .+\.$' <<<"$out" || fail "not iproute2 style: $out"

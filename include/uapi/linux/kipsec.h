@@ -79,6 +79,7 @@ enum kipsec_sa_flags {
 	KIPSEC_SA_F_AF_UNSPEC	= 1 << 1,
 	KIPSEC_SA_F_NOECN	= 1 << 2,
 	KIPSEC_SA_F_NOPMTUDISC	= 1 << 3,
+	KIPSEC_SA_F_ALIGN4	= 1 << 4,	/* AH over IPv4: 32-bit padding */
 };
 
 /*
@@ -194,6 +195,10 @@ enum kipsec_attr {
 
 	/* KIPSEC_CMD_STATS_GET reply */
 	KIPSEC_A_STATS,			/* nested enum kipsec_stat, u64 */
+
+	/* SA, appended (issue 4): key lengths reported instead of the keys */
+	KIPSEC_A_SA_ENC_KEY_BITS,	/* u32, cipher key (and nonce) bits */
+	KIPSEC_A_SA_AUTH_KEY_BITS,	/* u32, integrity key bits */
 
 	__KIPSEC_A_MAX,
 	KIPSEC_A_MAX = __KIPSEC_A_MAX - 1
