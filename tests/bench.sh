@@ -205,6 +205,34 @@ for line in sys.stdin:
 	done
 }
 
+# profile IMPL: a guest-wide perf profile (perf record -a -g) during the
+# single-stream TCP row; prints the top entries of perf report.
+profile() {
+	local impl=$1 data=/tmp/bench-perf.data
+	command -v perf >/dev/null || { echo "# profile: no perf (linux-perf)"; return 0; }
+	topo_up
+	gcm128 "$impl" || { topo_down; return 1; }
+	ip netns exec bb iperf3 -s -1 -B 10.97.2.1 -D >/dev/null 2>&1
+	sleep 0.5
+	# perf starts slowly under TCG: it runs first, around the transfer
+	perf record -q -e cpu-clock -a -g -o "$data" -- sleep $((SECS + 4)) >/dev/null 2>&1 &
+	sleep 3
+	ip netns exec ba iperf3 -c 10.97.2.1 -B 10.97.1.1 -t "$SECS" 2>&1 | grep -E 'sender|receiver'
+	wait
+	topo_down
+	printf '# profile %s: perf record -e cpu-clock -a -g, %d s of tcp_1stream_gcm128\n' "$impl" "$SECS"
+	perf report -i "$data" --stdio --no-children --sort symbol -g none \
+		--percent-limit 0.7 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n "${BENCH_PROFILE_LINES:-30}"
+	perf report -i "$data" --stdio --no-children --sort dso -g none 2>/dev/null |
+		grep -v '^#' | grep -v '^$' | head -n 8
+	rm -f "$data"
+}
+
+if [ -n "${BENCH_PROFILE:-}" ]; then
+	for impl in ${BENCH_PROFILE//,/ }; do profile "$impl"; done
+	exit 0
+fi
+
 printf '# kipsec bench, %s, %d turns of %d s each, %s\n' "$TAG" "$TURNS" "$SECS" "$(uname -r)"
 printf '%-34s %-7s %12s %12s %7s\n' row unit xfrm kipsec ratio
 row "tcp_1stream_gcm128" Mbit/s gcm128 tcp1
