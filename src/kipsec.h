@@ -36,6 +36,7 @@
 
 struct crypto_aead;
 struct crypto_ahash;
+struct kipsec_esp_order;
 
 /**
  * struct kipsec_stats - a table of counters, one slot per enum kipsec_stat
@@ -119,6 +120,8 @@ struct kipsec_sa_key {
  * @out_node: in kipsec_net.sa_out_ht, keyed by (family, daddr, proto), for
  *            kipsec_sa_find_out()
  * @free_work: frees the SA in process context after a grace period
+ * @esp_order: esp.c's reorder ring for parallel crypto, allocated on the
+ *             first packet (cmpxchg), freed with the SA
  */
 struct kipsec_sa {
 	struct rhash_head node;
@@ -151,6 +154,7 @@ struct kipsec_sa {
 	struct kipsec_stats __percpu *stats;
 	struct rhlist_head out_node;
 	struct rcu_work free_work;
+	struct kipsec_esp_order *esp_order;
 };
 
 /**
@@ -437,6 +441,7 @@ int kipsec_esp_output(struct net *net, struct kipsec_sa *sa,
 		      struct sk_buff *skb);
 int kipsec_esp_input(struct net *net, struct kipsec_sa *sa,
 		     struct sk_buff *skb);
+void kipsec_esp_free_sa(struct kipsec_sa *sa);	/* when the SA is freed */
 
 /* ah.c (issue 4): as kipsec_esp_output/_input, for AH SAs */
 int kipsec_ah_output(struct net *net, struct kipsec_sa *sa,
