@@ -88,6 +88,12 @@ static DEFINE_PER_CPU(struct esp_worker, esp_workers);
 
 /* packets of one SA in flight in parallel mode; a power of two */
 #define ESP_ORDER_N	512
+/*
+ * Smaller packets are encrypted on the CPU they came on (still in order
+ * through the ring): handing them to another CPU costs more than their
+ * crypto.
+ */
+#define ESP_PAR_MIN_LEN	256
 
 /**
  * struct kipsec_esp_order - an SA's reorder ring (parallel mode)
@@ -292,9 +298,9 @@ static struct kipsec_esp_order *esp_order_get(struct kipsec_sa *sa)
  * is full (the packet then goes unordered, here).
  */
 static bool esp_order_ticket(struct kipsec_esp_order *o, struct esp_ctx *c,
-			     int *cpu)
+			     bool spread, int *cpu)
 {
-	int next;
+	int next = raw_smp_processor_id();
 
 	spin_lock_bh(&o->lock);
 	if (o->tail - o->head >= ESP_ORDER_N) {
@@ -302,10 +308,12 @@ static bool esp_order_ticket(struct kipsec_esp_order *o, struct esp_ctx *c,
 		return false;
 	}
 	c->ticket = o->tail++;
-	next = cpumask_next(o->cpu, cpu_online_mask);
-	if (next >= nr_cpu_ids)
-		next = cpumask_first(cpu_online_mask);
-	o->cpu = next;
+	if (spread) {
+		next = cpumask_next(o->cpu, cpu_online_mask);
+		if (next >= nr_cpu_ids)
+			next = cpumask_first(cpu_online_mask);
+		o->cpu = next;
+	}
 	spin_unlock_bh(&o->lock);
 	*cpu = next;
 	return true;
@@ -393,10 +401,12 @@ static void esp_worker_fn(struct work_struct *work)
 }
 
 /*
- * Submit the request of @c (set up with esp_done as its callback); the
- * packet continues in c->finish, now or later, whatever happens.
+ * Submit the request of @c (set up with esp_done as its callback, @len
+ * bytes to transform); the packet continues in c->finish, now or later,
+ * whatever happens.
  */
-static void esp_submit(struct esp_ctx *c, struct aead_request *req, bool enc)
+static void esp_submit(struct esp_ctx *c, struct aead_request *req, bool enc,
+		       unsigned int len)
 {
 	struct kipsec_esp_order *o;
 	struct esp_worker *w;
@@ -411,7 +421,8 @@ static void esp_submit(struct esp_ctx *c, struct aead_request *req, bool enc)
 		return;
 	}
 	if (READ_ONCE(parallel) && esp_par_wq && num_online_cpus() > 1 &&
-	    (o = esp_order_get(c->sa)) && esp_order_ticket(o, c, &cpu)) {
+	    (o = esp_order_get(c->sa)) &&
+	    esp_order_ticket(o, c, len >= ESP_PAR_MIN_LEN, &cpu)) {
 		c->ordered = true;
 		if (cpu != raw_smp_processor_id()) {
 			w = per_cpu_ptr(&esp_workers, cpu);
@@ -826,7 +837,7 @@ int kipsec_esp_output(struct net *net, struct kipsec_sa *sa,
 	aead_request_set_crypt(req, sg, sg, clen, iv);
 	aead_request_set_ad(req, assoclen);
 	c->finish = esp_output_finish;
-	esp_submit(c, req, true);
+	esp_submit(c, req, true, clen);
 	return 0;
 
 drop:
@@ -983,7 +994,7 @@ int kipsec_esp_input(struct net *net, struct kipsec_sa *sa,
 	aead_request_set_crypt(req, sg, sg, elen, iv);
 	aead_request_set_ad(req, assoclen);
 	c->finish = esp_input_finish;
-	esp_submit(c, req, false);
+	esp_submit(c, req, false, elen);
 	return 0;
 
 drop:
