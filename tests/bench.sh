@@ -45,25 +45,39 @@ topo_down() {
 	ip netns del bb 2>/dev/null
 }
 
+# apply IMPL NS FILE: `ip xfrm` lines of FILE in netns NS, one process
+apply() {
+	if [ "$1" = xfrm ]; then
+		sed 's/^/xfrm /' "$3" | ip -n "$2" -batch -
+	else
+		"$K" -n "$2" -batch "$3" >/dev/null
+	fi
+}
+
 # configure IMPL ALG KEY ICV: the same command lines for xfrm and kipsec
 configure() {
-	local impl=$1 alg=$2 key=$3 icv=$4 ns tool
+	local impl=$1 alg=$2 key=$3 icv=$4 ns f rc=0
+	f=$(mktemp)
 	for ns in ba bb; do
-		if [ "$impl" = xfrm ]; then tool="ip xfrm"; else tool=$K; fi
-		ip netns exec $ns $tool state add src 10.97.0.1 dst 10.97.0.2 proto esp \
-			spi 0x2001 reqid 1 mode tunnel aead "$alg" "$key" "$icv" replay-window 1024 || return 1
-		ip netns exec $ns $tool state add src 10.97.0.2 dst 10.97.0.1 proto esp \
-			spi 0x2002 reqid 2 mode tunnel aead "$alg" "$key" "$icv" replay-window 1024 || return 1
+		cat >"$f" <<-EOF
+			state add src 10.97.0.1 dst 10.97.0.2 proto esp spi 0x2001 reqid 1 mode tunnel aead $alg $key $icv replay-window 1024
+			state add src 10.97.0.2 dst 10.97.0.1 proto esp spi 0x2002 reqid 2 mode tunnel aead $alg $key $icv replay-window 1024
+		EOF
+		if [ $ns = ba ]; then
+			cat >>"$f" <<-EOF
+				policy add src 10.97.1.0/24 dst 10.97.2.0/24 dir out tmpl src 10.97.0.1 dst 10.97.0.2 proto esp reqid 1 mode tunnel
+				policy add src 10.97.2.0/24 dst 10.97.1.0/24 dir in tmpl src 10.97.0.2 dst 10.97.0.1 proto esp reqid 2 mode tunnel
+			EOF
+		else
+			cat >>"$f" <<-EOF
+				policy add src 10.97.2.0/24 dst 10.97.1.0/24 dir out tmpl src 10.97.0.2 dst 10.97.0.1 proto esp reqid 2 mode tunnel
+				policy add src 10.97.1.0/24 dst 10.97.2.0/24 dir in tmpl src 10.97.0.1 dst 10.97.0.2 proto esp reqid 1 mode tunnel
+			EOF
+		fi
+		apply "$impl" $ns "$f" || rc=1
 	done
-	if [ "$impl" = xfrm ]; then tool="ip xfrm"; else tool=$K; fi
-	ip netns exec ba $tool policy add src 10.97.1.0/24 dst 10.97.2.0/24 dir out \
-		tmpl src 10.97.0.1 dst 10.97.0.2 proto esp reqid 1 mode tunnel
-	ip netns exec ba $tool policy add src 10.97.2.0/24 dst 10.97.1.0/24 dir in \
-		tmpl src 10.97.0.2 dst 10.97.0.1 proto esp reqid 2 mode tunnel
-	ip netns exec bb $tool policy add src 10.97.2.0/24 dst 10.97.1.0/24 dir out \
-		tmpl src 10.97.0.2 dst 10.97.0.1 proto esp reqid 2 mode tunnel
-	ip netns exec bb $tool policy add src 10.97.1.0/24 dst 10.97.2.0/24 dir in \
-		tmpl src 10.97.0.1 dst 10.97.0.2 proto esp reqid 1 mode tunnel
+	rm -f "$f"
+	return $rc
 }
 
 unconfigure() {
@@ -79,20 +93,11 @@ unconfigure() {
 fill_sas() {
 	local impl=$1 n=$2 ns f
 	f=$(mktemp)
-	python3 - "$n" >"$f" <<'PY'
-import sys
-n = int(sys.argv[1])
-for i in range(n):
-    print("state add src 10.200.%d.%d dst 10.201.%d.%d proto esp spi 0x%x mode tunnel "
-          "aead rfc4106(gcm(aes)) 0x00112233445566778899aabbccddeeff01020304 128"
-          % (i >> 8 & 255, i & 255, i >> 8 & 255, i & 255, 0x100000 + i))
-PY
+	awk -v n="$n" 'BEGIN { for (i = 0; i < n; i++)
+		printf "state add src 10.200.%d.%d dst 10.201.%d.%d proto esp spi 0x%x mode tunnel aead rfc4106(gcm(aes)) 0x00112233445566778899aabbccddeeff01020304 128\n",
+			int(i / 256) % 256, i % 256, int(i / 256) % 256, i % 256, 1048576 + i }' >"$f"
 	for ns in ba bb; do
-		if [ "$impl" = xfrm ]; then
-			sed 's/^/xfrm /' "$f" | ip -n $ns -batch - || return 1
-		else
-			ip netns exec $ns "$K" -batch "$f" || return 1
-		fi
+		apply "$impl" $ns "$f" || { rm -f "$f"; return 1; }
 	done
 	rm -f "$f"
 }
@@ -100,20 +105,11 @@ PY
 fill_policies() {
 	local impl=$1 n=$2 ns f
 	f=$(mktemp)
-	python3 - "$n" >"$f" <<'PY'
-import sys
-n = int(sys.argv[1])
-for i in range(n):
-    print("policy add src 10.210.%d.%d/32 dst 10.211.%d.%d/32 proto udp dport %d dir out "
-          "priority %d action block" % (i >> 8 & 255, i & 255, i >> 8 & 255, i & 255,
-                                        1000 + i % 60000, 100 + i))
-PY
+	awk -v n="$n" 'BEGIN { for (i = 0; i < n; i++)
+		printf "policy add src 10.210.%d.%d/32 dst 10.211.%d.%d/32 proto udp dport %d dir out priority %d action block\n",
+			int(i / 256) % 256, i % 256, int(i / 256) % 256, i % 256, 1000 + i % 60000, 100 + i }' >"$f"
 	for ns in ba bb; do
-		if [ "$impl" = xfrm ]; then
-			sed 's/^/xfrm /' "$f" | ip -n $ns -batch - || return 1
-		else
-			ip netns exec $ns "$K" -batch "$f" || return 1
-		fi
+		apply "$impl" $ns "$f" || { rm -f "$f"; return 1; }
 	done
 	rm -f "$f"
 }
@@ -125,7 +121,7 @@ tcp_mbps() {
 	sleep 0.5
 	timeout $((SECS + 15)) ip netns exec ba iperf3 -c 10.97.2.1 -B 10.97.1.1 \
 		-t "$SECS" -P "$streams" -J 2>/dev/null |
-		python3 -c 'import json,sys; d=json.load(sys.stdin); print("%.1f" % (d["end"]["sum_received"]["bits_per_second"]/1e6))' 2>/dev/null ||
+		jq -e '.end.sum_received.bits_per_second / 1e6 * 10 | round / 10' 2>/dev/null ||
 		echo 0
 }
 
@@ -135,10 +131,7 @@ udp_pps() {
 	sleep 0.5
 	timeout $((SECS + 15)) ip netns exec ba iperf3 -u -c 10.97.2.1 -B 10.97.1.1 \
 		-t "$SECS" -l "$len" -b 0 -J 2>/dev/null |
-		python3 -c '
-import json,sys
-d=json.load(sys.stdin)["end"]["sum"]
-print("%.0f" % ((d["packets"]-d["lost_packets"])/d["seconds"]))' 2>/dev/null ||
+		jq -e '.end.sum | (.packets - .lost_packets) / .seconds | round' 2>/dev/null ||
 		echo 0
 }
 
