@@ -19,6 +19,8 @@ CC ?= gcc
 TOOL_CFLAGS := -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Iinclude $(shell pkg-config --cflags libmnl 2>/dev/null)
 TOOL_LIBS := $(shell pkg-config --libs libmnl 2>/dev/null || echo -lmnl)
+# tools/kipsec.c: a batch line's exit() returns to the batch loop
+TOOL_LDFLAGS := -Wl,--wrap=exit
 TOOL_SRCS := $(wildcard tools/*.c)
 TOOL_HDRS := $(wildcard tools/*.h) include/uapi/linux/kipsec.h
 
@@ -33,7 +35,7 @@ module:
 tool: tools/kipsec
 
 tools/kipsec: $(TOOL_SRCS) $(TOOL_HDRS)
-	$(CC) $(TOOL_CFLAGS) -o $@ $(TOOL_SRCS) $(TOOL_LIBS)
+	$(CC) $(TOOL_CFLAGS) $(TOOL_LDFLAGS) -o $@ $(TOOL_SRCS) $(TOOL_LIBS)
 
 deps:
 	@scripts/deps.sh

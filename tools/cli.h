@@ -122,6 +122,7 @@ void print_bool(enum output_type t, const char *key, const char *fmt,
 void __printf(1, 2) print_fp(const char *fmt, ...);
 void print_nl(void);
 bool is_json_context(void);
+void json_reset(void);			/* batch: drop a partial document */
 
 /* ------------------------------------------------------------- nl.c */
 

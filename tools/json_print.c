@@ -22,6 +22,15 @@ static int depth;
 static bool first[JSON_DEPTH_MAX + 1] = { true };
 static bool emitted;
 
+/* forget a half-printed document (a batch line that failed mid-way) */
+void json_reset(void)
+{
+	depth = 0;
+	memset(first, 0, sizeof(first));
+	first[0] = true;
+	emitted = false;
+}
+
 bool is_json_context(void)
 {
 	return json;

@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <setjmp.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
@@ -15,7 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 
 #include "cli.h"
 
@@ -262,26 +262,48 @@ static char *slurp(const char *name)
 	return buf;
 }
 
-static int run_child(int argc, char **argv)
-{
-	int status;
-	pid_t pid;
+/*
+ * Batch lines run in this process, as with ip -batch: no fork and no
+ * netlink family lookup per line.  A usage error calls exit() from deep
+ * inside a parser; while a batch line runs, exit() (wrapped at link time
+ * with -Wl,--wrap=exit, see the Makefile) returns to the batch loop
+ * through batch_jmp instead of ending the process, so that a bad line
+ * fails alone, as it did when each line had its own process.
+ */
+static jmp_buf batch_jmp;
+static volatile bool in_batch_line;
+static volatile int batch_exit_code;
 
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid < 0) {
-		perror("fork");
-		return EXIT_KERNEL;
+void __real_exit(int code) __noreturn;
+void __wrap_exit(int code) __noreturn;
+
+void __wrap_exit(int code)
+{
+	if (in_batch_line) {
+		in_batch_line = false;
+		batch_exit_code = code;
+		longjmp(batch_jmp, 1);
 	}
-	if (pid == 0)
-		exit(do_cmd(argc, argv));
-	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
-		return EXIT_KERNEL;
-	return WEXITSTATUS(status);
+	__real_exit(code);
 }
 
-/* ip -batch: one command a line, each in its own process */
+static int run_line(int argc, char **argv)
+{
+	int rc;
+
+	if (setjmp(batch_jmp)) {
+		json_reset();
+		fflush(stdout);
+		return batch_exit_code;
+	}
+	in_batch_line = true;
+	rc = do_cmd(argc, argv);
+	in_batch_line = false;
+	fflush(stdout);
+	return rc;
+}
+
+/* ip -batch: one command a line, all in this process */
 static int do_batch(const char *name, bool force)
 {
 	char *text = slurp(name), *line = text, *next;
@@ -309,7 +331,7 @@ static int do_batch(const char *name, bool force)
 			if (argc == 0)
 				continue;
 			av[argc] = NULL;
-			rc = run_child(argc, av);
+			rc = run_line(argc, av);
 		}
 		if (!rc)
 			continue;

@@ -175,8 +175,8 @@ side_tool() {
 }
 
 # Configuration is collected with cfg and applied with cfg_apply: the xfrm
-# side as one `ip -batch`, the kipsec side one CLI call per line (the CLI
-# has no batch mode).  Lines are `ip xfrm` arguments: no quoting needed.
+# side as one `ip -batch`, the kipsec side as one `kipsec -batch` (one
+# process).  Lines are `ip xfrm` arguments: no quoting needed.
 #   cfg ka|xb|both ARGS...
 cfg() {
 	local side=$1
@@ -191,7 +191,6 @@ cfg() {
 
 # cfg_apply: apply and forget the collected lines; fails on the first error.
 cfg_apply() {
-	local line
 	if [ -s "$TOPO_TMP/xb.cfg" ]; then
 		sed 's/^/xfrm /' "$TOPO_TMP/xb.cfg" | ip -n "$XB" -batch - ||
 			fail "xb: ip xfrm batch failed: $(cat "$TOPO_TMP/xb.cfg")"
@@ -201,10 +200,8 @@ cfg_apply() {
 			sed 's/^/xfrm /' "$TOPO_TMP/ka.cfg" | ip -n "$KA" -batch - ||
 				fail "ka: ip xfrm batch failed"
 		else
-			while read -r line; do
-				# shellcheck disable=SC2086
-				"$KIPSEC" -n "$KA" $line || fail "ka: kipsec $line"
-			done <"$TOPO_TMP/ka.cfg"
+			"$KIPSEC" -n "$KA" -batch "$TOPO_TMP/ka.cfg" ||
+				fail "ka: kipsec batch failed: $(cat "$TOPO_TMP/ka.cfg")"
 		fi
 	fi
 	rm -f "$TOPO_TMP/ka.cfg" "$TOPO_TMP/xb.cfg"

@@ -67,8 +67,12 @@ class Fail(Exception):
     """The receiver did not behave as it must."""
 
 
+LOG_COPY = []     # run --results: the lines of the vector being run
+
+
 def log(msg):
     print(msg, flush=True)
+    LOG_COPY.append(msg)
 
 
 # ---------------------------------------------------------------- vectors
@@ -754,6 +758,9 @@ def main():
     r = sub.add_parser('run')
     r.add_argument('--backend', choices=('kipsec', 'xfrm'), default='kipsec')
     r.add_argument('--all', action='store_true')
+    r.add_argument('--results', metavar='DIR',
+                   help='write NAME.rc and NAME.log for each vector into '
+                   'DIR (one python process for a whole suite)')
     r.add_argument('names', nargs='*')
     a = ap.parse_args()
 
@@ -772,12 +779,18 @@ def main():
             print('%s: %s' % (type(e).__name__, e))
         return 0
     names = vector_names() if a.all else a.names
-    if len(names) == 1:
+    if len(names) == 1 and not a.results:
         return run_one(names[0], a.backend)
     res = {}
     for n in names:
         log('--- %s' % n)
+        del LOG_COPY[:]
         res[n] = run_one(n, a.backend)
+        if a.results:
+            with open(os.path.join(a.results, n + '.log'), 'w') as f:
+                f.write('\n'.join(LOG_COPY) + '\n')
+            with open(os.path.join(a.results, n + '.rc'), 'w') as f:
+                f.write('%d\n' % res[n])
     p = sum(1 for x in res.values() if x == 0)
     s = sum(1 for x in res.values() if x == EXIT_SKIP)
     f = [n for n, x in res.items() if x not in (0, EXIT_SKIP)]
