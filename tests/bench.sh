@@ -207,11 +207,11 @@ profile() {
 	gcm128 "$impl" || { topo_down; return 1; }
 	ip netns exec bb iperf3 -s -1 -B 10.97.2.1 -D >/dev/null 2>&1
 	sleep 0.5
-	# perf starts slowly under TCG: it runs first, around the transfer
-	perf record -q -e cpu-clock -a -g -o "$data" -- sleep $((SECS + 4)) >/dev/null 2>&1 &
-	sleep 3
-	ip netns exec ba iperf3 -c 10.97.2.1 -B 10.97.1.1 -t "$SECS" 2>&1 | grep -E 'sender|receiver'
-	wait
+	# perf takes seconds to start under TCG: it starts the client itself,
+	# so that the samples cover the transfer
+	perf record -q -e cpu-clock -a -g -o "$data" -- \
+		ip netns exec ba iperf3 -c 10.97.2.1 -B 10.97.1.1 -t "$SECS" 2>&1 |
+		grep -E 'sender|receiver'
 	topo_down
 	printf '# profile %s: perf record -e cpu-clock -a -g, %d s of tcp_1stream_gcm128\n' "$impl" "$SECS"
 	perf report -i "$data" --stdio --no-children --sort symbol -g none \
