@@ -420,9 +420,10 @@ static void esp_submit(struct esp_ctx *c, struct aead_request *req, bool enc,
 		queue_work(esp_defer_wq, &c->work);
 		return;
 	}
-	if (READ_ONCE(parallel) && esp_par_wq && num_online_cpus() > 1 &&
-	    (o = esp_order_get(c->sa)) &&
-	    esp_order_ticket(o, c, len >= ESP_PAR_MIN_LEN, &cpu)) {
+	o = NULL;
+	if (READ_ONCE(parallel) && esp_par_wq && num_online_cpus() > 1)
+		o = esp_order_get(c->sa);
+	if (o && esp_order_ticket(o, c, len >= ESP_PAR_MIN_LEN, &cpu)) {
 		c->ordered = true;
 		if (cpu != raw_smp_processor_id()) {
 			w = per_cpu_ptr(&esp_workers, cpu);

@@ -345,7 +345,7 @@ static void policy_list_insert(struct kipsec_net *kn,
 }
 
 static struct pol_shape *shape_find(struct kipsec_net *kn,
-				     const struct kipsec_pol_key *k)
+				    const struct kipsec_pol_key *k)
 {
 	struct pol_shape *sh;
 
