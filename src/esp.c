@@ -27,10 +27,12 @@
  * module parameter parallel set), each packet gets a ticket from its SA's
  * reorder ring and its crypto request is handed round-robin to the
  * per-CPU workers (or run here when the turn is this CPU's).  Completions
- * deposit the packet in the ring; whoever completes the oldest ticket
+ * deposit the packet in the ring, on the SA's home CPU (that of its first
+ * packet; other CPUs hand the packet to its worker), and the home CPU
  * finishes the packets in ticket order (transmit, or replay update and
- * re-injection), so one SA's traffic is encrypted and decrypted on every
- * CPU and still leaves in the order it came.
+ * re-injection): one SA's traffic is encrypted and decrypted on every CPU
+ * and still leaves in the order it came, from one CPU (transmitting from
+ * several would reorder it again in per-CPU backlogs and device queues).
  */
 #include <linux/kernel.h>
 #include <linux/module.h>
@@ -102,6 +104,9 @@ static DEFINE_PER_CPU(struct esp_worker, esp_workers);
  * @tail: next ticket to hand out
  * @draining: some CPU is finishing packets from the ring
  * @cpu: the CPU whose turn was last
+ * @home: the CPU that finishes the packets (that of the SA's first
+ *        packet): transmitting from several CPUs would reorder them again
+ *        in the per-CPU backlogs and transmit queues
  * @ring: packets whose crypto completed, by ticket % ESP_ORDER_N
  *
  * Allocated on the SA's first packet, freed with the SA.
@@ -112,6 +117,7 @@ struct kipsec_esp_order {
 	u32 tail;
 	bool draining;
 	int cpu;
+	int home;
 	struct esp_ctx *ring[ESP_ORDER_N];
 };
 
@@ -129,6 +135,7 @@ struct kipsec_esp_order {
  * @enc: defer_crypto and workers: encrypt (else decrypt)
  * @pooled: the buffer belongs to the per-CPU pools
  * @ordered: parallel mode: @ticket is valid, finish through the ring
+ * @crypted: in a worker's queue to be finished (not to be transformed)
  * @ticket: position in the SA's reorder ring
  * @err: the crypto result, kept while waiting in the ring
  * @lnode: in a worker's queue, then in the list of packets to finish
@@ -151,6 +158,7 @@ struct esp_ctx {
 	bool enc;
 	bool pooled;
 	bool ordered;
+	bool crypted;
 	u32 ticket;
 	int err;
 	struct llist_node lnode;
@@ -286,6 +294,7 @@ static struct kipsec_esp_order *esp_order_get(struct kipsec_sa *sa)
 		return NULL;
 	spin_lock_init(&o->lock);
 	o->cpu = -1;
+	o->home = raw_smp_processor_id();
 	if (cmpxchg(&sa->esp_order, NULL, o)) {
 		kfree(o);
 		o = READ_ONCE(sa->esp_order);
@@ -320,23 +329,35 @@ static bool esp_order_ticket(struct kipsec_esp_order *o, struct esp_ctx *c,
 }
 
 /*
- * The crypto of a ticketed packet completed: put it in the ring and, unless
- * another CPU is at it, finish every packet from the oldest ticket on
- * while they are there, in order.  The packets hold the SA; the ring is
- * freed with it, after an RCU grace period.
+ * The crypto of a ticketed packet completed: on the SA's home CPU, put it
+ * in the ring and, unless the home CPU is at it already (nested), finish
+ * every packet from the oldest ticket on while they are there, in order;
+ * elsewhere, hand it to the home CPU's worker.  The packets hold the SA;
+ * the ring is freed with it, after an RCU grace period.
  */
 static void esp_order_put(struct esp_ctx *c, int err)
 {
 	struct kipsec_esp_order *o = c->sa->esp_order;
 	struct esp_ctx *first, **last, *n;
+	struct esp_worker *w;
 
 	c->err = err;
+	local_bh_disable();
+	if (raw_smp_processor_id() != o->home && cpu_online(o->home)) {
+		c->crypted = true;
+		w = per_cpu_ptr(&esp_workers, o->home);
+		if (llist_add(&c->lnode, &w->list))
+			queue_work_on(o->home, esp_par_wq, &w->work);
+		local_bh_enable();
+		return;
+	}
 	rcu_read_lock();
 	spin_lock_bh(&o->lock);
 	o->ring[c->ticket % ESP_ORDER_N] = c;
 	if (o->draining) {
 		spin_unlock_bh(&o->lock);
 		rcu_read_unlock();
+		local_bh_enable();
 		return;
 	}
 	o->draining = true;
@@ -363,6 +384,7 @@ static void esp_order_put(struct esp_ctx *c, int err)
 	o->draining = false;
 	spin_unlock_bh(&o->lock);
 	rcu_read_unlock();
+	local_bh_enable();
 }
 
 /* the crypto of @c is done (any path) */
@@ -391,10 +413,15 @@ static void esp_worker_fn(struct work_struct *work)
 	list = llist_reverse_order(llist_del_all(&w->list));
 	llist_for_each_entry_safe(c, t, list, lnode) {
 		local_bh_disable();
-		err = c->enc ? crypto_aead_encrypt(c->req) :
-			       crypto_aead_decrypt(c->req);
-		if (err != -EINPROGRESS && err != -EBUSY)
-			esp_complete(c, err);
+		if (c->crypted) {
+			c->crypted = false;
+			esp_order_put(c, c->err);
+		} else {
+			err = c->enc ? crypto_aead_encrypt(c->req) :
+				       crypto_aead_decrypt(c->req);
+			if (err != -EINPROGRESS && err != -EBUSY)
+				esp_complete(c, err);
+		}
 		local_bh_enable();
 		cond_resched();
 	}
@@ -415,6 +442,7 @@ static void esp_submit(struct esp_ctx *c, struct aead_request *req, bool enc,
 	c->req = req;
 	c->enc = enc;
 	c->ordered = false;
+	c->crypted = false;
 	if (unlikely(READ_ONCE(defer_crypto)) && esp_defer_wq) {
 		INIT_WORK(&c->work, esp_defer_fn);
 		queue_work(esp_defer_wq, &c->work);

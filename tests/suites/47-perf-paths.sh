@@ -17,13 +17,15 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib/topo.sh"
 
 GCM='rfc4106(gcm(aes))'
 
-# udp_burst NS DST PORT... : one datagram per PORT argument, from one shell
+# udp_burst NS DST LEN PORT... : one datagram of LEN bytes per PORT
+# argument, from one shell
 udp_burst() {
-	local ns=$1 dst=$2
-	shift 2
+	local ns=$1 dst=$2 len=$3
+	shift 3
 	nsenter --net="/run/netns/$ns" bash -c '
-		dst=$1; shift
-		for p in "$@"; do echo x >"/dev/udp/$dst/$p"; done' _ "$dst" "$@" \
+		dst=$1 len=$2; shift 2
+		printf -v d "%0*d" "$len" 0
+		for p in "$@"; do echo "$d" >"/dev/udp/$dst/$p"; done' _ "$dst" "$len" "$@" \
 		2>/dev/null || true
 }
 
@@ -76,8 +78,8 @@ t_policy_order() {
 		proto udp dport 6001 dir out priority 1 action block ||
 		fail "policy update failed"
 
-	udp_burst "$KA" "$XB4" 6001 6002 6003 6004
-	udp_burst "$KA" "$XB6" 6005
+	udp_burst "$KA" "$XB4" 1 6001 6002 6003 6004
+	udp_burst "$KA" "$XB6" 1 6005
 	pol_hits >"$TOPO_TMP/hits"
 	expect_eq "6001: /24 prio 5 over /32 prio 10" "$(hits_of 6001 24 24)" 1
 	expect_eq "6001: /32 prio 10 loses" "$(hits_of 6001 32 32 | sort -n | tail -n 1)" 0
@@ -95,7 +97,7 @@ t_policy_order() {
 		"policy delete src $KA4/32 dst $XB4/32 proto udp dport 6003 dir out" \
 		>"$f"
 	"$KIPSEC" -n "$KA" -batch "$f" || fail "policy delete failed"
-	udp_burst "$KA" "$XB4" 6001 6003
+	udp_burst "$KA" "$XB4" 1 6001 6003
 	pol_hits >"$TOPO_TMP/hits"
 	expect_eq "6001 after delete: the /32" "$(hits_of 6001 32 32 | sort -n | tail -n 1)" 1
 	expect_eq "6003 after delete: the /16" "$(hits_of 6003 16 0)" 1
@@ -170,8 +172,9 @@ t_parallel_order() {
 	pol_pair tunnel 4 4
 	cfg_apply
 	ports=$(seq 7001 $((7000 + n)))
+	# 600 bytes: above esp.c's ESP_PAR_MIN_LEN, so spread over the CPUs
 	# shellcheck disable=SC2086
-	udp_burst "$KA" "$XBI4" $ports
+	udp_burst "$KA" "$XBI4" 600 $ports
 	snap
 	got=$(snap_get xb $SPI_KX packets)
 	expect_eq "xfrm replay drops (reordered packets)" "$(snap_get xb $SPI_KX replay)" 0
