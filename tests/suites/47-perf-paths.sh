@@ -22,6 +22,7 @@ GCM='rfc4106(gcm(aes))'
 udp_burst() {
 	local ns=$1 dst=$2 len=$3
 	shift 3
+	# shellcheck disable=SC2016 # expanded by the inner shell
 	nsenter --net="/run/netns/$ns" bash -c '
 		dst=$1 len=$2; shift 2
 		printf -v d "%0*d" "$len" 0
