@@ -20,7 +20,21 @@
  * authenticates, exactly as seqiv presents them to the same algorithms;
  * the rest of the list is the packet's payload and ICV, transformed in
  * place.  Requests may complete asynchronously; the completion continues
- * the packet (esp_output_done/esp_input_done).
+ * the packet (esp_done).
+ *
+ * Per packet, the crypto context (request, IV, AAD, scatterlist) comes
+ * from a per-CPU pool of fixed-size buffers, not from the allocator.
+ *
+ * Parallel crypto for one SA: with more than one CPU online (and the
+ * module parameter parallel set), each packet gets a ticket from its SA's
+ * reorder ring and its crypto request is handed round-robin to the
+ * per-CPU workers (or run here when the turn is this CPU's).  Completions
+ * deposit the packet in the ring, on the SA's home CPU (that of its first
+ * packet; other CPUs hand the packet to its worker), and the home CPU
+ * finishes the packets in ticket order (transmit, or replay update and
+ * re-injection): one SA's traffic is encrypted and decrypted on every CPU
+ * and still leaves in the order it came, from one CPU (transmitting from
+ * several would reorder it again in per-CPU backlogs and device queues).
  */
 #include <linux/kernel.h>
 #include <linux/module.h>
@@ -50,7 +64,65 @@ module_param(defer_crypto, bool, 0644);
 MODULE_PARM_DESC(defer_crypto,
 		 "Testing: submit every ESP crypto request from a workqueue, so that each packet completes asynchronously as with an async driver (default: off)");
 
+static bool parallel = true;
+module_param(parallel, bool, 0644);
+MODULE_PARM_DESC(parallel,
+		 "Spread the crypto of one SA over every online CPU, finishing packets in order (default: on)");
+
 static struct workqueue_struct *esp_defer_wq;
+static struct workqueue_struct *esp_par_wq;
+
+/* per-CPU pool of crypto contexts */
+#define ESP_POOL_OBJ	2048
+#define ESP_POOL_MAX	128
+
+struct esp_pool {
+	unsigned int n;
+	void *obj[ESP_POOL_MAX];
+};
+
+static DEFINE_PER_CPU(struct esp_pool, esp_pool);
+
+/* per-CPU crypto workers of the parallel mode */
+struct esp_worker {
+	struct llist_head list;
+	struct work_struct work;
+};
+
+static DEFINE_PER_CPU(struct esp_worker, esp_workers);
+
+/* packets of one SA in flight in parallel mode; a power of two */
+#define ESP_ORDER_N	512
+/*
+ * Smaller packets are encrypted on the CPU they came on (still in order
+ * through the ring): handing them to another CPU costs more than their
+ * crypto.
+ */
+#define ESP_PAR_MIN_LEN	256
+
+/**
+ * struct kipsec_esp_order - an SA's reorder ring (parallel mode)
+ * @lock: protects the rest, BH disabled
+ * @head: oldest ticket not finished yet
+ * @tail: next ticket to hand out
+ * @draining: some CPU is finishing packets from the ring
+ * @cpu: the CPU whose turn was last
+ * @home: the CPU that finishes the packets (that of the SA's first
+ *        packet): transmitting from several CPUs would reorder them again
+ *        in the per-CPU backlogs and transmit queues
+ * @ring: packets whose crypto completed, by ticket % ESP_ORDER_N
+ *
+ * Allocated on the SA's first packet, freed with the SA.
+ */
+struct kipsec_esp_order {
+	spinlock_t lock;	/* protects the ring, BH disabled */
+	u32 head;
+	u32 tail;
+	bool draining;
+	int cpu;
+	int home;
+	struct esp_ctx *ring[ESP_ORDER_N];
+};
 
 /**
  * struct esp_ctx - one packet in the transform
@@ -63,7 +135,15 @@ static struct workqueue_struct *esp_defer_wq;
  * @nhoff: input: offset of the next-header byte that names ESP
  * @aad: the associated data and IV, first scatterlist entry
  * @work: defer_crypto: submits the request from esp_defer_wq
- * @enc: defer_crypto: encrypt (else decrypt)
+ * @enc: defer_crypto and workers: encrypt (else decrypt)
+ * @pooled: the buffer belongs to the per-CPU pools
+ * @ordered: parallel mode: @ticket is valid, finish through the ring
+ * @crypted: in a worker's queue to be finished (not to be transformed)
+ * @ticket: position in the SA's reorder ring
+ * @err: the crypto result, kept while waiting in the ring
+ * @lnode: in a worker's queue, then in the list of packets to finish
+ * @req: the request
+ * @finish: continues the packet after its crypto (output or input)
  *
  * Followed in the same allocation by the IV, the aead_request with the
  * transform's context, and the scatterlist (see esp_alloc_ctx()).
@@ -79,6 +159,14 @@ struct esp_ctx {
 	u8 aad[ESP_AAD_MAX];
 	struct work_struct work;
 	bool enc;
+	bool pooled;
+	bool ordered;
+	bool crypted;
+	u32 ticket;
+	int err;
+	struct llist_node lnode;
+	struct aead_request *req;
+	void (*finish)(struct esp_ctx *c, int err);
 };
 
 static u8 *ctx_iv(struct crypto_aead *aead, struct esp_ctx *c)
@@ -100,9 +188,17 @@ static struct scatterlist *ctx_sg(struct crypto_aead *aead,
 			     __alignof__(struct scatterlist));
 }
 
-/* per packet, as esp4's esp_alloc_tmp (one GFP_ATOMIC allocation) */
+/*
+ * Per packet: a buffer from this CPU's pool, or the allocator when the
+ * pool is empty or the context does not fit (many fragments).  Any
+ * context: completions may free on another CPU, the buffer then joins
+ * that CPU's pool.
+ */
 static struct esp_ctx *esp_alloc_ctx(struct crypto_aead *aead, int nsg)
 {
+	struct esp_pool *p;
+	struct esp_ctx *c = NULL;
+	unsigned long flags;
 	size_t len;
 
 	len = sizeof(struct esp_ctx) + crypto_aead_alignmask(aead) +
@@ -110,7 +206,51 @@ static struct esp_ctx *esp_alloc_ctx(struct crypto_aead *aead, int nsg)
 	      sizeof(struct aead_request) + crypto_aead_reqsize(aead) +
 	      __alignof__(struct scatterlist) +
 	      sizeof(struct scatterlist) * nsg;
-	return kmalloc(len, GFP_ATOMIC);
+	if (len > ESP_POOL_OBJ) {
+		c = kmalloc(len, GFP_ATOMIC);
+		if (c)
+			c->pooled = false;
+		return c;
+	}
+	local_irq_save(flags);
+	p = this_cpu_ptr(&esp_pool);
+	if (p->n)
+		c = p->obj[--p->n];
+	local_irq_restore(flags);
+	if (!c)
+		c = kmalloc(ESP_POOL_OBJ, GFP_ATOMIC);
+	if (c)
+		c->pooled = true;
+	return c;
+}
+
+static void esp_free_ctx(struct esp_ctx *c)
+{
+	struct esp_pool *p;
+	unsigned long flags;
+
+	if (c->pooled) {
+		local_irq_save(flags);
+		p = this_cpu_ptr(&esp_pool);
+		if (p->n < ESP_POOL_MAX) {
+			p->obj[p->n++] = c;
+			c = NULL;
+		}
+		local_irq_restore(flags);
+	}
+	kfree(c);
+}
+
+static void esp_pool_drain(void)
+{
+	struct esp_pool *p;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		p = per_cpu_ptr(&esp_pool, cpu);
+		while (p->n)
+			kfree(p->obj[--p->n]);
+	}
 }
 
 /* SPI | [seq_hi] | seq_lo | IV; returns the associated data length */
@@ -128,6 +268,8 @@ static unsigned int esp_fill_aad(struct esp_ctx *c, __be32 spi, bool esn,
 	return n * sizeof(__be32) + ivlen;
 }
 
+static void esp_complete(struct esp_ctx *c, int err);
+
 static void esp_defer_fn(struct work_struct *work)
 {
 	struct esp_ctx *c = container_of(work, struct esp_ctx, work);
@@ -139,38 +281,240 @@ static void esp_defer_fn(struct work_struct *work)
 	local_bh_disable();
 	err = c->enc ? crypto_aead_encrypt(req) : crypto_aead_decrypt(req);
 	if (err != -EINPROGRESS && err != -EBUSY)
-		req->base.complete(&req->base, err);
+		esp_complete(c, err);
 	local_bh_enable();
 }
 
-/* submit the request; -EINPROGRESS/-EBUSY: the completion follows */
-static int esp_crypt(struct esp_ctx *c, struct aead_request *req, bool enc)
+/* the SA's reorder ring, allocated on first use; NULL without memory */
+static struct kipsec_esp_order *esp_order_get(struct kipsec_sa *sa)
 {
+	struct kipsec_esp_order *o = READ_ONCE(sa->esp_order);
+
+	if (likely(o))
+		return o;
+	o = kzalloc(sizeof(*o), GFP_ATOMIC);
+	if (!o)
+		return NULL;
+	spin_lock_init(&o->lock);
+	o->cpu = -1;
+	o->home = raw_smp_processor_id();
+	if (cmpxchg(&sa->esp_order, NULL, o)) {
+		kfree(o);
+		o = READ_ONCE(sa->esp_order);
+	}
+	return o;
+}
+
+/*
+ * Give @c a ticket and pick the CPU whose turn it is; false when the ring
+ * is full (the packet then goes unordered, here).
+ */
+static bool esp_order_ticket(struct kipsec_esp_order *o, struct esp_ctx *c,
+			     bool spread, int *cpu)
+{
+	int next = raw_smp_processor_id();
+
+	spin_lock_bh(&o->lock);
+	if (o->tail - o->head >= ESP_ORDER_N) {
+		spin_unlock_bh(&o->lock);
+		return false;
+	}
+	c->ticket = o->tail++;
+	if (spread) {
+		next = cpumask_next(o->cpu, cpu_online_mask);
+		if (next >= nr_cpu_ids)
+			next = cpumask_first(cpu_online_mask);
+		o->cpu = next;
+	}
+	spin_unlock_bh(&o->lock);
+	*cpu = next;
+	return true;
+}
+
+/*
+ * The crypto of a ticketed packet completed: on the SA's home CPU, put it
+ * in the ring and, unless the home CPU is at it already (nested), finish
+ * every packet from the oldest ticket on while they are there, in order;
+ * elsewhere, hand it to the home CPU's worker.  The packets hold the SA;
+ * the ring is freed with it, after an RCU grace period.
+ */
+static void esp_order_put(struct esp_ctx *c, int err)
+{
+	struct kipsec_esp_order *o = c->sa->esp_order;
+	struct esp_ctx *first, **last, *n;
+	struct esp_worker *w;
+
+	c->err = err;
+	local_bh_disable();
+	if (raw_smp_processor_id() != o->home && cpu_online(o->home)) {
+		c->crypted = true;
+		w = per_cpu_ptr(&esp_workers, o->home);
+		if (llist_add(&c->lnode, &w->list))
+			queue_work_on(o->home, esp_par_wq, &w->work);
+		local_bh_enable();
+		return;
+	}
+	rcu_read_lock();
+	spin_lock_bh(&o->lock);
+	o->ring[c->ticket % ESP_ORDER_N] = c;
+	if (o->draining) {
+		spin_unlock_bh(&o->lock);
+		rcu_read_unlock();
+		local_bh_enable();
+		return;
+	}
+	o->draining = true;
+	for (;;) {
+		first = NULL;
+		last = &first;
+		while ((n = o->ring[o->head % ESP_ORDER_N])) {
+			o->ring[o->head % ESP_ORDER_N] = NULL;
+			o->head++;
+			*last = n;
+			last = (struct esp_ctx **)&n->lnode.next;
+		}
+		*last = NULL;
+		if (!first)
+			break;
+		spin_unlock_bh(&o->lock);
+		while (first) {
+			n = first;
+			first = (struct esp_ctx *)n->lnode.next;
+			n->finish(n, n->err);
+		}
+		spin_lock_bh(&o->lock);
+	}
+	o->draining = false;
+	spin_unlock_bh(&o->lock);
+	rcu_read_unlock();
+	local_bh_enable();
+}
+
+/* the crypto of @c is done (any path) */
+static void esp_complete(struct esp_ctx *c, int err)
+{
+	if (c->ordered)
+		esp_order_put(c, err);
+	else
+		c->finish(c, err);
+}
+
+static void esp_done(struct crypto_async_request *base, int err)
+{
+	if (err == -EINPROGRESS)
+		return;		/* left the backlog; the result follows */
+	esp_complete(base->data, err);
+}
+
+static void esp_worker_fn(struct work_struct *work)
+{
+	struct esp_worker *w = container_of(work, struct esp_worker, work);
+	struct llist_node *list;
+	struct esp_ctx *c, *t;
+	int err;
+
+	list = llist_reverse_order(llist_del_all(&w->list));
+	llist_for_each_entry_safe(c, t, list, lnode) {
+		local_bh_disable();
+		if (c->crypted) {
+			c->crypted = false;
+			esp_order_put(c, c->err);
+		} else {
+			err = c->enc ? crypto_aead_encrypt(c->req) :
+				       crypto_aead_decrypt(c->req);
+			if (err != -EINPROGRESS && err != -EBUSY)
+				esp_complete(c, err);
+		}
+		local_bh_enable();
+		cond_resched();
+	}
+}
+
+/*
+ * Submit the request of @c (set up with esp_done as its callback, @len
+ * bytes to transform); the packet continues in c->finish, now or later,
+ * whatever happens.
+ */
+static void esp_submit(struct esp_ctx *c, struct aead_request *req, bool enc,
+		       unsigned int len)
+{
+	struct kipsec_esp_order *o;
+	struct esp_worker *w;
+	int err, cpu;
+
+	c->req = req;
+	c->enc = enc;
+	c->ordered = false;
+	c->crypted = false;
 	if (unlikely(READ_ONCE(defer_crypto)) && esp_defer_wq) {
-		c->enc = enc;
 		INIT_WORK(&c->work, esp_defer_fn);
 		queue_work(esp_defer_wq, &c->work);
-		return -EINPROGRESS;
+		return;
 	}
-	return enc ? crypto_aead_encrypt(req) : crypto_aead_decrypt(req);
+	o = NULL;
+	if (READ_ONCE(parallel) && esp_par_wq && num_online_cpus() > 1)
+		o = esp_order_get(c->sa);
+	if (o && esp_order_ticket(o, c, len >= ESP_PAR_MIN_LEN, &cpu)) {
+		c->ordered = true;
+		if (cpu != raw_smp_processor_id()) {
+			w = per_cpu_ptr(&esp_workers, cpu);
+			if (llist_add(&c->lnode, &w->list))
+				queue_work_on(cpu, esp_par_wq, &w->work);
+			return;
+		}
+	}
+	err = enc ? crypto_aead_encrypt(req) : crypto_aead_decrypt(req);
+	if (err == -EINPROGRESS || err == -EBUSY)
+		return;
+	esp_complete(c, err);
 }
 
 int kipsec_esp_init(void)
 {
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct esp_worker *w = per_cpu_ptr(&esp_workers, cpu);
+
+		init_llist_head(&w->list);
+		INIT_WORK(&w->work, esp_worker_fn);
+	}
 	esp_defer_wq = alloc_workqueue("kipsec_defer", WQ_UNBOUND, 0);
-	return esp_defer_wq ? 0 : -ENOMEM;
+	if (!esp_defer_wq)
+		return -ENOMEM;
+	esp_par_wq = alloc_workqueue("kipsec_crypt", WQ_HIGHPRI, 0);
+	if (!esp_par_wq) {
+		destroy_workqueue(esp_defer_wq);
+		esp_defer_wq = NULL;
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 /* wait for the deferred requests, before the netns' SAs go away */
 void kipsec_esp_flush(void)
 {
 	flush_workqueue(esp_defer_wq);
+	flush_workqueue(esp_par_wq);
 }
 
 void kipsec_esp_exit(void)
 {
+	destroy_workqueue(esp_par_wq);
+	esp_par_wq = NULL;
 	destroy_workqueue(esp_defer_wq);
 	esp_defer_wq = NULL;
+	esp_pool_drain();
+}
+
+/**
+ * kipsec_esp_free_sa - free what esp.c hung on an SA
+ * @sa: the SA, no packet left
+ */
+void kipsec_esp_free_sa(struct kipsec_sa *sa)
+{
+	kfree(sa->esp_order);
+	sa->esp_order = NULL;
 }
 
 static void esp_count(struct kipsec_sa *sa, struct net *net,
@@ -313,7 +657,7 @@ static void esp_output_finish(struct esp_ctx *c, int err)
 	struct net *net = c->net;
 	unsigned int len = c->len;
 
-	kfree(c);
+	esp_free_ctx(c);
 	if (err) {
 		kipsec_drop(net, sa, KIPSEC_STAT_CRYPTO_ERROR);
 		kfree_skb(skb);
@@ -325,13 +669,6 @@ static void esp_output_finish(struct esp_ctx *c, int err)
 		kipsec_hooks_xmit(net, skb);
 	}
 	kipsec_sa_put(sa);
-}
-
-static void esp_output_done(struct crypto_async_request *base, int err)
-{
-	if (err == -EINPROGRESS)
-		return;		/* left the backlog; the result follows */
-	esp_output_finish(base->data, err);
 }
 
 /**
@@ -529,20 +866,18 @@ int kipsec_esp_output(struct net *net, struct kipsec_sa *sa,
 	sg_set_buf(sg, c->aad, assoclen);
 	err = skb_to_sgvec(skb, sg + 1, hdr_off + esplen, clen + icv);
 	if (unlikely(err < 0)) {
-		kfree(c);
+		esp_free_ctx(c);
 		goto drop;
 	}
 
 	kipsec_sa_hold(sa);
 	aead_request_set_tfm(req, aead);
 	aead_request_set_callback(req, CRYPTO_TFM_REQ_MAY_BACKLOG,
-				  esp_output_done, c);
+				  esp_done, c);
 	aead_request_set_crypt(req, sg, sg, clen, iv);
 	aead_request_set_ad(req, assoclen);
-	err = esp_crypt(c, req, true);
-	if (err == -EINPROGRESS || err == -EBUSY)
-		return 0;
-	esp_output_finish(c, err);
+	c->finish = esp_output_finish;
+	esp_submit(c, req, true, clen);
 	return 0;
 
 drop:
@@ -592,13 +927,6 @@ static int esp_find(struct sk_buff *skb, int *nhoff)
 }
 
 static void esp_input_finish(struct esp_ctx *c, int err);
-
-static void esp_input_done(struct crypto_async_request *base, int err)
-{
-	if (err == -EINPROGRESS)
-		return;
-	esp_input_finish(base->data, err);
-}
 
 /**
  * kipsec_esp_input - authenticate, decrypt and re-inject one ESP packet
@@ -691,7 +1019,7 @@ int kipsec_esp_input(struct net *net, struct kipsec_sa *sa,
 	sg_set_buf(sg, c->aad, assoclen);
 	err = skb_to_sgvec(skb, sg + 1, hlen, elen);
 	if (unlikely(err < 0)) {
-		kfree(c);
+		esp_free_ctx(c);
 		goto drop;
 	}
 
@@ -702,13 +1030,11 @@ int kipsec_esp_input(struct net *net, struct kipsec_sa *sa,
 
 	aead_request_set_tfm(req, aead);
 	aead_request_set_callback(req, CRYPTO_TFM_REQ_MAY_BACKLOG,
-				  esp_input_done, c);
+				  esp_done, c);
 	aead_request_set_crypt(req, sg, sg, elen, iv);
 	aead_request_set_ad(req, assoclen);
-	err = esp_crypt(c, req, false);
-	if (err == -EINPROGRESS || err == -EBUSY)
-		return 0;
-	esp_input_finish(c, err);
+	c->finish = esp_input_finish;
+	esp_submit(c, req, false, elen);
 	return 0;
 
 drop:
@@ -804,7 +1130,7 @@ static void esp_input_finish(struct esp_ctx *c, int err)
 	u64 seq = c->seq;
 	u8 nexthdr;
 
-	kfree(c);
+	esp_free_ctx(c);
 	if (err) {
 		why = err == -EBADMSG ? KIPSEC_STAT_IN_AUTH_FAIL :
 					KIPSEC_STAT_CRYPTO_ERROR;

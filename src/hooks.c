@@ -214,6 +214,42 @@ static void xform_output(struct net *net, struct kipsec_sa *sa,
 		kipsec_esp_output(net, sa, skb);
 }
 
+/*
+ * The outbound SA of a PROTECT policy.  When the template names the SA's
+ * destination, the choice does not depend on the packet (unless the SA
+ * has a selector of its own), and the policy caches it: sa_cache, valid
+ * while kipsec_net.genid (bumped by every SAD change) is the value it was
+ * when the cache was filled, so a newer SA (rekey) takes over at once.
+ * Otherwise (transport templates without destination) every packet
+ * searches the SAD.  Takes a reference.
+ */
+static struct kipsec_sa *out_sa(struct net *net, struct kipsec_policy *pol,
+				const struct kipsec_flow *fl)
+{
+	const struct kipsec_tmpl *t = &pol->tmpl;
+	struct kipsec_sa *sa, *old;
+	int genid;
+
+	if (!t->family || !(t->daddr.a6[0] | t->daddr.a6[1] |
+			    t->daddr.a6[2] | t->daddr.a6[3]))
+		return kipsec_sa_find_out(net, t, fl);
+
+	genid = atomic_read(&kipsec_pernet(net)->genid);
+	sa = rcu_dereference(pol->sa_cache);
+	if (sa && READ_ONCE(pol->sa_genid) == genid && !READ_ONCE(sa->dead) &&
+	    !sa->sel.family && refcount_inc_not_zero(&sa->refcnt))
+		return sa;
+
+	sa = kipsec_sa_find_out(net, t, fl);
+	if (!sa || sa->sel.family)
+		return sa;		/* none, or chosen per packet */
+	kipsec_sa_hold(sa);		/* the cache's reference */
+	WRITE_ONCE(pol->sa_genid, genid);
+	old = unrcu_pointer(xchg(&pol->sa_cache, RCU_INITIALIZER(sa)));
+	kipsec_sa_put(old);
+	return sa;
+}
+
 static unsigned int kipsec_output(struct net *net, struct sk_buff *skb, u8 pf)
 {
 	struct sk_buff *segs, *seg, *next;
@@ -237,12 +273,7 @@ static unsigned int kipsec_output(struct net *net, struct sk_buff *skb, u8 pf)
 	if (!pol->has_tmpl)
 		return NF_ACCEPT;
 
-	/*
-	 * No per-policy SA cache: the outbound SAD lookup is one rhltable
-	 * probe, and looking up every time lets the newest SA win at once
-	 * after a rekey, as in xfrm.
-	 */
-	sa = kipsec_sa_find_out(net, &pol->tmpl, &fl);
+	sa = out_sa(net, pol, &fl);
 	if (!sa) {
 		/* never plaintext for PROTECT, whatever the level */
 		policy_count(pol, KIPSEC_STAT_OUT_NO_SA);

@@ -36,6 +36,7 @@
 
 struct crypto_aead;
 struct crypto_ahash;
+struct kipsec_esp_order;
 
 /**
  * struct kipsec_stats - a table of counters, one slot per enum kipsec_stat
@@ -119,6 +120,8 @@ struct kipsec_sa_key {
  * @out_node: in kipsec_net.sa_out_ht, keyed by (family, daddr, proto), for
  *            kipsec_sa_find_out()
  * @free_work: frees the SA in process context after a grace period
+ * @esp_order: esp.c's reorder ring for parallel crypto, allocated on the
+ *             first packet (cmpxchg), freed with the SA
  */
 struct kipsec_sa {
 	struct rhash_head node;
@@ -151,6 +154,7 @@ struct kipsec_sa {
 	struct kipsec_stats __percpu *stats;
 	struct rhlist_head out_node;
 	struct rcu_work free_work;
+	struct kipsec_esp_order *esp_order;
 };
 
 /**
@@ -176,6 +180,29 @@ struct kipsec_tmpl {
 };
 
 /**
+ * struct kipsec_pol_key - the hash key of a policy in kipsec_net.pol_ht
+ * @saddr: selector source address, masked to @plen_s
+ * @daddr: selector destination address, masked to @plen_d
+ * @family: selector family
+ * @dir: direction
+ * @plen_s: source prefix length
+ * @plen_d: destination prefix length
+ * @pad: zero
+ *
+ * A lookup builds one key per (family, plen_s, plen_d) shape in use, from
+ * the packet's addresses masked to those lengths (policy.c).
+ */
+struct kipsec_pol_key {
+	xfrm_address_t saddr;
+	xfrm_address_t daddr;
+	u16 family;
+	u8 dir;
+	u8 plen_s;
+	u8 plen_d;
+	u8 pad[3];
+};
+
+/**
  * struct kipsec_policy - an SPD entry
  * @list: in kipsec_net.policies[@dir], sorted by @priority then age;
  *        writers under kipsec_net.lock, readers under RCU
@@ -196,6 +223,11 @@ struct kipsec_tmpl {
  *            and must check sa->dead.  The control plane drops the cached
  *            reference of a deleted policy after its grace period.
  * @stats: per-CPU counters (packets matched, drops)
+ * @sa_genid: kipsec_net.genid when @sa_cache was filled; the cache is
+ *            only used while they are equal (a newer SA takes over)
+ * @hnode: in kipsec_net.pol_ht, keyed by @hkey
+ * @hkey: the selector's masked addresses, prefix lengths and direction
+ * @seq: insertion order; among equal priorities the oldest wins
  */
 struct kipsec_policy {
 	struct list_head list;
@@ -209,6 +241,10 @@ struct kipsec_policy {
 	struct kipsec_tmpl tmpl;
 	struct kipsec_sa __rcu *sa_cache;
 	struct kipsec_stats __percpu *stats;
+	int sa_genid;
+	struct rhlist_head hnode;
+	struct kipsec_pol_key hkey;
+	u64 seq;
 };
 
 /**
@@ -226,6 +262,11 @@ struct kipsec_policy {
  * @stats: per-CPU global counters (like /proc/net/xfrm_stat)
  * @sa_out_ht: every SA again, keyed by (family, daddr, proto): the
  *             outbound search of kipsec_sa_find_out()
+ * @pol_ht: every policy again, keyed by struct kipsec_pol_key: the
+ *          packet lookup of kipsec_policy_lookup()
+ * @pol_shapes: per direction, the (family, prefix lengths) pairs in use
+ *              (policy.c), RCU list
+ * @policy_seq: insertion counter of policies
  */
 struct kipsec_net {
 	struct mutex lock;	/* serialises configuration writers */
@@ -239,6 +280,9 @@ struct kipsec_net {
 	bool active;
 	struct kipsec_stats __percpu *stats;
 	struct rhltable sa_out_ht;
+	struct rhltable pol_ht;
+	struct list_head pol_shapes[KIPSEC_DIR_MAX + 1];
+	u64 policy_seq;
 };
 
 extern unsigned int kipsec_net_id;
@@ -310,7 +354,7 @@ static inline void kipsec_net_update_active(struct kipsec_net *kn)
 }
 
 /* policy.c: the SPD */
-void kipsec_policy_init_net(struct kipsec_net *kn);
+int kipsec_policy_init_net(struct kipsec_net *kn);
 void kipsec_policy_exit_net(struct kipsec_net *kn);
 struct kipsec_policy *kipsec_policy_lookup(struct net *net, u8 dir,
 					   const struct kipsec_flow *fl);
@@ -328,8 +372,8 @@ struct kipsec_policy *kipsec_policy_find_locked(struct kipsec_net *kn, u8 dir,
 struct kipsec_policy *kipsec_policy_find_index_locked(struct kipsec_net *kn,
 						      u32 index);
 int kipsec_policy_insert(struct kipsec_net *kn, struct kipsec_policy *pol);
-void kipsec_policy_replace(struct kipsec_net *kn, struct kipsec_policy *old,
-			   struct kipsec_policy *pol);
+int kipsec_policy_replace(struct kipsec_net *kn, struct kipsec_policy *old,
+			  struct kipsec_policy *pol);
 void kipsec_policy_unlink(struct kipsec_net *kn, struct kipsec_policy *pol);
 unsigned int kipsec_policy_flush(struct kipsec_net *kn);
 /* drop the sa_cache references of policies whose cached SA is dead */
@@ -394,6 +438,7 @@ int kipsec_esp_output(struct net *net, struct kipsec_sa *sa,
 		      struct sk_buff *skb);
 int kipsec_esp_input(struct net *net, struct kipsec_sa *sa,
 		     struct sk_buff *skb);
+void kipsec_esp_free_sa(struct kipsec_sa *sa);	/* when the SA is freed */
 
 /* ah.c (issue 4): as kipsec_esp_output/_input, for AH SAs */
 int kipsec_ah_output(struct net *net, struct kipsec_sa *sa,

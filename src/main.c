@@ -28,7 +28,9 @@ static int __net_init kipsec_net_init(struct net *net)
 	err = kipsec_state_init_net(kn);
 	if (err)
 		goto err_stats;
-	kipsec_policy_init_net(kn);
+	err = kipsec_policy_init_net(kn);
+	if (err)
+		goto err_state;
 	err = kipsec_hooks_register_net(net);
 	if (err)
 		goto err_policy;
@@ -36,6 +38,7 @@ static int __net_init kipsec_net_init(struct net *net)
 
 err_policy:
 	kipsec_policy_exit_net(kn);
+err_state:
 	kipsec_state_exit_net(kn);
 err_stats:
 	free_percpu(kn->stats);

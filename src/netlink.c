@@ -941,7 +941,7 @@ static int kipsec_nl_policy_new(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_ERR_MSG_MOD(extack, "policy already exists");
 		err = -EEXIST;
 	} else if (old) {
-		kipsec_policy_replace(kn, old, pol);
+		err = kipsec_policy_replace(kn, old, pol);
 	} else {
 		err = kipsec_policy_insert(kn, pol);
 	}

@@ -2,17 +2,91 @@
 /*
  * kipsec: the Security Policy Database (SPD).
  *
- * One list per direction, sorted by priority (lowest first) and, for equal
- * priorities, by age (oldest first); the packet path takes the first
- * policy whose selector matches.  Writers hold kipsec_net.lock, readers
- * walk the lists under RCU.  Lookups are linear: everything that knows
- * the layout is in this file (policy_list_insert(), kipsec_policy_lookup(),
- * the _locked finders), so a faster structure can replace the lists
- * without touching the callers.
+ * The packet path takes, among the policies whose selector matches, the
+ * one of lowest priority value and, for equal priorities, the oldest.
+ * Writers hold kipsec_net.lock, readers run under RCU.
+ *
+ * Every policy is in two structures:
+ * - kipsec_net.policies[dir], a list sorted in that order: dumps, flush,
+ *   lookups by index;
+ * - kipsec_net.pol_ht, an rhltable keyed by struct kipsec_pol_key: the
+ *   direction, family, both prefix lengths and the selector's addresses
+ *   masked to them.  A lookup walks the few (family, prefix lengths)
+ *   "shapes" in use in that direction (kipsec_net.pol_shapes), masks the
+ *   packet's addresses to each and probes the table once per shape (tuple
+ *   space search): exact /32 and /128 selectors are one shape, a /24 to
+ *   /24 policy another.  The cost is the number of shapes, not of
+ *   policies; insertion finds duplicates with one probe too.
  */
 #include <linux/rculist.h>
+#include <linux/rhashtable.h>
+#include <linux/inetdevice.h>
 #include <net/xfrm.h>
 #include "kipsec.h"
+
+/**
+ * struct pol_shape - a (family, prefix lengths) pair used by policies
+ * @list: in kipsec_net.pol_shapes[dir], RCU
+ * @rcu: freed after readers are gone
+ * @family: AF_INET or AF_INET6
+ * @plen_s: source prefix length
+ * @plen_d: destination prefix length
+ * @refs: number of policies of this shape, under kipsec_net.lock
+ */
+struct pol_shape {
+	struct list_head list;
+	struct rcu_head rcu;
+	u16 family;
+	u8 plen_s;
+	u8 plen_d;
+	u32 refs;
+};
+
+static const struct rhashtable_params pol_ht_params = {
+	.head_offset = offsetof(struct kipsec_policy, hnode),
+	.key_offset = offsetof(struct kipsec_policy, hkey),
+	.key_len = sizeof(struct kipsec_pol_key),
+	.automatic_shrinking = true,
+};
+
+static void addr_prefix(xfrm_address_t *dst, const xfrm_address_t *a,
+			u16 family, u8 plen)
+{
+	if (family == AF_INET) {
+		dst->a4 = plen ? a->a4 & inet_make_mask(min_t(u8, plen, 32)) :
+				 0;
+		return;
+	}
+	ipv6_addr_prefix(&dst->in6, &a->in6, min_t(u8, plen, 128));
+}
+
+static void pol_key_init(struct kipsec_pol_key *k, u8 dir, u16 family,
+			 u8 plen_s, u8 plen_d, const xfrm_address_t *saddr,
+			 const xfrm_address_t *daddr)
+{
+	memset(k, 0, sizeof(*k));
+	k->dir = dir;
+	k->family = family;
+	k->plen_s = plen_s;
+	k->plen_d = plen_d;
+	addr_prefix(&k->saddr, saddr, family, plen_s);
+	addr_prefix(&k->daddr, daddr, family, plen_d);
+}
+
+static void pol_key_from_sel(struct kipsec_pol_key *k, u8 dir,
+			     const struct xfrm_selector *sel)
+{
+	pol_key_init(k, dir, sel->family, sel->prefixlen_s, sel->prefixlen_d,
+		     &sel->saddr, &sel->daddr);
+}
+
+/* does @a come before @b in the SPD's order */
+static bool pol_before(const struct kipsec_policy *a,
+		       const struct kipsec_policy *b)
+{
+	return a->priority < b->priority ||
+	       (a->priority == b->priority && a->seq < b->seq);
+}
 
 /* policy indexes: (counter << 3) | dir, as xfrm; bit 31 of
  * kipsec_net.policy_next_index records that the counter wrapped
@@ -110,14 +184,27 @@ struct kipsec_policy *kipsec_policy_lookup(struct net *net, u8 dir,
 					   const struct kipsec_flow *fl)
 {
 	struct kipsec_net *kn = kipsec_pernet(net);
-	struct kipsec_policy *pol;
+	struct kipsec_policy *pol, *best = NULL;
+	struct rhlist_head *list, *pos;
+	struct kipsec_pol_key key;
+	struct pol_shape *sh;
 
 	if (dir > KIPSEC_DIR_MAX)
 		return NULL;
-	list_for_each_entry_rcu(pol, &kn->policies[dir], list)
-		if (kipsec_selector_match(&pol->sel, fl))
-			return pol;
-	return NULL;
+	list_for_each_entry_rcu(sh, &kn->pol_shapes[dir], list) {
+		if (sh->family != fl->family)
+			continue;
+		pol_key_init(&key, dir, sh->family, sh->plen_s, sh->plen_d,
+			     &fl->saddr, &fl->daddr);
+		list = rhltable_lookup(&kn->pol_ht, &key, pol_ht_params);
+		rhl_for_each_entry_rcu(pol, pos, list, hnode) {
+			if (best && !pol_before(pol, best))
+				continue;
+			if (kipsec_selector_match(&pol->sel, fl))
+				best = pol;
+		}
+	}
+	return best;
 }
 
 /**
@@ -180,13 +267,24 @@ static void policy_free_rcu(struct rcu_head *head)
 struct kipsec_policy *kipsec_policy_find_locked(struct kipsec_net *kn, u8 dir,
 						const struct xfrm_selector *sel)
 {
-	struct kipsec_policy *pol;
+	struct kipsec_policy *pol, *found = NULL;
+	struct rhlist_head *list, *pos;
+	struct kipsec_pol_key key;
 
 	lockdep_assert_held(&kn->lock);
-	list_for_each_entry(pol, &kn->policies[dir], list)
-		if (!memcmp(&pol->sel, sel, sizeof(*sel)))
-			return pol;
-	return NULL;
+	if (dir > KIPSEC_DIR_MAX)
+		return NULL;
+	pol_key_from_sel(&key, dir, sel);
+	rcu_read_lock();
+	list = rhltable_lookup(&kn->pol_ht, &key, pol_ht_params);
+	rhl_for_each_entry_rcu(pol, pos, list, hnode) {
+		if (!memcmp(&pol->sel, sel, sizeof(*sel))) {
+			found = pol;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return found;
 }
 
 /**
@@ -246,17 +344,76 @@ static void policy_list_insert(struct kipsec_net *kn,
 	list_add_rcu(&pol->list, head);
 }
 
+static struct pol_shape *shape_find(struct kipsec_net *kn,
+				    const struct kipsec_pol_key *k)
+{
+	struct pol_shape *sh;
+
+	list_for_each_entry(sh, &kn->pol_shapes[k->dir], list)
+		if (sh->family == k->family && sh->plen_s == k->plen_s &&
+		    sh->plen_d == k->plen_d)
+			return sh;
+	return NULL;
+}
+
+/* put @pol in the hash table and count its shape; -ENOMEM */
+static int policy_hash_insert(struct kipsec_net *kn,
+			      struct kipsec_policy *pol)
+{
+	struct pol_shape *sh;
+	int err;
+
+	pol_key_from_sel(&pol->hkey, pol->dir, &pol->sel);
+	sh = shape_find(kn, &pol->hkey);
+	if (!sh) {
+		sh = kzalloc(sizeof(*sh), GFP_KERNEL);
+		if (!sh)
+			return -ENOMEM;
+		sh->family = pol->hkey.family;
+		sh->plen_s = pol->hkey.plen_s;
+		sh->plen_d = pol->hkey.plen_d;
+	}
+	err = rhltable_insert(&kn->pol_ht, &pol->hnode, pol_ht_params);
+	if (err) {
+		if (!sh->refs)
+			kfree(sh);
+		return err;
+	}
+	if (!sh->refs++)
+		list_add_tail_rcu(&sh->list, &kn->pol_shapes[pol->dir]);
+	pol->seq = ++kn->policy_seq;
+	return 0;
+}
+
+static void policy_hash_remove(struct kipsec_net *kn,
+			       struct kipsec_policy *pol)
+{
+	struct pol_shape *sh;
+
+	rhltable_remove(&kn->pol_ht, &pol->hnode, pol_ht_params);
+	sh = shape_find(kn, &pol->hkey);
+	if (sh && !--sh->refs) {
+		list_del_rcu(&sh->list);
+		kfree_rcu(sh, rcu);
+	}
+}
+
 /**
  * kipsec_policy_insert - add a policy to the SPD and give it an index
  * @kn: the netns state, kipsec_net.lock held
  * @pol: the policy; the caller checked that no policy has its selector
  *       and direction
  *
- * Return: 0.
+ * Return: 0 or -ENOMEM.
  */
 int kipsec_policy_insert(struct kipsec_net *kn, struct kipsec_policy *pol)
 {
+	int err;
+
 	lockdep_assert_held(&kn->lock);
+	err = policy_hash_insert(kn, pol);
+	if (err)
+		return err;
 	pol->index = policy_gen_index(kn, pol->dir);
 	policy_list_insert(kn, pol);
 	kn->policy_count++;
@@ -272,15 +429,24 @@ int kipsec_policy_insert(struct kipsec_net *kn, struct kipsec_policy *pol)
  *
  * The new policy is linked before the old one is unlinked, so a reader
  * always finds one of them.
+ *
+ * Return: 0, or -ENOMEM (nothing changed).
  */
-void kipsec_policy_replace(struct kipsec_net *kn, struct kipsec_policy *old,
-			   struct kipsec_policy *pol)
+int kipsec_policy_replace(struct kipsec_net *kn, struct kipsec_policy *old,
+			  struct kipsec_policy *pol)
 {
+	int err;
+
 	lockdep_assert_held(&kn->lock);
+	err = policy_hash_insert(kn, pol);
+	if (err)
+		return err;
 	pol->index = old->index;
 	policy_list_insert(kn, pol);
+	policy_hash_remove(kn, old);
 	list_del_rcu(&old->list);
 	call_rcu(&old->rcu, policy_free_rcu);
+	return 0;
 }
 
 /**
@@ -291,6 +457,7 @@ void kipsec_policy_replace(struct kipsec_net *kn, struct kipsec_policy *old,
 void kipsec_policy_unlink(struct kipsec_net *kn, struct kipsec_policy *pol)
 {
 	lockdep_assert_held(&kn->lock);
+	policy_hash_remove(kn, pol);
 	list_del_rcu(&pol->list);
 	kn->policy_count--;
 	kipsec_net_update_active(kn);
@@ -313,7 +480,8 @@ unsigned int kipsec_policy_flush(struct kipsec_net *kn)
 	for (dir = 0; dir <= KIPSEC_DIR_MAX; dir++) {
 		list_for_each_entry_safe(pol, tmp, &kn->policies[dir], list) {
 			kipsec_policy_unlink(kn, pol);
-			n++;
+			if (!(++n % 1024))
+				cond_resched();
 		}
 	}
 	return n;
@@ -351,14 +519,20 @@ void kipsec_policy_flush_sa_cache(struct kipsec_net *kn)
 /**
  * kipsec_policy_init_net - set up the SPD of a netns
  * @kn: the netns state (lists already initialised by main.c)
+ *
+ * Return: 0 or a negative errno.
  */
-void kipsec_policy_init_net(struct kipsec_net *kn)
+int kipsec_policy_init_net(struct kipsec_net *kn)
 {
 	int dir;
 
-	for (dir = 0; dir <= KIPSEC_DIR_MAX; dir++)
+	for (dir = 0; dir <= KIPSEC_DIR_MAX; dir++) {
 		INIT_LIST_HEAD(&kn->policies[dir]);
+		INIT_LIST_HEAD(&kn->pol_shapes[dir]);
+	}
 	kn->policy_count = 0;
+	kn->policy_seq = 0;
+	return rhltable_init(&kn->pol_ht, &pol_ht_params);
 }
 
 /**
@@ -370,4 +544,5 @@ void kipsec_policy_exit_net(struct kipsec_net *kn)
 	mutex_lock(&kn->lock);
 	kipsec_policy_flush(kn);
 	mutex_unlock(&kn->lock);
+	rhltable_destroy(&kn->pol_ht);
 }

@@ -111,6 +111,7 @@ static void sa_free_work(struct work_struct *work)
 		kipsec_crypto_free_sa(sa);
 	if (sa->replay.bitmap)
 		kipsec_replay_free(&sa->replay);
+	kipsec_esp_free_sa(sa);
 	dst_cache_destroy(&sa->dst_cache);
 	free_percpu(sa->stats);
 	kfree_sensitive(sa);
