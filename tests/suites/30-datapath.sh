@@ -366,7 +366,8 @@ ktest async_crypto_4in6 t_dp_async 180
 # UDP with TOS 0xb9 (EF + ECT(1)) and 0xbb (EF + CE) from kipsec; the
 # peer's AF_PACKET socket reads the outer IPv4 header of the ESP frames.
 t_dp_outer_hdr() {
-	local got
+	local got _
+	rm -f /tmp/dp_hdr.ready
 	dp_need
 	dp_topo
 	dp_conf tunnel 10.0.0.1 10.0.0.2 10.1.0.1 10.2.0.1
@@ -374,6 +375,7 @@ t_dp_outer_hdr() {
 import socket, time
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
 s.bind(("vb", 0)); s.settimeout(0.5); out = []; end = time.time() + 8
+open("/tmp/dp_hdr.ready", "w").close()
 while time.time() < end and len(out) < 2:
     try:
         f = s.recv(2048)
@@ -382,7 +384,11 @@ while time.time() < end and len(out) < 2:
     if f[12:14] == b"\x08\x00" and f[23] == 50 and f[26:30] == bytes([10, 0, 0, 1]):
         out.append("%02x/%02x/%d" % (f[15], f[20] & 0x40, f[22]))
 print(" ".join(out))' > /tmp/dp_hdr.out &
-	sleep 2
+	# python takes seconds to start under TCG: send once it listens
+	for _ in $(seq 1 200); do
+		[ -e /tmp/dp_hdr.ready ] && break
+		sleep 0.1
+	done
 	in_netns dpa $DP_PY -c '
 import socket
 for tos in (0xb9, 0xbb):
