@@ -101,7 +101,7 @@ t_reject_missing() {
 		fail "no missing-attribute type in the extack"
 	nl_batch <<EOF
 --expect EINVAL --msg "missing SA mode" sa_new sa_family=u16:2 sa_src=ip:10.0.0.1 sa_dst=ip:10.0.0.2 sa_proto=u8:50 sa_spi=be32:1 $AEAD
---expect EINVAL --msg "ESP needs an AEAD key" sa_new $SA sa_spi=be32:1 sa_aead_name=str:gcm(aes) sa_aead_icv=u32:128
+--expect EINVAL --msg "AEAD needs a key" sa_new $SA sa_spi=be32:1 sa_aead_name=str:gcm(aes) sa_aead_icv=u32:128
 --expect EINVAL --msg "missing SA destination" sa_del sa_family=u16:2 sa_proto=u8:50 sa_spi=be32:1
 --expect EINVAL --msg "missing policy direction" policy_new $SEL
 --expect EINVAL --msg "missing policy selector" policy_del pol_dir=u8:1
