@@ -409,7 +409,7 @@ struct kipsec_alg_params {
 };
 
 /* crypto.c */
-/* issue 4: set up sa->aead (ESP) or sa->ahash (AH) from @p, by sa->key.proto */
+/* set up sa->aead (ESP) or sa->ahash (AH) from @p, by sa->key.proto */
 int kipsec_crypto_init_sa_algs(struct kipsec_sa *sa,
 			       const struct kipsec_alg_params *p,
 			       struct netlink_ext_ack *extack);
@@ -440,7 +440,7 @@ int kipsec_esp_input(struct net *net, struct kipsec_sa *sa,
 		     struct sk_buff *skb);
 void kipsec_esp_free_sa(struct kipsec_sa *sa);	/* when the SA is freed */
 
-/* ah.c (issue 4): as kipsec_esp_output/_input, for AH SAs */
+/* ah.c: as kipsec_esp_output/_input, for AH SAs */
 int kipsec_ah_output(struct net *net, struct kipsec_sa *sa,
 		     struct sk_buff *skb);
 int kipsec_ah_input(struct net *net, struct kipsec_sa *sa,

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=bash
 #
-# The fast paths of issue 5 must not change behaviour (tests/lib/topo.sh
-# topology, kipsec in ka, xfrm in xb):
+# The fast paths (policy hash, SA cache, per-CPU pools, parallel
+# crypto) must not change behaviour (tests/lib/topo.sh topology,
+# kipsec in ka, xfrm in xb):
 # - policy lookup (policy.c: a hash probe per prefix shape instead of a
 #   list walk) still takes the lowest priority, then the oldest, whatever
 #   the prefix lengths, among thousands of exact policies;

@@ -177,9 +177,9 @@ enum kipsec_attr {
 	KIPSEC_A_SA_AEAD_ICV,		/* u32, ICV length in bits */
 	KIPSEC_A_SA_SEL,		/* nested enum kipsec_sel_attr */
 	KIPSEC_A_SA_STATS,		/* nested enum kipsec_stat, u64 */
-	KIPSEC_A_SA_ENC_NAME,		/* string (issue 4) */
+	KIPSEC_A_SA_ENC_NAME,		/* string, crypto API name */
 	KIPSEC_A_SA_ENC_KEY,		/* binary; never dumped */
-	KIPSEC_A_SA_AUTH_NAME,		/* string (issue 4) */
+	KIPSEC_A_SA_AUTH_NAME,		/* string, crypto API name */
 	KIPSEC_A_SA_AUTH_KEY,		/* binary; never dumped */
 	KIPSEC_A_SA_AUTH_TRUNC,		/* u32, bits */
 	KIPSEC_A_SA_KEY_BITS,		/* u32, key length reported instead of the key */
@@ -196,7 +196,7 @@ enum kipsec_attr {
 	/* KIPSEC_CMD_STATS_GET reply */
 	KIPSEC_A_STATS,			/* nested enum kipsec_stat, u64 */
 
-	/* SA, appended (issue 4): key lengths reported instead of the keys */
+	/* SA, appended later: key lengths reported instead of the keys */
 	KIPSEC_A_SA_ENC_KEY_BITS,	/* u32, cipher key (and nonce) bits */
 	KIPSEC_A_SA_AUTH_KEY_BITS,	/* u32, integrity key bits */
 
