@@ -4,9 +4,11 @@
  *
  * Described in docs/netlink.md and docs/kipsec.yaml.  Operations run in
  * parallel (parallel_ops); writers serialise on kipsec_net.lock.  Every
- * operation has its own attribute policy and is strictly validated;
- * commands that change state need CAP_NET_ADMIN in the user namespace that
- * owns the network namespace (GENL_UNS_ADMIN_PERM).
+ * operation has its own attribute policy and is strictly validated.  Every
+ * command, reads included, needs CAP_NET_ADMIN in the user namespace that
+ * owns the network namespace (GENL_UNS_ADMIN_PERM), as xfrm_user requires
+ * for every message: SPIs, endpoints, sequence numbers and selectors are
+ * not for unprivileged users.  Family resolution (nlctrl) stays open.
  *
  * resv_start_op is KIPSEC_CMD_POLICY_NEW + 1, not past the last command:
  * the core's header check would refuse NLM_F_REPLACE, which SA_NEW and
@@ -1078,6 +1080,7 @@ static const struct genl_ops kipsec_nl_ops[] = {
 		.doit = kipsec_nl_info_get,
 		.policy = none_nl_policy,
 		.maxattr = ARRAY_SIZE(none_nl_policy) - 1,
+		.flags = GENL_UNS_ADMIN_PERM,
 	},
 	{
 		.cmd = KIPSEC_CMD_SA_NEW,
@@ -1100,6 +1103,7 @@ static const struct genl_ops kipsec_nl_ops[] = {
 		.done = kipsec_nl_sa_dump_done,
 		.policy = sa_nl_policy,
 		.maxattr = KIPSEC_A_MAX,
+		.flags = GENL_UNS_ADMIN_PERM,
 	},
 	{
 		.cmd = KIPSEC_CMD_SA_FLUSH,
@@ -1128,6 +1132,7 @@ static const struct genl_ops kipsec_nl_ops[] = {
 		.dumpit = kipsec_nl_policy_dump,
 		.policy = pol_nl_policy,
 		.maxattr = KIPSEC_A_MAX,
+		.flags = GENL_UNS_ADMIN_PERM,
 	},
 	{
 		.cmd = KIPSEC_CMD_POLICY_FLUSH,
@@ -1141,6 +1146,7 @@ static const struct genl_ops kipsec_nl_ops[] = {
 		.doit = kipsec_nl_stats_get,
 		.policy = none_nl_policy,
 		.maxattr = ARRAY_SIZE(none_nl_policy) - 1,
+		.flags = GENL_UNS_ADMIN_PERM,
 	},
 };
 
