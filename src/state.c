@@ -107,8 +107,8 @@ static void sa_free_work(struct work_struct *work)
 	struct kipsec_sa *sa = container_of(to_rcu_work(work),
 					    struct kipsec_sa, free_work);
 
-	if (sa->aead)
-		kipsec_crypto_free_sa(sa);
+	/* whichever transform the SA has, aead or ahash (AH) */
+	kipsec_crypto_free_sa(sa);
 	if (sa->replay.bitmap)
 		kipsec_replay_free(&sa->replay);
 	kipsec_esp_free_sa(sa);
