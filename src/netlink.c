@@ -653,6 +653,10 @@ static int kipsec_nl_sa_new(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_ERR_MSG_MOD(info->extack,
 				   "SA already exists (same dst, SPI, protocol)");
 		err = -EEXIST;
+	} else if (kn->sa_count >= READ_ONCE(kn->sa_max)) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "SA limit reached (sysctl net.kipsec.sa_max); delete SAs or raise it");
+		err = -ENOSPC;
 	} else {
 		err = kipsec_sa_insert(kn, sa);
 	}
@@ -944,6 +948,10 @@ static int kipsec_nl_policy_new(struct sk_buff *skb, struct genl_info *info)
 		err = -EEXIST;
 	} else if (old) {
 		err = kipsec_policy_replace(kn, old, pol);
+	} else if (kn->policy_count >= READ_ONCE(kn->policy_max)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "policy limit reached (sysctl net.kipsec.policy_max); delete policies or raise it");
+		err = -ENOSPC;
 	} else {
 		err = kipsec_policy_insert(kn, pol);
 	}
