@@ -214,3 +214,27 @@ t_limits() {
 		fail "userns root's sa_max: start, lowered, raised: $out"
 }
 ktest sa_and_policy_limits t_limits
+
+# SAs are charged to the memory cgroup of the task that adds them: their
+# per-CPU counters and route caches show as "percpu" in its memory.stat
+# (nothing else the CLI does allocates per-CPU memory)
+t_memcg_accounting() {
+	local cg=/sys/fs/cgroup/p12 i pcpu
+	p12_need
+	grep -q '^[^ ]* /sys/fs/cgroup cgroup2 ' /proc/mounts ||
+		mount -t cgroup2 none /sys/fs/cgroup 2>/dev/null ||
+		skip "cannot mount cgroup2"
+	echo +memory >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || true
+	mkdir -p $cg
+	[ -r $cg/memory.stat ] || skip "no memory controller"
+	ip netns add p
+	for i in $(seq 1 200); do p12_sa $i; done >/tmp/p12.batch
+	sh -c "echo \$\$ >$cg/cgroup.procs && exec $KIPSEC -n p -batch /tmp/p12.batch" ||
+		fail "200 SAs refused"
+	pcpu=$(awk '$1 == "percpu" { print $2 }' $cg/memory.stat)
+	"$KIPSEC" -n p state flush
+	rmdir $cg 2>/dev/null || true
+	log "percpu charged for 200 SAs: $pcpu bytes"
+	[ "${pcpu:-0}" -gt 0 ] || fail "200 SAs charged no per-CPU memory to their cgroup"
+}
+ktest sa_memory_charged_to_memcg t_memcg_accounting
