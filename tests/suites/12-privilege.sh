@@ -69,6 +69,10 @@ t_unpriv_cli_reads() {
 	out=$(p12_nobody "$KIPSEC" state list 2>/dev/null) || rc=$?
 	[ "$rc" = 2 ] && [ -z "$out" ] ||
 		fail "state list as uid 65534: exit $rc, stdout: $out"
+	# -V: the module is there, its version is not for uid 65534
+	out=$(p12_nobody "$KIPSEC" -V)
+	grep -qx 'kipsec module loaded (its version: permission denied)' <<<"$out" ||
+		fail "kipsec -V as uid 65534: $out"
 }
 ktest unprivileged_cli_reads_eperm t_unpriv_cli_reads
 
