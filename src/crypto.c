@@ -642,10 +642,13 @@ int kipsec_crypto_init_sa_algs(struct kipsec_sa *sa,
 }
 
 /**
- * kipsec_crypto_free_sa() - free the transform of an SA
+ * kipsec_crypto_free_sa() - free the transforms of an SA
  * @sa: the SA, no longer reachable by any packet
  *
- * Freeing a transform wipes its key schedule.  Safe when no transform was
+ * The one place that frees what kipsec_crypto_init_sa_algs() allocated:
+ * the AEAD (ESP) or the keyed hash (AH).  Freeing a transform wipes its
+ * key schedule: crypto_destroy_tfm() releases the context holding the
+ * expanded keys with kfree_sensitive().  Safe when no transform was
  * allocated.
  */
 void kipsec_crypto_free_sa(struct kipsec_sa *sa)

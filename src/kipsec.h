@@ -267,6 +267,11 @@ struct kipsec_policy {
  * @pol_shapes: per direction, the (family, prefix lengths) pairs in use
  *              (policy.c), RCU list
  * @policy_seq: insertion counter of policies
+ * @sa_max: most SAs the SAD may hold (sysctl net.kipsec.sa_max); read
+ *          under @lock by SA_NEW, written by the sysctl without it
+ * @policy_max: most policies the SPD may hold (net.kipsec.policy_max),
+ *              as @sa_max
+ * @sysctl_hdr: the netns' net/kipsec sysctl table
  */
 struct kipsec_net {
 	struct mutex lock;	/* serialises configuration writers */
@@ -283,6 +288,9 @@ struct kipsec_net {
 	struct rhltable pol_ht;
 	struct list_head pol_shapes[KIPSEC_DIR_MAX + 1];
 	u64 policy_seq;
+	unsigned int sa_max;
+	unsigned int policy_max;
+	struct ctl_table_header *sysctl_hdr;
 };
 
 extern unsigned int kipsec_net_id;

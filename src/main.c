@@ -3,11 +3,82 @@
  * kipsec: module init and exit, per network namespace state.
  */
 #include <linux/module.h>
+#include <linux/sysctl.h>
 #include <net/genetlink.h>
 #include <net/netns/generic.h>
 #include "kipsec.h"
 
 unsigned int kipsec_net_id __read_mostly;
+
+/*
+ * Default size limits of the SAD and SPD of a netns: ten times the
+ * 100,000 SAs a side that the benchmark installs.  They bound what root
+ * of a user namespace can pin in kernel memory besides its memory cgroup
+ * (SAs and policies are charged to it, crypto transforms and hash table
+ * buckets are not).
+ */
+#define KIPSEC_SA_MAX_DEFAULT		1000000
+#define KIPSEC_POLICY_MAX_DEFAULT	1000000
+
+static const struct ctl_table kipsec_sysctl_template[] = {
+	{
+		.procname	= "sa_max",
+		.maxlen		= sizeof(unsigned int),
+		.mode		= 0644,
+		.proc_handler	= proc_douintvec_minmax,
+	},
+	{
+		.procname	= "policy_max",
+		.maxlen		= sizeof(unsigned int),
+		.mode		= 0644,
+		.proc_handler	= proc_douintvec_minmax,
+	},
+	{ }
+};
+
+/*
+ * net/kipsec/{sa_max,policy_max}: a new netns starts with init_net's
+ * values.  In a netns owned by another user namespace, whose root may
+ * write them, they cannot go above init_net's current values: the
+ * limits would bound nothing otherwise.
+ */
+static int kipsec_sysctl_init_net(struct net *net, struct kipsec_net *kn)
+{
+	struct kipsec_net *init_kn = kipsec_pernet(&init_net);
+	struct ctl_table *t;
+
+	if (net_eq(net, &init_net)) {
+		kn->sa_max = KIPSEC_SA_MAX_DEFAULT;
+		kn->policy_max = KIPSEC_POLICY_MAX_DEFAULT;
+	} else {
+		kn->sa_max = READ_ONCE(init_kn->sa_max);
+		kn->policy_max = READ_ONCE(init_kn->policy_max);
+	}
+	t = kmemdup(kipsec_sysctl_template, sizeof(kipsec_sysctl_template),
+		    GFP_KERNEL);
+	if (!t)
+		return -ENOMEM;
+	t[0].data = &kn->sa_max;
+	t[1].data = &kn->policy_max;
+	if (net->user_ns != &init_user_ns) {
+		t[0].extra2 = &init_kn->sa_max;
+		t[1].extra2 = &init_kn->policy_max;
+	}
+	kn->sysctl_hdr = register_net_sysctl(net, "net/kipsec", t);
+	if (!kn->sysctl_hdr) {
+		kfree(t);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void kipsec_sysctl_exit_net(struct kipsec_net *kn)
+{
+	struct ctl_table *t = kn->sysctl_hdr->ctl_table_arg;
+
+	unregister_net_sysctl_table(kn->sysctl_hdr);
+	kfree(t);
+}
 
 static int __net_init kipsec_net_init(struct net *net)
 {
@@ -31,11 +102,16 @@ static int __net_init kipsec_net_init(struct net *net)
 	err = kipsec_policy_init_net(kn);
 	if (err)
 		goto err_state;
-	err = kipsec_hooks_register_net(net);
+	err = kipsec_sysctl_init_net(net, kn);
 	if (err)
 		goto err_policy;
+	err = kipsec_hooks_register_net(net);
+	if (err)
+		goto err_sysctl;
 	return 0;
 
+err_sysctl:
+	kipsec_sysctl_exit_net(kn);
 err_policy:
 	kipsec_policy_exit_net(kn);
 err_state:
@@ -50,6 +126,7 @@ static void __net_exit kipsec_net_exit(struct net *net)
 	struct kipsec_net *kn = kipsec_pernet(net);
 
 	kipsec_hooks_unregister_net(net);
+	kipsec_sysctl_exit_net(kn);
 	kipsec_policy_exit_net(kn);
 	kipsec_state_exit_net(kn);
 	/* packets in flight hold SA references; wait for RCU callbacks */

@@ -4,9 +4,11 @@
  *
  * Described in docs/netlink.md and docs/kipsec.yaml.  Operations run in
  * parallel (parallel_ops); writers serialise on kipsec_net.lock.  Every
- * operation has its own attribute policy and is strictly validated;
- * commands that change state need CAP_NET_ADMIN in the user namespace that
- * owns the network namespace (GENL_UNS_ADMIN_PERM).
+ * operation has its own attribute policy and is strictly validated.  Every
+ * command, reads included, needs CAP_NET_ADMIN in the user namespace that
+ * owns the network namespace (GENL_UNS_ADMIN_PERM), as xfrm_user requires
+ * for every message: SPIs, endpoints, sequence numbers and selectors are
+ * not for unprivileged users.  Family resolution (nlctrl) stays open.
  *
  * resv_start_op is KIPSEC_CMD_POLICY_NEW + 1, not past the last command:
  * the core's header check would refuse NLM_F_REPLACE, which SA_NEW and
@@ -651,6 +653,10 @@ static int kipsec_nl_sa_new(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_ERR_MSG_MOD(info->extack,
 				   "SA already exists (same dst, SPI, protocol)");
 		err = -EEXIST;
+	} else if (kn->sa_count >= READ_ONCE(kn->sa_max)) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "SA limit reached (sysctl net.kipsec.sa_max); delete SAs or raise it");
+		err = -ENOSPC;
 	} else {
 		err = kipsec_sa_insert(kn, sa);
 	}
@@ -942,6 +948,10 @@ static int kipsec_nl_policy_new(struct sk_buff *skb, struct genl_info *info)
 		err = -EEXIST;
 	} else if (old) {
 		err = kipsec_policy_replace(kn, old, pol);
+	} else if (kn->policy_count >= READ_ONCE(kn->policy_max)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "policy limit reached (sysctl net.kipsec.policy_max); delete policies or raise it");
+		err = -ENOSPC;
 	} else {
 		err = kipsec_policy_insert(kn, pol);
 	}
@@ -1078,6 +1088,7 @@ static const struct genl_ops kipsec_nl_ops[] = {
 		.doit = kipsec_nl_info_get,
 		.policy = none_nl_policy,
 		.maxattr = ARRAY_SIZE(none_nl_policy) - 1,
+		.flags = GENL_UNS_ADMIN_PERM,
 	},
 	{
 		.cmd = KIPSEC_CMD_SA_NEW,
@@ -1100,6 +1111,7 @@ static const struct genl_ops kipsec_nl_ops[] = {
 		.done = kipsec_nl_sa_dump_done,
 		.policy = sa_nl_policy,
 		.maxattr = KIPSEC_A_MAX,
+		.flags = GENL_UNS_ADMIN_PERM,
 	},
 	{
 		.cmd = KIPSEC_CMD_SA_FLUSH,
@@ -1128,6 +1140,7 @@ static const struct genl_ops kipsec_nl_ops[] = {
 		.dumpit = kipsec_nl_policy_dump,
 		.policy = pol_nl_policy,
 		.maxattr = KIPSEC_A_MAX,
+		.flags = GENL_UNS_ADMIN_PERM,
 	},
 	{
 		.cmd = KIPSEC_CMD_POLICY_FLUSH,
@@ -1141,6 +1154,7 @@ static const struct genl_ops kipsec_nl_ops[] = {
 		.doit = kipsec_nl_stats_get,
 		.policy = none_nl_policy,
 		.maxattr = ARRAY_SIZE(none_nl_policy) - 1,
+		.flags = GENL_UNS_ADMIN_PERM,
 	},
 };
 

@@ -210,17 +210,20 @@ struct kipsec_policy *kipsec_policy_lookup(struct net *net, u8 dir,
 /**
  * kipsec_policy_alloc - allocate an empty policy with its counters
  *
+ * Charged to the requester's memory cgroup, as the policy's shape entry.
+ *
  * Return: the policy or NULL.
  */
 struct kipsec_policy *kipsec_policy_alloc(void)
 {
 	struct kipsec_policy *pol;
 
-	pol = kzalloc(sizeof(*pol), GFP_KERNEL);
+	pol = kzalloc(sizeof(*pol), GFP_KERNEL_ACCOUNT);
 	if (!pol)
 		return NULL;
 	INIT_LIST_HEAD(&pol->list);
-	pol->stats = netdev_alloc_pcpu_stats(struct kipsec_stats);
+	pol->stats = __netdev_alloc_pcpu_stats(struct kipsec_stats,
+					       GFP_KERNEL_ACCOUNT);
 	if (!pol->stats) {
 		kfree(pol);
 		return NULL;
@@ -366,7 +369,7 @@ static int policy_hash_insert(struct kipsec_net *kn,
 	pol_key_from_sel(&pol->hkey, pol->dir, &pol->sel);
 	sh = shape_find(kn, &pol->hkey);
 	if (!sh) {
-		sh = kzalloc(sizeof(*sh), GFP_KERNEL);
+		sh = kzalloc(sizeof(*sh), GFP_KERNEL_ACCOUNT);
 		if (!sh)
 			return -ENOMEM;
 		sh->family = pol->hkey.family;

@@ -63,7 +63,7 @@ int kipsec_replay_init(struct kipsec_replay *r, u32 size)
 		return 0;
 
 	words = roundup_pow_of_two(DIV_ROUND_UP(size, BITS_PER_LONG) + 1);
-	r->bitmap = kvcalloc(words, sizeof(unsigned long), GFP_KERNEL);
+	r->bitmap = kvcalloc(words, sizeof(unsigned long), GFP_KERNEL_ACCOUNT);
 	if (!r->bitmap)
 		return -ENOMEM;
 	r->words = words;

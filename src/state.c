@@ -107,8 +107,8 @@ static void sa_free_work(struct work_struct *work)
 	struct kipsec_sa *sa = container_of(to_rcu_work(work),
 					    struct kipsec_sa, free_work);
 
-	if (sa->aead)
-		kipsec_crypto_free_sa(sa);
+	/* whichever transform the SA has, aead or ahash (AH) */
+	kipsec_crypto_free_sa(sa);
 	if (sa->replay.bitmap)
 		kipsec_replay_free(&sa->replay);
 	kipsec_esp_free_sa(sa);
@@ -137,7 +137,9 @@ void kipsec_sa_put(struct kipsec_sa *sa)
  *
  * Process context.  The SA has one reference (the caller's, which becomes
  * the SAD's on insertion), its counters and its route cache; it is freed
- * with kipsec_sa_put() whatever else was set up.
+ * with kipsec_sa_put() whatever else was set up.  Allocated on behalf of
+ * a user request: charged to the requester's memory cgroup, as the replay
+ * window; the crypto API allocates the transform without accounting.
  *
  * Return: the SA or NULL.
  */
@@ -145,16 +147,17 @@ struct kipsec_sa *kipsec_sa_alloc(void)
 {
 	struct kipsec_sa *sa;
 
-	sa = kzalloc(sizeof(*sa), GFP_KERNEL);
+	sa = kzalloc(sizeof(*sa), GFP_KERNEL_ACCOUNT);
 	if (!sa)
 		return NULL;
 	refcount_set(&sa->refcnt, 1);
 	spin_lock_init(&sa->lock);
 	INIT_LIST_HEAD(&sa->list);
-	sa->stats = netdev_alloc_pcpu_stats(struct kipsec_stats);
+	sa->stats = __netdev_alloc_pcpu_stats(struct kipsec_stats,
+					      GFP_KERNEL_ACCOUNT);
 	if (!sa->stats)
 		goto err;
-	if (dst_cache_init(&sa->dst_cache, GFP_KERNEL))
+	if (dst_cache_init(&sa->dst_cache, GFP_KERNEL_ACCOUNT))
 		goto err_stats;
 	return sa;
 

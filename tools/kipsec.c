@@ -44,10 +44,12 @@ static int do_version(void)
 	struct kinfo info;
 
 	printf("kipsec utility, version %s\n", KIPSEC_TOOL_VERSION);
-	if (nl_family_present() && nl_info_get(&info, true) == 0)
-		printf("kipsec module, version %s\n", info.version);
-	else
+	if (!nl_family_present())
 		printf("kipsec module not loaded\n");
+	else if (nl_info_get(&info, true) == 0)
+		printf("kipsec module, version %s\n", info.version);
+	else	/* loaded, but reading it needs CAP_NET_ADMIN */
+		printf("kipsec module loaded (its version: permission denied)\n");
 	return 0;
 }
 

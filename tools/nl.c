@@ -304,11 +304,20 @@ static int data_cb(const struct nlmsghdr *nlh, void *data)
 	return t->cb(nlh, t->data);
 }
 
+/*
+ * Every kipsec command needs CAP_NET_ADMIN over the netns; the generic
+ * netlink core refuses without any text, so say what is wrong.
+ */
+static const char eperm_msg[] =
+	"permission denied: reading or changing kipsec's SAs and policies needs CAP_NET_ADMIN (run as root)";
+
 static void report(const struct talk *t)
 {
 	size_t n = strlen(t->msg);
 
-	if (n)
+	if (!n && t->err == -EPERM)
+		fprintf(stderr, "Error: %s.\n", eperm_msg);
+	else if (n)
 		fprintf(stderr, "Error: %s%s\n", t->msg,
 			t->msg[n - 1] == '.' ? "" : ".");
 	else if (t->miss_type >= 0)
