@@ -546,6 +546,7 @@ static void ah_output_finish(struct ah_ctx *c, int err)
 		kipsec_hooks_xmit(net, skb);
 	}
 	kipsec_sa_put(sa);
+	kipsec_inflight_put(net);
 }
 
 static void ah_output_done(struct crypto_async_request *base, int err)
@@ -726,6 +727,12 @@ int kipsec_ah_output(struct net *net, struct kipsec_sa *sa,
 		kfree(c);
 		goto drop;
 	}
+	if (!kipsec_inflight_get(net)) {
+		memcpy(skb_network_header(skb), c->hdr, c->hoff);
+		kfree(c);
+		why = KIPSEC_STAT_SA_DEAD;
+		goto drop;
+	}
 
 	kipsec_sa_hold(sa);
 	ahash_request_set_tfm(req, ahash);
@@ -886,6 +893,11 @@ int kipsec_ah_input(struct net *net, struct kipsec_sa *sa,
 		kfree(c);
 		goto drop;
 	}
+	if (!kipsec_inflight_get(net)) {
+		kfree(c);
+		why = KIPSEC_STAT_SA_DEAD;
+		goto drop;
+	}
 
 	/* re-routed after AH; the device must outlive async crypto */
 	skb_dst_drop(skb);
@@ -1014,6 +1026,7 @@ static void ah_input_finish(struct ah_ctx *c, int err)
 	kipsec_hooks_reinject(sa, skb);
 	dev_put(dev);
 	kipsec_sa_put(sa);
+	kipsec_inflight_put(net);
 	return;
 
 drop:
@@ -1021,4 +1034,5 @@ drop:
 	kfree_skb(skb);
 	dev_put(dev);
 	kipsec_sa_put(sa);
+	kipsec_inflight_put(net);
 }

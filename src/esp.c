@@ -669,6 +669,7 @@ static void esp_output_finish(struct esp_ctx *c, int err)
 		kipsec_hooks_xmit(net, skb);
 	}
 	kipsec_sa_put(sa);
+	kipsec_inflight_put(net);
 }
 
 /**
@@ -870,6 +871,11 @@ int kipsec_esp_output(struct net *net, struct kipsec_sa *sa,
 		goto drop;
 	}
 
+	if (!kipsec_inflight_get(net)) {
+		esp_free_ctx(c);
+		why = KIPSEC_STAT_SA_DEAD;
+		goto drop;
+	}
 	kipsec_sa_hold(sa);
 	aead_request_set_tfm(req, aead);
 	aead_request_set_callback(req, CRYPTO_TFM_REQ_MAY_BACKLOG,
@@ -1022,6 +1028,11 @@ int kipsec_esp_input(struct net *net, struct kipsec_sa *sa,
 		esp_free_ctx(c);
 		goto drop;
 	}
+	if (!kipsec_inflight_get(net)) {
+		esp_free_ctx(c);
+		why = KIPSEC_STAT_SA_DEAD;
+		goto drop;
+	}
 
 	/* re-routed after decryption; the device must outlive async crypto */
 	skb_dst_drop(skb);
@@ -1171,6 +1182,7 @@ static void esp_input_finish(struct esp_ctx *c, int err)
 	kipsec_hooks_reinject(sa, skb);
 	dev_put(dev);
 	kipsec_sa_put(sa);
+	kipsec_inflight_put(net);
 	return;
 
 drop:
@@ -1178,4 +1190,5 @@ drop:
 	kfree_skb(skb);
 	dev_put(dev);
 	kipsec_sa_put(sa);
+	kipsec_inflight_put(net);
 }

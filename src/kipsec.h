@@ -267,6 +267,8 @@ struct kipsec_policy {
  * @pol_shapes: per direction, the (family, prefix lengths) pairs in use
  *              (policy.c), RCU list
  * @policy_seq: insertion counter of policies
+ * @inflight: packets between kipsec_inflight_get() and kipsec_inflight_put()
+ *            (in a transform that may complete later); atomic, no lock
  */
 struct kipsec_net {
 	struct mutex lock;	/* serialises configuration writers */
@@ -283,9 +285,14 @@ struct kipsec_net {
 	struct rhltable pol_ht;
 	struct list_head pol_shapes[KIPSEC_DIR_MAX + 1];
 	u64 policy_seq;
+	atomic_t inflight;
 };
 
 extern unsigned int kipsec_net_id;
+
+/* main.c: packets in flight in a transform (see kipsec_net_exit()) */
+bool kipsec_inflight_get(struct net *net);
+void kipsec_inflight_put(struct net *net);
 
 static inline struct kipsec_net *kipsec_pernet(const struct net *net)
 {
