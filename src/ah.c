@@ -636,6 +636,8 @@ int kipsec_ah_output(struct net *net, struct kipsec_sa *sa,
 	}
 	if (!tunnel && inner4 != outer4)
 		goto drop;
+	if (!kipsec_len_fits(skb->len + outer + ahlen, outer4))
+		goto drop;
 
 	/* the sequence number: never wraps (RFC 4302 2.5) */
 	spin_lock_bh(&sa->lock);

@@ -865,6 +865,10 @@ int kipsec_esp_output(struct net *net, struct kipsec_sa *sa,
 	}
 	if (!tunnel && inner4 != outer4)
 		goto drop;
+	payload = skb->len - hdr_off;
+	if (!kipsec_len_fits(skb->len + outer + esplen + icv +
+			     ALIGN(payload + 2, blksize) - payload, outer4))
+		goto drop;
 
 	/* the sequence number: never wraps (RFC 4303 3.3.3) */
 	spin_lock_bh(&sa->lock);
