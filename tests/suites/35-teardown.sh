@@ -202,12 +202,20 @@ ktest ping_65000_bytes t_ping_64k 180
 # pings too (measured in the guest: both directions fail at these sizes
 # with xfrm at both ends).  kipsec must refuse to build the packet
 # (counted as out_error) rather than send one whose length field wrapped.
+# Except in tunnel mode with an IPv6 inner packet: xfrm fragments it
+# before the transform (xfrm6_output), and so must kipsec.
 t_ping_too_big() {
 	local cell mode fam size n=0 got
 	need_kipsec
 	topo_up
-	for cell in "tunnel 4 65460" "transport 4 65480" "tunnel 6 65460" \
-		"transport 6 65500"; do
+	sa_pair tunnel 6 6 "$GCM_TD" 128 128
+	pol_pair tunnel 6 6
+	cfg_apply
+	PING_SIZE=65460
+	ping_big "$KA" "$T_KA" "$T_XB"
+	ping_big "$XB" "$T_XB" "$T_KA"
+	flush_both
+	for cell in "tunnel 4 65460" "transport 4 65480" "transport 6 65500"; do
 		read -r mode fam size <<<"$cell"
 		sa_pair "$mode" "$fam" "$fam" "$GCM_TD" 128 128
 		pol_pair "$mode" "$fam" "$fam"
