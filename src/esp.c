@@ -46,6 +46,7 @@
 #include <linux/ipv6.h>
 #include <linux/random.h>
 #include <linux/scatterlist.h>
+#include <linux/netfilter_ipv6.h>
 #include <crypto/aead.h>
 #include <net/ip.h>
 #include <net/ipv6.h>
@@ -779,6 +780,45 @@ static void esp_output_finish(struct esp_ctx *c, int err)
 	kipsec_inflight_put(net);
 }
 
+/* per CPU, BH disabled: the SA of the inner fragments esp_frag6() emits */
+static DEFINE_PER_CPU(struct kipsec_sa *, esp_frag_sa);
+
+static int esp_frag6_out(struct net *net, struct sock *sk,
+			 struct sk_buff *skb)
+{
+	return kipsec_esp_output(net, __this_cpu_read(esp_frag_sa), skb);
+}
+
+/*
+ * Tunnel mode, an IPv6 inner packet too long for any outer packet:
+ * fragment it to its route's MTU first and encapsulate each fragment, as
+ * xfrm6_output() does (ip6_fragment() before the transform; a packet the
+ * sender does not allow to fragment gets ICMPv6 packet too big there).
+ * A fragment too long again (an inner MTU near 64 KB) is dropped.
+ */
+static int esp_frag6(struct net *net, struct kipsec_sa *sa,
+		     struct sk_buff *skb)
+{
+	const struct nf_ipv6_ops *v6ops;
+	int err = -EMSGSIZE;
+
+	local_bh_disable();
+	rcu_read_lock();
+	/* ip6_fragment() itself is not exported; netfilter's hook to it is */
+	v6ops = nf_get_ipv6_ops();
+	if (v6ops && !__this_cpu_read(esp_frag_sa)) {
+		__this_cpu_write(esp_frag_sa, sa);
+		err = v6ops->fragment(net, skb->sk, skb, esp_frag6_out);
+		__this_cpu_write(esp_frag_sa, NULL);
+	} else {
+		kipsec_drop(net, sa, KIPSEC_STAT_OUT_ERROR);
+		kfree_skb(skb);
+	}
+	rcu_read_unlock();
+	local_bh_enable();
+	return err;
+}
+
 /**
  * kipsec_esp_output - encapsulate and send one packet
  * @net: its netns
@@ -867,8 +907,12 @@ int kipsec_esp_output(struct net *net, struct kipsec_sa *sa,
 		goto drop;
 	payload = skb->len - hdr_off;
 	if (!kipsec_len_fits(skb->len + outer + esplen + icv +
-			     ALIGN(payload + 2, blksize) - payload, outer4))
-		goto drop;
+			     ALIGN(payload + 2, blksize) - payload, outer4)) {
+		if (!tunnel || inner4)
+			goto drop;
+		dst_release(dst);
+		return esp_frag6(net, sa, skb);
+	}
 
 	/* the sequence number: never wraps (RFC 4303 3.3.3) */
 	spin_lock_bh(&sa->lock);
