@@ -546,6 +546,7 @@ static void ah_output_finish(struct ah_ctx *c, int err)
 		kipsec_hooks_xmit(net, skb);
 	}
 	kipsec_sa_put(sa);
+	kipsec_inflight_put(net);
 }
 
 static void ah_output_done(struct crypto_async_request *base, int err)
@@ -634,6 +635,8 @@ int kipsec_ah_output(struct net *net, struct kipsec_sa *sa,
 		proto = *prevhdr;
 	}
 	if (!tunnel && inner4 != outer4)
+		goto drop;
+	if (!kipsec_len_fits(skb->len + outer + ahlen, outer4))
 		goto drop;
 
 	/* the sequence number: never wraps (RFC 4302 2.5) */
@@ -724,6 +727,12 @@ int kipsec_ah_output(struct net *net, struct kipsec_sa *sa,
 	    ah_fill_sg(skb, c, sg, nfrags, esn)) {
 		memcpy(skb_network_header(skb), c->hdr, c->hoff);
 		kfree(c);
+		goto drop;
+	}
+	if (!kipsec_inflight_get(net)) {
+		memcpy(skb_network_header(skb), c->hdr, c->hoff);
+		kfree(c);
+		why = KIPSEC_STAT_SA_DEAD;
 		goto drop;
 	}
 
@@ -886,6 +895,11 @@ int kipsec_ah_input(struct net *net, struct kipsec_sa *sa,
 		kfree(c);
 		goto drop;
 	}
+	if (!kipsec_inflight_get(net)) {
+		kfree(c);
+		why = KIPSEC_STAT_SA_DEAD;
+		goto drop;
+	}
 
 	/* re-routed after AH; the device must outlive async crypto */
 	skb_dst_drop(skb);
@@ -1014,6 +1028,7 @@ static void ah_input_finish(struct ah_ctx *c, int err)
 	kipsec_hooks_reinject(sa, skb);
 	dev_put(dev);
 	kipsec_sa_put(sa);
+	kipsec_inflight_put(net);
 	return;
 
 drop:
@@ -1021,4 +1036,5 @@ drop:
 	kfree_skb(skb);
 	dev_put(dev);
 	kipsec_sa_put(sa);
+	kipsec_inflight_put(net);
 }

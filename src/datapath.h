@@ -6,6 +6,8 @@
 #ifndef _KIPSEC_DATAPATH_H
 #define _KIPSEC_DATAPATH_H
 
+#include <net/ip.h>
+#include <net/ipv6.h>
 #include "kipsec.h"
 
 /*
@@ -22,6 +24,18 @@ int kipsec_hooks_xmit(struct net *net, struct sk_buff *skb);
  * hooks then apply the inbound policy check for @sa.  Consumes skb.
  */
 void kipsec_hooks_reinject(struct kipsec_sa *sa, struct sk_buff *skb);
+
+/*
+ * An IP packet of @len bytes, headers included, fits its length field
+ * (IPv4 total length, IPv6 payload length; kipsec builds no jumbogram).
+ * Near 64 KB the ESP/AH packet around an inner datagram does not: it is
+ * refused rather than sent with a wrapped length.
+ */
+static inline bool kipsec_len_fits(unsigned int len, bool v4)
+{
+	return v4 ? len <= IP_MAX_MTU :
+		    len <= IPV6_MAXPLEN + sizeof(struct ipv6hdr);
+}
 
 /* esp.c: set up and tear down esp.c's workqueue (defer_crypto) */
 int kipsec_esp_init(void);

@@ -46,6 +46,7 @@
 #include <linux/ipv6.h>
 #include <linux/random.h>
 #include <linux/scatterlist.h>
+#include <linux/netfilter_ipv6.h>
 #include <crypto/aead.h>
 #include <net/ip.h>
 #include <net/ipv6.h>
@@ -68,6 +69,12 @@ static bool parallel = true;
 module_param(parallel, bool, 0644);
 MODULE_PARM_DESC(parallel,
 		 "Spread the crypto of one SA over every online CPU, finishing packets in order (default: on)");
+
+/* testing: a smaller reorder ring fills with a few packets in flight */
+static unsigned int order_ring = 512;
+module_param(order_ring, uint, 0444);
+MODULE_PARM_DESC(order_ring,
+		 "Testing: packets of one SA in flight in parallel mode, a power of two from 2 to 512 (default: 512)");
 
 static struct workqueue_struct *esp_defer_wq;
 static struct workqueue_struct *esp_par_wq;
@@ -93,6 +100,8 @@ static DEFINE_PER_CPU(struct esp_worker, esp_workers);
 
 /* packets of one SA in flight in parallel mode; a power of two */
 #define ESP_ORDER_N	512
+/* packets of one SA waiting for a ticket while its ring is full */
+#define ESP_ORDER_WAIT	512
 /*
  * Smaller packets are encrypted on the CPU they came on (still in order
  * through the ring): handing them to another CPU costs more than their
@@ -110,7 +119,13 @@ static DEFINE_PER_CPU(struct esp_worker, esp_workers);
  * @home: the CPU that finishes the packets (that of the SA's first
  *        packet): transmitting from several CPUs would reorder them again
  *        in the per-CPU backlogs and transmit queues
- * @ring: packets whose crypto completed, by ticket % ESP_ORDER_N
+ * @mask: the ring's size minus one
+ * @wait: packets that came while the ring was full (or while others were
+ *        waiting), in arrival order, linked through lnode; each gets the
+ *        next ticket when a slot frees, so none overtakes another
+ * @wait_tail: where the next waiting packet is linked
+ * @nwait: length of @wait, at most ESP_ORDER_WAIT
+ * @ring: packets whose crypto completed, by ticket & @mask
  *
  * Allocated on the SA's first packet, freed with the SA.
  */
@@ -121,7 +136,11 @@ struct kipsec_esp_order {
 	bool draining;
 	int cpu;
 	int home;
-	struct esp_ctx *ring[ESP_ORDER_N];
+	u32 mask;
+	struct esp_ctx *wait;
+	struct esp_ctx **wait_tail;
+	unsigned int nwait;
+	struct esp_ctx *ring[];
 };
 
 /**
@@ -139,6 +158,7 @@ struct kipsec_esp_order {
  * @pooled: the buffer belongs to the per-CPU pools
  * @ordered: parallel mode: @ticket is valid, finish through the ring
  * @crypted: in a worker's queue to be finished (not to be transformed)
+ * @spread: parallel mode: the crypto may run on another CPU
  * @ticket: position in the SA's reorder ring
  * @err: the crypto result, kept while waiting in the ring
  * @lnode: in a worker's queue, then in the list of packets to finish
@@ -162,6 +182,7 @@ struct esp_ctx {
 	bool pooled;
 	bool ordered;
 	bool crypted;
+	bool spread;
 	u32 ticket;
 	int err;
 	struct llist_node lnode;
@@ -292,12 +313,14 @@ static struct kipsec_esp_order *esp_order_get(struct kipsec_sa *sa)
 
 	if (likely(o))
 		return o;
-	o = kzalloc(sizeof(*o), GFP_ATOMIC);
+	o = kzalloc(struct_size(o, ring, order_ring), GFP_ATOMIC);
 	if (!o)
 		return NULL;
 	spin_lock_init(&o->lock);
 	o->cpu = -1;
 	o->home = raw_smp_processor_id();
+	o->mask = order_ring - 1;
+	o->wait_tail = &o->wait;
 	if (cmpxchg(&sa->esp_order, NULL, o)) {
 		kfree(o);
 		o = READ_ONCE(sa->esp_order);
@@ -305,31 +328,80 @@ static struct kipsec_esp_order *esp_order_get(struct kipsec_sa *sa)
 	return o;
 }
 
-/*
- * Give @c a ticket and pick the CPU whose turn it is; false when the ring
- * is full (the packet then goes unordered, here).
- */
-static bool esp_order_ticket(struct kipsec_esp_order *o, struct esp_ctx *c,
-			     bool spread, int *cpu)
+/* under o->lock: give @c the next ticket; the CPU to run its crypto on */
+static int esp_order_take(struct kipsec_esp_order *o, struct esp_ctx *c)
 {
 	int next = raw_smp_processor_id();
 
-	spin_lock_bh(&o->lock);
-	if (o->tail - o->head >= ESP_ORDER_N) {
-		spin_unlock_bh(&o->lock);
-		return false;
-	}
 	c->ticket = o->tail++;
-	if (spread) {
+	if (c->spread) {
 		next = cpumask_next(o->cpu, cpu_online_mask);
 		if (next >= nr_cpu_ids)
 			next = cpumask_first(cpu_online_mask);
 		o->cpu = next;
 	}
-	spin_unlock_bh(&o->lock);
-	*cpu = next;
-	return true;
+	return next;
 }
+
+enum esp_ticket {
+	ESP_TICKET,	/* ticketed: run the crypto on *cpu */
+	ESP_WAITING,	/* ring full: started by the ring when a slot frees */
+	ESP_NO_ROOM,	/* ring and waiting list full: drop the packet */
+};
+
+/*
+ * Give @c a ticket and pick the CPU whose turn it is.  When the ring is
+ * full, or packets already wait for a slot, @c waits behind them: a
+ * packet that went ahead unordered would finish before older ones (and
+ * move the peer's or our replay window past them).
+ */
+static enum esp_ticket esp_order_ticket(struct kipsec_esp_order *o,
+					struct esp_ctx *c, int *cpu)
+{
+	enum esp_ticket ret = ESP_TICKET;
+
+	spin_lock_bh(&o->lock);
+	if (o->wait || o->tail - o->head > o->mask) {
+		if (o->nwait >= ESP_ORDER_WAIT) {
+			ret = ESP_NO_ROOM;
+		} else {
+			c->lnode.next = NULL;
+			*o->wait_tail = c;
+			o->wait_tail = (struct esp_ctx **)&c->lnode.next;
+			o->nwait++;
+			ret = ESP_WAITING;
+		}
+	} else {
+		*cpu = esp_order_take(o, c);
+	}
+	spin_unlock_bh(&o->lock);
+	return ret;
+}
+
+/*
+ * Under o->lock: ticket the waiting packets for which slots are free, in
+ * arrival order; returns them linked through lnode, each with its CPU in
+ * c->err until it is started.
+ */
+static struct esp_ctx *esp_order_unwait(struct kipsec_esp_order *o)
+{
+	struct esp_ctx *first = NULL, **last = &first, *c;
+
+	while (o->wait && o->tail - o->head <= o->mask) {
+		c = o->wait;
+		o->wait = (struct esp_ctx *)c->lnode.next;
+		o->nwait--;
+		c->err = esp_order_take(o, c);
+		*last = c;
+		last = (struct esp_ctx **)&c->lnode.next;
+	}
+	if (!o->wait)
+		o->wait_tail = &o->wait;
+	*last = NULL;
+	return first;
+}
+
+static void esp_start(struct esp_ctx *c, int cpu);
 
 /*
  * The crypto of a ticketed packet completed: on the SA's home CPU, put it
@@ -341,7 +413,7 @@ static bool esp_order_ticket(struct kipsec_esp_order *o, struct esp_ctx *c,
 static void esp_order_put(struct esp_ctx *c, int err)
 {
 	struct kipsec_esp_order *o = c->sa->esp_order;
-	struct esp_ctx *first, **last, *n;
+	struct esp_ctx *first, **last, *n, *waited;
 	struct esp_worker *w;
 
 	c->err = err;
@@ -356,7 +428,7 @@ static void esp_order_put(struct esp_ctx *c, int err)
 	}
 	rcu_read_lock();
 	spin_lock_bh(&o->lock);
-	o->ring[c->ticket % ESP_ORDER_N] = c;
+	o->ring[c->ticket & o->mask] = c;
 	if (o->draining) {
 		spin_unlock_bh(&o->lock);
 		rcu_read_unlock();
@@ -367,20 +439,26 @@ static void esp_order_put(struct esp_ctx *c, int err)
 	for (;;) {
 		first = NULL;
 		last = &first;
-		while ((n = o->ring[o->head % ESP_ORDER_N])) {
-			o->ring[o->head % ESP_ORDER_N] = NULL;
+		while ((n = o->ring[o->head & o->mask])) {
+			o->ring[o->head & o->mask] = NULL;
 			o->head++;
 			*last = n;
 			last = (struct esp_ctx **)&n->lnode.next;
 		}
 		*last = NULL;
-		if (!first)
+		waited = esp_order_unwait(o);
+		if (!first && !waited)
 			break;
 		spin_unlock_bh(&o->lock);
 		while (first) {
 			n = first;
 			first = (struct esp_ctx *)n->lnode.next;
 			n->finish(n, n->err);
+		}
+		while (waited) {
+			n = waited;
+			waited = (struct esp_ctx *)n->lnode.next;
+			esp_start(n, n->err);
 		}
 		spin_lock_bh(&o->lock);
 	}
@@ -431,6 +509,26 @@ static void esp_worker_fn(struct work_struct *work)
 }
 
 /*
+ * Run the crypto of @c on @cpu: here, or handed to that CPU's worker
+ */
+static void esp_start(struct esp_ctx *c, int cpu)
+{
+	struct esp_worker *w;
+	int err;
+
+	if (cpu != raw_smp_processor_id()) {
+		w = per_cpu_ptr(&esp_workers, cpu);
+		if (llist_add(&c->lnode, &w->list))
+			queue_work_on(cpu, esp_par_wq, &w->work);
+		return;
+	}
+	err = c->enc ? crypto_aead_encrypt(c->req) : crypto_aead_decrypt(c->req);
+	if (err == -EINPROGRESS || err == -EBUSY)
+		return;
+	esp_complete(c, err);
+}
+
+/*
  * Submit the request of @c (set up with esp_done as its callback, @len
  * bytes to transform); the packet continues in c->finish, now or later,
  * whatever happens.
@@ -439,39 +537,49 @@ static void esp_submit(struct esp_ctx *c, struct aead_request *req, bool enc,
 		       unsigned int len)
 {
 	struct kipsec_esp_order *o;
-	struct esp_worker *w;
-	int err, cpu;
+	int cpu = raw_smp_processor_id();
 
 	c->req = req;
 	c->enc = enc;
 	c->ordered = false;
 	c->crypted = false;
+	c->spread = len >= ESP_PAR_MIN_LEN && READ_ONCE(parallel) &&
+		    num_online_cpus() > 1;
 	if (unlikely(READ_ONCE(defer_crypto)) && esp_defer_wq) {
 		INIT_WORK(&c->work, esp_defer_fn);
 		queue_work(esp_defer_wq, &c->work);
 		return;
 	}
-	o = NULL;
-	if (READ_ONCE(parallel) && esp_par_wq && num_online_cpus() > 1)
+	/* once an SA has a ring, its packets keep going through it in order */
+	o = READ_ONCE(c->sa->esp_order);
+	if (!o && READ_ONCE(parallel) && esp_par_wq && num_online_cpus() > 1)
 		o = esp_order_get(c->sa);
-	if (o && esp_order_ticket(o, c, len >= ESP_PAR_MIN_LEN, &cpu)) {
+	if (o) {
 		c->ordered = true;
-		if (cpu != raw_smp_processor_id()) {
-			w = per_cpu_ptr(&esp_workers, cpu);
-			if (llist_add(&c->lnode, &w->list))
-				queue_work_on(cpu, esp_par_wq, &w->work);
+		switch (esp_order_ticket(o, c, &cpu)) {
+		case ESP_TICKET:
+			break;
+		case ESP_WAITING:
+			return;
+		case ESP_NO_ROOM:
+			c->ordered = false;
+			c->finish(c, -ENOBUFS);
 			return;
 		}
 	}
-	err = enc ? crypto_aead_encrypt(req) : crypto_aead_decrypt(req);
-	if (err == -EINPROGRESS || err == -EBUSY)
-		return;
-	esp_complete(c, err);
+	esp_start(c, cpu);
 }
 
 int kipsec_esp_init(void)
 {
 	int cpu;
+
+	if (order_ring < 2 || order_ring > ESP_ORDER_N ||
+	    !is_power_of_2(order_ring)) {
+		pr_err("kipsec: order_ring must be a power of two from 2 to %d\n",
+		       ESP_ORDER_N);
+		return -EINVAL;
+	}
 
 	for_each_possible_cpu(cpu) {
 		struct esp_worker *w = per_cpu_ptr(&esp_workers, cpu);
@@ -669,6 +777,46 @@ static void esp_output_finish(struct esp_ctx *c, int err)
 		kipsec_hooks_xmit(net, skb);
 	}
 	kipsec_sa_put(sa);
+	kipsec_inflight_put(net);
+}
+
+/* per CPU, BH disabled: the SA of the inner fragments esp_frag6() emits */
+static DEFINE_PER_CPU(struct kipsec_sa *, esp_frag_sa);
+
+static int esp_frag6_out(struct net *net, struct sock *sk,
+			 struct sk_buff *skb)
+{
+	return kipsec_esp_output(net, __this_cpu_read(esp_frag_sa), skb);
+}
+
+/*
+ * Tunnel mode, an IPv6 inner packet too long for any outer packet:
+ * fragment it to its route's MTU first and encapsulate each fragment, as
+ * xfrm6_output() does (ip6_fragment() before the transform; a packet the
+ * sender does not allow to fragment gets ICMPv6 packet too big there).
+ * A fragment too long again (an inner MTU near 64 KB) is dropped.
+ */
+static int esp_frag6(struct net *net, struct kipsec_sa *sa,
+		     struct sk_buff *skb)
+{
+	const struct nf_ipv6_ops *v6ops;
+	int err = -EMSGSIZE;
+
+	local_bh_disable();
+	rcu_read_lock();
+	/* ip6_fragment() itself is not exported; netfilter's hook to it is */
+	v6ops = nf_get_ipv6_ops();
+	if (v6ops && !__this_cpu_read(esp_frag_sa)) {
+		__this_cpu_write(esp_frag_sa, sa);
+		err = v6ops->fragment(net, skb->sk, skb, esp_frag6_out);
+		__this_cpu_write(esp_frag_sa, NULL);
+	} else {
+		kipsec_drop(net, sa, KIPSEC_STAT_OUT_ERROR);
+		kfree_skb(skb);
+	}
+	rcu_read_unlock();
+	local_bh_enable();
+	return err;
 }
 
 /**
@@ -757,6 +905,14 @@ int kipsec_esp_output(struct net *net, struct kipsec_sa *sa,
 	}
 	if (!tunnel && inner4 != outer4)
 		goto drop;
+	payload = skb->len - hdr_off;
+	if (!kipsec_len_fits(skb->len + outer + esplen + icv +
+			     ALIGN(payload + 2, blksize) - payload, outer4)) {
+		if (!tunnel || inner4)
+			goto drop;
+		dst_release(dst);
+		return esp_frag6(net, sa, skb);
+	}
 
 	/* the sequence number: never wraps (RFC 4303 3.3.3) */
 	spin_lock_bh(&sa->lock);
@@ -870,6 +1026,11 @@ int kipsec_esp_output(struct net *net, struct kipsec_sa *sa,
 		goto drop;
 	}
 
+	if (!kipsec_inflight_get(net)) {
+		esp_free_ctx(c);
+		why = KIPSEC_STAT_SA_DEAD;
+		goto drop;
+	}
 	kipsec_sa_hold(sa);
 	aead_request_set_tfm(req, aead);
 	aead_request_set_callback(req, CRYPTO_TFM_REQ_MAY_BACKLOG,
@@ -1022,6 +1183,11 @@ int kipsec_esp_input(struct net *net, struct kipsec_sa *sa,
 		esp_free_ctx(c);
 		goto drop;
 	}
+	if (!kipsec_inflight_get(net)) {
+		esp_free_ctx(c);
+		why = KIPSEC_STAT_SA_DEAD;
+		goto drop;
+	}
 
 	/* re-routed after decryption; the device must outlive async crypto */
 	skb_dst_drop(skb);
@@ -1171,6 +1337,7 @@ static void esp_input_finish(struct esp_ctx *c, int err)
 	kipsec_hooks_reinject(sa, skb);
 	dev_put(dev);
 	kipsec_sa_put(sa);
+	kipsec_inflight_put(net);
 	return;
 
 drop:
@@ -1178,4 +1345,5 @@ drop:
 	kfree_skb(skb);
 	dev_put(dev);
 	kipsec_sa_put(sa);
+	kipsec_inflight_put(net);
 }

@@ -272,6 +272,8 @@ struct kipsec_policy {
  * @policy_max: most policies the SPD may hold (net.kipsec.policy_max),
  *              as @sa_max
  * @sysctl_hdr: the netns' net/kipsec sysctl table
+ * @inflight: packets between kipsec_inflight_get() and kipsec_inflight_put()
+ *            (in a transform that may complete later); atomic, no lock
  */
 struct kipsec_net {
 	struct mutex lock;	/* serialises configuration writers */
@@ -291,9 +293,14 @@ struct kipsec_net {
 	unsigned int sa_max;
 	unsigned int policy_max;
 	struct ctl_table_header *sysctl_hdr;
+	atomic_t inflight;
 };
 
 extern unsigned int kipsec_net_id;
+
+/* main.c: packets in flight in a transform (see kipsec_net_exit()) */
+bool kipsec_inflight_get(struct net *net);
+void kipsec_inflight_put(struct net *net);
 
 static inline struct kipsec_net *kipsec_pernet(const struct net *net)
 {

@@ -4,6 +4,8 @@
  */
 #include <linux/module.h>
 #include <linux/sysctl.h>
+#include <linux/wait_bit.h>
+#include <net/net_namespace.h>
 #include <net/genetlink.h>
 #include <net/netns/generic.h>
 #include "kipsec.h"
@@ -90,6 +92,7 @@ static int __net_init kipsec_net_init(struct net *net)
 	for (i = 0; i <= KIPSEC_DIR_MAX; i++)
 		INIT_LIST_HEAD(&kn->policies[i]);
 	atomic_set(&kn->genid, 0);
+	atomic_set(&kn->inflight, 0);
 	kn->policy_next_index = 1;
 
 	kn->stats = netdev_alloc_pcpu_stats(struct kipsec_stats);
@@ -121,12 +124,66 @@ err_stats:
 	return err;
 }
 
+/**
+ * kipsec_inflight_get - a packet enters a transform that may finish later
+ * @net: its netns
+ *
+ * Any context.  Takes a reference on @net, and counts the packet in the
+ * netns, until kipsec_inflight_put().
+ *
+ * Return: false when the netns is being dismantled (its last reference is
+ * gone): the caller drops the packet.
+ */
+bool kipsec_inflight_get(struct net *net)
+{
+	if (!maybe_get_net(net))
+		return false;
+	atomic_inc(&kipsec_pernet(net)->inflight);
+	return true;
+}
+
+/**
+ * kipsec_inflight_put - the packet of kipsec_inflight_get() is done
+ * @net: its netns
+ *
+ * Any context (put_net() of the last reference defers the dismantling to
+ * a workqueue).  Called last, after every use of the netns' kipsec state:
+ * the wakeup and the rest of this function run inside an RCU read-side
+ * section that kipsec_inflight_wait() waits for.
+ */
+void kipsec_inflight_put(struct net *net)
+{
+	struct kipsec_net *kn = kipsec_pernet(net);
+
+	rcu_read_lock();
+	if (atomic_dec_and_test(&kn->inflight))
+		wake_up_var(&kn->inflight);
+	put_net(net);
+	rcu_read_unlock();
+}
+
+/*
+ * Wait until no packet of the netns is in a transform.  Only module
+ * unload can find one: a packet in flight holds a reference on its netns
+ * (kipsec_inflight_get()), so the exit method of a netns that is being
+ * deleted runs only once every packet is done.  Unloading runs the exit
+ * method for live netns, with packets possibly in cryptd, pcrypt or
+ * kipsec's workqueues; the hooks are gone, so no new packet comes.
+ * Then a grace period: the last put is still executing module code.
+ */
+static void kipsec_inflight_wait(struct kipsec_net *kn)
+{
+	wait_var_event(&kn->inflight, !atomic_read(&kn->inflight));
+	synchronize_rcu();
+}
+
 static void __net_exit kipsec_net_exit(struct net *net)
 {
 	struct kipsec_net *kn = kipsec_pernet(net);
 
 	kipsec_hooks_unregister_net(net);
 	kipsec_sysctl_exit_net(kn);
+	kipsec_inflight_wait(kn);
 	kipsec_policy_exit_net(kn);
 	kipsec_state_exit_net(kn);
 	/* packets in flight hold SA references; wait for RCU callbacks */
