@@ -48,51 +48,77 @@ static DEFINE_PER_CPU(struct kipsec_rx_mark, kipsec_rx_mark);
 
 /**
  * struct kipsec_hooks_net - hooks.c's own per-netns state
- * @net: the netns
- * @defrag_work: enables nf_defrag_ipv6 in process context
- * @defrag_state: bit 0 set once the enabling was scheduled
- * @defrag_on: nf_defrag_ipv6 is enabled for the netns
+ * @defrag_on: nf_defrag_ipv6 is enabled for the netns; kipsec then holds a
+ *             reference to that module.  Set under kipsec_net.lock when the
+ *             netns becomes active, read at netns exit.
  */
 struct kipsec_hooks_net {
-	struct net *net;
-	struct work_struct defrag_work;
-	unsigned long defrag_state;
 	bool defrag_on;
 };
 
 static unsigned int kipsec_hooks_net_id __read_mostly;
 
-static void defrag_work_fn(struct work_struct *work)
+/* serialises the one request_module("nf_defrag_ipv6") of a module load */
+static DEFINE_MUTEX(kipsec_defrag_mutex);
+static bool kipsec_defrag_requested;
+
+/*
+ * nf_defrag_ipv6_enable, with a reference to its module; NULL when the
+ * module is absent.  Resolved at run time, not link time, so that a plain
+ * insmod of kipsec.ko works without nf_defrag_ipv6 loaded beforehand.  The
+ * module is requested once per load of kipsec: when it cannot be loaded,
+ * asking again on every configuration change would only repeat a modprobe
+ * that fails.
+ */
+static int (*defrag_enable_get(void))(struct net *net)
 {
-	struct kipsec_hooks_net *hn = container_of(work, struct kipsec_hooks_net,
-						   defrag_work);
 	int (*enable)(struct net *net);
 
-	/*
-	 * Resolved at run time, not link time, so that a plain insmod of
-	 * kipsec.ko works without nf_defrag_ipv6 loaded beforehand.  The
-	 * module reference symbol_get() takes is kept while enabled.
-	 */
-	request_module("nf_defrag_ipv6");
 	enable = symbol_get(nf_defrag_ipv6_enable);
-	if (enable && !enable(hn->net)) {
-		WRITE_ONCE(hn->defrag_on, true);
-		return;
-	}
 	if (enable)
-		symbol_put(nf_defrag_ipv6_enable);
-	clear_bit(0, &hn->defrag_state);	/* retry later */
+		return enable;
+	mutex_lock(&kipsec_defrag_mutex);
+	if (!kipsec_defrag_requested) {
+		kipsec_defrag_requested = true;
+		request_module("nf_defrag_ipv6");
+	}
+	mutex_unlock(&kipsec_defrag_mutex);
+	return symbol_get(nf_defrag_ipv6_enable);
 }
 
-/* the netns is active: make sure IPv6 reassembles before LOCAL_IN */
-static void need_defrag(struct net *net)
+/**
+ * kipsec_hooks_activate - prepare a netns for its first SA or policy
+ * @net: the netns
+ *
+ * IPv6 LOCAL_IN runs before the stack reassembles, so kipsec has the netns
+ * reassemble at PRE_ROUTING (nf_defrag_ipv6, as conntrack does) and
+ * fragmented ESP reaches the LOCAL_IN hook whole.  Done here, in process
+ * context and before the hooks start working, so that the first packet of
+ * the netns is reassembled too.
+ *
+ * Context: process, kipsec_net.lock held.
+ */
+void kipsec_hooks_activate(struct net *net)
 {
 	struct kipsec_hooks_net *hn = net_generic(net, kipsec_hooks_net_id);
+	int (*enable)(struct net *net);
+	int err;
 
-	if (likely(READ_ONCE(hn->defrag_on)))
+	might_sleep();
+	if (hn->defrag_on)
 		return;
-	if (!test_and_set_bit(0, &hn->defrag_state))
-		schedule_work(&hn->defrag_work);
+	enable = defrag_enable_get();
+	if (!enable) {
+		pr_warn_once("nf_defrag_ipv6 unavailable: IPv6 fragments to this host are dropped\n");
+		return;
+	}
+	err = enable(net);
+	if (err) {
+		symbol_put(nf_defrag_ipv6_enable);
+		pr_warn_once("nf_defrag_ipv6: enabling failed (%d)\n", err);
+		return;
+	}
+	hn->defrag_on = true;
 }
 
 int kipsec_hooks_xmit(struct net *net, struct sk_buff *skb)
@@ -308,7 +334,6 @@ static unsigned int kipsec_out_hook(void *priv, struct sk_buff *skb,
 		return NF_ACCEPT;
 	if (this_cpu_read(kipsec_xmit_nest))
 		return NF_ACCEPT;
-	need_defrag(state->net);
 	return kipsec_output(state->net, skb, state->pf);
 }
 
@@ -469,7 +494,6 @@ static unsigned int kipsec_in_hook(void *priv, struct sk_buff *skb,
 		return NF_ACCEPT;
 	if (skb_network_offset(skb))
 		return NF_ACCEPT;	/* not where LOCAL_IN leaves it */
-	need_defrag(state->net);
 	m = this_cpu_ptr(&kipsec_rx_mark);
 	if (m->skb == skb)
 		return check_decap(state->net, skb, state->pf, KIPSEC_DIR_IN,
@@ -530,41 +554,22 @@ static const struct nf_hook_ops kipsec_nf_ops[] = {
 	},
 };
 
-/*
- * IPv6 LOCAL_IN runs before reassembly, so kipsec has the netns reassemble
- * at PRE_ROUTING (nf_defrag_ipv6, as conntrack does) and fragmented ESP
- * reaches the LOCAL_IN hook whole.  Only netns that use kipsec pay for it:
- * the first packet a hook sees in an active netns schedules the enabling
- * (it takes a mutex); it stays enabled until the netns goes away.
- */
-static int __net_init kipsec_hooks_net_init(struct net *net)
-{
-	struct kipsec_hooks_net *hn = net_generic(net, kipsec_hooks_net_id);
-
-	hn->net = net;
-	INIT_WORK(&hn->defrag_work, defrag_work_fn);
-	return 0;
-}
-
 static void __net_exit kipsec_hooks_net_exit(struct net *net)
 {
 	struct kipsec_hooks_net *hn = net_generic(net, kipsec_hooks_net_id);
+	void (*disable)(struct net *net);
 
-	cancel_work_sync(&hn->defrag_work);
-	if (hn->defrag_on) {
-		void (*disable)(struct net *net);
-
-		disable = symbol_get(nf_defrag_ipv6_disable);
-		if (disable) {
-			disable(net);
-			symbol_put(nf_defrag_ipv6_disable);
-		}
-		symbol_put(nf_defrag_ipv6_enable);
+	if (!hn->defrag_on)
+		return;
+	disable = symbol_get(nf_defrag_ipv6_disable);
+	if (disable) {
+		disable(net);
+		symbol_put(nf_defrag_ipv6_disable);
 	}
+	symbol_put(nf_defrag_ipv6_enable);
 }
 
 static struct pernet_operations kipsec_hooks_net_ops = {
-	.init = kipsec_hooks_net_init,
 	.exit = kipsec_hooks_net_exit,
 	.id   = &kipsec_hooks_net_id,
 	.size = sizeof(struct kipsec_hooks_net),

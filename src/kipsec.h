@@ -267,6 +267,7 @@ struct kipsec_policy {
  * @pol_shapes: per direction, the (family, prefix lengths) pairs in use
  *              (policy.c), RCU list
  * @policy_seq: insertion counter of policies
+ * @net: the netns this state belongs to
  */
 struct kipsec_net {
 	struct mutex lock;	/* serialises configuration writers */
@@ -283,6 +284,7 @@ struct kipsec_net {
 	struct rhltable pol_ht;
 	struct list_head pol_shapes[KIPSEC_DIR_MAX + 1];
 	u64 policy_seq;
+	possible_net_t net;
 };
 
 extern unsigned int kipsec_net_id;
@@ -347,10 +349,20 @@ int kipsec_sa_replace(struct kipsec_net *kn, struct kipsec_sa *old,
 void kipsec_sa_unlink(struct kipsec_net *kn, struct kipsec_sa *sa);
 unsigned int kipsec_sa_flush(struct kipsec_net *kn, u8 proto);
 
-/* set kipsec_net.active from the counts, under kipsec_net.lock */
+/* hooks.c: the netns gets its first SA or policy (process context) */
+void kipsec_hooks_activate(struct net *net);
+
+/*
+ * Set kipsec_net.active from the counts, under kipsec_net.lock; a netns
+ * that becomes active is prepared before the hooks see it active.
+ */
 static inline void kipsec_net_update_active(struct kipsec_net *kn)
 {
-	WRITE_ONCE(kn->active, kn->sa_count + kn->policy_count > 0);
+	bool active = kn->sa_count + kn->policy_count > 0;
+
+	if (active && !kn->active)
+		kipsec_hooks_activate(read_pnet(&kn->net));
+	WRITE_ONCE(kn->active, active);
 }
 
 /* policy.c: the SPD */
