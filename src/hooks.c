@@ -94,7 +94,8 @@ static int (*defrag_enable_get(void))(struct net *net)
  * reassemble at PRE_ROUTING (nf_defrag_ipv6, as conntrack does) and
  * fragmented ESP reaches the LOCAL_IN hook whole.  Done here, in process
  * context and before the hooks start working, so that the first packet of
- * the netns is reassembled too.
+ * the netns is reassembled too.  If it cannot be done, the LOCAL_IN hook
+ * drops the fragments it cannot see whole (KIPSEC_STAT_IN_FRAGMENT).
  *
  * Context: process, kipsec_net.lock held.
  */
@@ -485,6 +486,27 @@ static unsigned int kipsec_input(struct net *net, struct sk_buff *skb, u8 pf)
 	return NF_STOLEN;
 }
 
+/*
+ * An IPv6 fragment that nobody reassembled (nf_defrag_ipv6 unavailable,
+ * or skipped for an untracked packet).  Neither an ESP or AH packet nor
+ * a plaintext one can be checked from a piece, and xfrm only ever checks
+ * whole packets at LOCAL_IN: such fragments are dropped.  An atomic
+ * fragment (offset 0, no more fragments) is a whole packet.
+ */
+static bool ipv6_unreassembled(const struct sk_buff *skb)
+{
+	struct frag_hdr _fh;
+	const struct frag_hdr *fh;
+	unsigned int off = 0;
+
+	if (!ipv6_ext_hdr(ipv6_hdr(skb)->nexthdr))
+		return false;
+	if (ipv6_find_hdr(skb, &off, NEXTHDR_FRAGMENT, NULL, NULL) < 0)
+		return false;	/* none, or a bad chain decode_flow() rejects */
+	fh = skb_header_pointer(skb, off, sizeof(_fh), &_fh);
+	return !fh || (fh->frag_off & htons(IP6_OFFSET | IP6_MF));
+}
+
 static unsigned int kipsec_in_hook(void *priv, struct sk_buff *skb,
 				   const struct nf_hook_state *state)
 {
@@ -492,8 +514,15 @@ static unsigned int kipsec_in_hook(void *priv, struct sk_buff *skb,
 
 	if (!READ_ONCE(kipsec_pernet(state->net)->active))
 		return NF_ACCEPT;
-	if (skb_network_offset(skb))
-		return NF_ACCEPT;	/* not where LOCAL_IN leaves it */
+	if (unlikely(skb_network_offset(skb))) {
+		/* not where LOCAL_IN leaves it: no header can be trusted */
+		kipsec_drop(state->net, NULL, KIPSEC_STAT_IN_MALFORMED);
+		return NF_DROP;
+	}
+	if (state->pf == NFPROTO_IPV6 && ipv6_unreassembled(skb)) {
+		kipsec_drop(state->net, NULL, KIPSEC_STAT_IN_FRAGMENT);
+		return NF_DROP;
+	}
 	m = this_cpu_ptr(&kipsec_rx_mark);
 	if (m->skb == skb)
 		return check_decap(state->net, skb, state->pf, KIPSEC_DIR_IN,
