@@ -35,7 +35,11 @@
 #include "kipsec.h"
 #include "datapath.h"
 
-/* after every other hook, conntrack confirmation included (see docs) */
+/*
+ * After every other hook but those at INT_MAX too (conntrack's
+ * confirmation): kipsec runs those itself before it steals a packet
+ * (run_rest_of_chain()).  See docs/architecture.md.
+ */
 #define KIPSEC_HOOK_PRIO	INT_MAX
 
 struct kipsec_rx_mark {
@@ -277,8 +281,67 @@ static struct kipsec_sa *out_sa(struct net *net, struct kipsec_policy *pol,
 	return sa;
 }
 
-static unsigned int kipsec_output(struct net *net, struct sk_buff *skb, u8 pf)
+static unsigned int kipsec_out_hook(void *priv, struct sk_buff *skb,
+				    const struct nf_hook_state *state);
+static unsigned int kipsec_in_hook(void *priv, struct sk_buff *skb,
+				   const struct nf_hook_state *state);
+
+static const struct nf_hook_entries *hook_entries(const struct nf_hook_state *s)
 {
+	if (s->pf == NFPROTO_IPV4)
+		return rcu_dereference(s->net->nf.hooks_ipv4[s->hook]);
+	return rcu_dereference(s->net->nf.hooks_ipv6[s->hook]);
+}
+
+/*
+ * Run the hooks that follow kipsec's own in the chain of @state, before
+ * kipsec steals the packet; @self is the calling hook.  xfrm transforms
+ * outbound packets in dst_output(), after the whole POST_ROUTING chain,
+ * and receives ESP in the protocol handler, after the whole LOCAL_IN
+ * chain: conntrack's confirmation, at INT_MAX like kipsec, sees both the
+ * plaintext and the ESP packet.  At equal priority netfilter sorts a
+ * later registration first, so kipsec may sit before the confirmation
+ * (conntrack already active when kipsec.ko is loaded); running the rest
+ * of the chain here keeps xfrm's order whatever the registration order.
+ *
+ * Return: NF_ACCEPT to go on, else the verdict for the caller to return
+ * (NF_DROP: netfilter frees the packet; NF_STOLEN: a hook took it).  A queue verdict
+ * is refused: the packet would be re-injected after kipsec's hook, and
+ * leave in clear.
+ */
+static unsigned int run_rest_of_chain(struct sk_buff *skb,
+				      const struct nf_hook_state *state,
+				      nf_hookfn *self)
+{
+	const struct nf_hook_entries *e = hook_entries(state);
+	unsigned int i, verdict;
+
+	if (!e)
+		return NF_ACCEPT;
+	for (i = 0; i < e->num_hook_entries; i++)
+		if (e->hooks[i].hook == self)
+			break;
+	for (i++; i < e->num_hook_entries; i++) {
+		verdict = e->hooks[i].hook(e->hooks[i].priv, skb, state);
+		switch (verdict & NF_VERDICT_MASK) {
+		case NF_ACCEPT:
+			break;
+		case NF_DROP:
+		case NF_STOLEN:
+			return verdict;
+		default:
+			return NF_DROP;
+		}
+	}
+	return NF_ACCEPT;
+}
+
+static unsigned int kipsec_output(const struct nf_hook_state *state,
+				  struct sk_buff *skb)
+{
+	struct net *net = state->net;
+	u8 pf = state->pf;
+	unsigned int verdict;
 	struct sk_buff *segs, *seg, *next;
 	struct kipsec_policy *pol;
 	struct kipsec_flow fl;
@@ -306,6 +369,11 @@ static unsigned int kipsec_output(struct net *net, struct sk_buff *skb, u8 pf)
 		policy_count(pol, KIPSEC_STAT_OUT_NO_SA);
 		kipsec_drop(net, NULL, KIPSEC_STAT_OUT_NO_SA);
 		return NF_DROP;
+	}
+	verdict = run_rest_of_chain(skb, state, kipsec_out_hook);
+	if (verdict != NF_ACCEPT) {
+		kipsec_sa_put(sa);
+		return verdict;
 	}
 	policy_count(pol, KIPSEC_STAT_OUT_PACKETS);
 
@@ -335,7 +403,7 @@ static unsigned int kipsec_out_hook(void *priv, struct sk_buff *skb,
 		return NF_ACCEPT;
 	if (this_cpu_read(kipsec_xmit_nest))
 		return NF_ACCEPT;
-	return kipsec_output(state->net, skb, state->pf);
+	return kipsec_output(state, skb);
 }
 
 /*
@@ -462,8 +530,12 @@ static u8 ipsec_spi(struct sk_buff *skb, u8 pf, xfrm_address_t *daddr,
 	return nexthdr;
 }
 
-static unsigned int kipsec_input(struct net *net, struct sk_buff *skb, u8 pf)
+static unsigned int kipsec_input(const struct nf_hook_state *state,
+				 struct sk_buff *skb)
 {
+	struct net *net = state->net;
+	u8 pf = state->pf;
+	unsigned int verdict;
 	struct kipsec_sa *sa;
 	xfrm_address_t daddr;
 	__be32 spi;
@@ -477,6 +549,11 @@ static unsigned int kipsec_input(struct net *net, struct sk_buff *skb, u8 pf)
 	if (!sa) {
 		kipsec_drop(net, NULL, KIPSEC_STAT_IN_NO_SA);
 		return NF_DROP;
+	}
+	verdict = run_rest_of_chain(skb, state, kipsec_in_hook);
+	if (verdict != NF_ACCEPT) {
+		kipsec_sa_put(sa);
+		return verdict;
 	}
 	/* consumes skb and the reference */
 	if (proto == IPPROTO_AH)
@@ -527,7 +604,7 @@ static unsigned int kipsec_in_hook(void *priv, struct sk_buff *skb,
 	if (m->skb == skb)
 		return check_decap(state->net, skb, state->pf, KIPSEC_DIR_IN,
 				   m->sa);
-	return kipsec_input(state->net, skb, state->pf);
+	return kipsec_input(state, skb);
 }
 
 static unsigned int kipsec_fwd_hook(void *priv, struct sk_buff *skb,
