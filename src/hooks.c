@@ -8,12 +8,14 @@
  *   FORWARD      (v4, v6)  policy check of forwarded packets
  *
  * Every hook returns NF_ACCEPT at once when the netns has no kipsec
- * configuration.  Two per-CPU markers, valid only with BH disabled, tie
- * the synchronous re-entries of the stack to kipsec:
+ * configuration.  What kipsec sends is marked in the packet, as xfrm
+ * marks its own: IPCB/IP6CB flag IPSKB_XFRM_TRANSFORMED, which the
+ * POST_ROUTING hook lets through, and which a tunnel device clears when
+ * it encapsulates the packet into a new one (iptunnel_xmit(),
+ * ip6tunnel_xmit(), VRF), so that the new packet is classified in turn.
+ * A per-CPU marker, valid only with BH disabled, ties the synchronous
+ * re-entry of the stack on input to kipsec:
  *
- *   xmit_nest  > 0 while this CPU sends a packet kipsec built; the
- *              POST_ROUTING hook then accepts it, so nothing kipsec emits
- *              is processed twice;
  *   rx_mark    {skb, sa} while this CPU re-injects a decapsulated packet;
  *              the LOCAL_IN/FORWARD hooks then check it against the
  *              inbound policy for that SA instead of as plaintext.
@@ -47,7 +49,6 @@ struct kipsec_rx_mark {
 	struct kipsec_sa *sa;
 };
 
-static DEFINE_PER_CPU(unsigned int, kipsec_xmit_nest);
 static DEFINE_PER_CPU(struct kipsec_rx_mark, kipsec_rx_mark);
 
 /**
@@ -131,16 +132,17 @@ int kipsec_hooks_xmit(struct net *net, struct sk_buff *skb)
 	int err;
 
 	nf_reset_ct(skb);
+	/* as xfrm's output, which resumes in softirq context */
 	local_bh_disable();
-	__this_cpu_inc(kipsec_xmit_nest);
 	if (ip_hdr(skb)->version == 4) {
 		memset(IPCB(skb), 0, sizeof(*IPCB(skb)));
+		IPCB(skb)->flags = IPSKB_XFRM_TRANSFORMED;
 		err = ip_local_out(net, NULL, skb);
 	} else {
 		memset(IP6CB(skb), 0, sizeof(*IP6CB(skb)));
+		IP6CB(skb)->flags = IP6SKB_XFRM_TRANSFORMED;
 		err = ip6_local_out(net, NULL, skb);
 	}
-	__this_cpu_dec(kipsec_xmit_nest);
 	local_bh_enable();
 	return err;
 }
@@ -396,13 +398,21 @@ static unsigned int kipsec_output(const struct nf_hook_state *state,
 	return NF_STOLEN;
 }
 
+/* the packet left an IPsec transform (kipsec_hooks_xmit(), xfrm_output()) */
+static bool transformed(const struct sk_buff *skb, u8 pf)
+{
+	if (pf == NFPROTO_IPV4)
+		return IPCB(skb)->flags & IPSKB_XFRM_TRANSFORMED;
+	return IP6CB(skb)->flags & IP6SKB_XFRM_TRANSFORMED;
+}
+
 static unsigned int kipsec_out_hook(void *priv, struct sk_buff *skb,
 				    const struct nf_hook_state *state)
 {
 	if (!READ_ONCE(kipsec_pernet(state->net)->active))
 		return NF_ACCEPT;
-	if (this_cpu_read(kipsec_xmit_nest))
-		return NF_ACCEPT;
+	if (transformed(skb, state->pf))
+		return NF_ACCEPT;	/* kipsec's own output, or xfrm's */
 	return kipsec_output(state, skb);
 }
 
