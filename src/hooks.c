@@ -307,9 +307,9 @@ static const struct nf_hook_entries *hook_entries(const struct nf_hook_state *s)
  * of the chain here keeps xfrm's order whatever the registration order.
  *
  * Return: NF_ACCEPT to go on, else the verdict for the caller to return
- * (NF_DROP: netfilter frees the packet; NF_STOLEN: a hook took it).  A queue verdict
- * is refused: the packet would be re-injected after kipsec's hook, and
- * leave in clear.
+ * (NF_DROP: netfilter frees the packet; NF_STOLEN: a hook took it).  A
+ * queue verdict is refused: the packet would be re-injected after
+ * kipsec's hook, and leave in clear.
  */
 static unsigned int run_rest_of_chain(struct sk_buff *skb,
 				      const struct nf_hook_state *state,
