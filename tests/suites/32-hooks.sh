@@ -201,3 +201,30 @@ t_hk_gre_underlay() {
 	expect_eq "kipsec overlay SA out" "$(snap_get ka "$SPI_KX" packets)" 2
 }
 ktest gre_underlay_protected t_hk_gre_underlay 120
+
+# The same over an ip6gre underlay that a block policy forbids: the GRE
+# packets that carry kipsec's ESP are classified and dropped, none leaves.
+t_hk_ip6gre_block() {
+	hk_need
+	topo_up
+	ip -n "$KA" -batch - <<-EOF || skip "no ip6gre devices"
+		link add gre6 type ip6gre local $KA6 remote $XB6 ttl 64 encaplimit none
+		addr add fd77::1/64 dev gre6 nodad
+		link set gre6 up
+	EOF
+	cfg ka state add src fd77::1 dst fd77::2 proto esp spi "$SPI_KX" \
+		reqid "$REQ_KX" mode tunnel "$(alg_args "$HK_AEAD" 128 128 1)"
+	cfg ka policy add src "$KAI6/128" dst "$XBI6/128" dir out \
+		tmpl src fd77::1 dst fd77::2 proto esp reqid "$REQ_KX" mode tunnel
+	cfg ka policy add src "$KA6/128" dst "$XB6/128" proto gre dir out \
+		action block
+	cfg_apply
+	sniff_start wire "$KA" "$KA_IF" --save none
+	ping_fails "$KA" "$KAI6" "$XBI6"
+	sniff_stop wire
+	expect_eq "GRE on the wire" "$(sniff_count wire out:proto:47)" 0
+	expect_ge "kipsec overlay SA out" \
+		"$("$KIPSEC" -n "$KA" -s -j state list | jq '.[0].stats.out_packets')" 1
+	expect_ge "out_discard" "$(ka_stat out_discard)" 1
+}
+ktest ip6gre_underlay_blocked t_hk_ip6gre_block 90
