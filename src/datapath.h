@@ -12,8 +12,9 @@
 
 /*
  * Send a finished outer packet (skb->data at its IP header, skb_dst set)
- * with ip_local_out()/ip6_local_out(), marked on this CPU as kipsec's own
- * so that the POST_ROUTING hook lets it through untouched.  Consumes skb.
+ * with ip_local_out()/ip6_local_out(), marked as transformed (IPCB/IP6CB
+ * flags, as xfrm does) so that the POST_ROUTING hook lets it through
+ * untouched.  Consumes skb.
  */
 int kipsec_hooks_xmit(struct net *net, struct sk_buff *skb);
 

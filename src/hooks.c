@@ -8,12 +8,14 @@
  *   FORWARD      (v4, v6)  policy check of forwarded packets
  *
  * Every hook returns NF_ACCEPT at once when the netns has no kipsec
- * configuration.  Two per-CPU markers, valid only with BH disabled, tie
- * the synchronous re-entries of the stack to kipsec:
+ * configuration.  What kipsec sends is marked in the packet, as xfrm
+ * marks its own: IPCB/IP6CB flag IPSKB_XFRM_TRANSFORMED, which the
+ * POST_ROUTING hook lets through, and which a tunnel device clears when
+ * it encapsulates the packet into a new one (iptunnel_xmit(),
+ * ip6tunnel_xmit(), VRF), so that the new packet is classified in turn.
+ * A per-CPU marker, valid only with BH disabled, ties the synchronous
+ * re-entry of the stack on input to kipsec:
  *
- *   xmit_nest  > 0 while this CPU sends a packet kipsec built; the
- *              POST_ROUTING hook then accepts it, so nothing kipsec emits
- *              is processed twice;
  *   rx_mark    {skb, sa} while this CPU re-injects a decapsulated packet;
  *              the LOCAL_IN/FORWARD hooks then check it against the
  *              inbound policy for that SA instead of as plaintext.
@@ -35,7 +37,11 @@
 #include "kipsec.h"
 #include "datapath.h"
 
-/* after every other hook, conntrack confirmation included (see docs) */
+/*
+ * After every other hook but those at INT_MAX too (conntrack's
+ * confirmation): kipsec runs those itself before it steals a packet
+ * (run_rest_of_chain()).  See docs/architecture.md.
+ */
 #define KIPSEC_HOOK_PRIO	INT_MAX
 
 struct kipsec_rx_mark {
@@ -43,56 +49,82 @@ struct kipsec_rx_mark {
 	struct kipsec_sa *sa;
 };
 
-static DEFINE_PER_CPU(unsigned int, kipsec_xmit_nest);
 static DEFINE_PER_CPU(struct kipsec_rx_mark, kipsec_rx_mark);
 
 /**
  * struct kipsec_hooks_net - hooks.c's own per-netns state
- * @net: the netns
- * @defrag_work: enables nf_defrag_ipv6 in process context
- * @defrag_state: bit 0 set once the enabling was scheduled
- * @defrag_on: nf_defrag_ipv6 is enabled for the netns
+ * @defrag_on: nf_defrag_ipv6 is enabled for the netns; kipsec then holds a
+ *             reference to that module.  Set under kipsec_net.lock when the
+ *             netns becomes active, read at netns exit.
  */
 struct kipsec_hooks_net {
-	struct net *net;
-	struct work_struct defrag_work;
-	unsigned long defrag_state;
 	bool defrag_on;
 };
 
 static unsigned int kipsec_hooks_net_id __read_mostly;
 
-static void defrag_work_fn(struct work_struct *work)
+/* serialises the one request_module("nf_defrag_ipv6") of a module load */
+static DEFINE_MUTEX(kipsec_defrag_mutex);
+static bool kipsec_defrag_requested;
+
+/*
+ * nf_defrag_ipv6_enable, with a reference to its module; NULL when the
+ * module is absent.  Resolved at run time, not link time, so that a plain
+ * insmod of kipsec.ko works without nf_defrag_ipv6 loaded beforehand.  The
+ * module is requested once per load of kipsec: when it cannot be loaded,
+ * asking again on every configuration change would only repeat a modprobe
+ * that fails.
+ */
+static int (*defrag_enable_get(void))(struct net *net)
 {
-	struct kipsec_hooks_net *hn = container_of(work, struct kipsec_hooks_net,
-						   defrag_work);
 	int (*enable)(struct net *net);
 
-	/*
-	 * Resolved at run time, not link time, so that a plain insmod of
-	 * kipsec.ko works without nf_defrag_ipv6 loaded beforehand.  The
-	 * module reference symbol_get() takes is kept while enabled.
-	 */
-	request_module("nf_defrag_ipv6");
 	enable = symbol_get(nf_defrag_ipv6_enable);
-	if (enable && !enable(hn->net)) {
-		WRITE_ONCE(hn->defrag_on, true);
-		return;
-	}
 	if (enable)
-		symbol_put(nf_defrag_ipv6_enable);
-	clear_bit(0, &hn->defrag_state);	/* retry later */
+		return enable;
+	mutex_lock(&kipsec_defrag_mutex);
+	if (!kipsec_defrag_requested) {
+		kipsec_defrag_requested = true;
+		request_module("nf_defrag_ipv6");
+	}
+	mutex_unlock(&kipsec_defrag_mutex);
+	return symbol_get(nf_defrag_ipv6_enable);
 }
 
-/* the netns is active: make sure IPv6 reassembles before LOCAL_IN */
-static void need_defrag(struct net *net)
+/**
+ * kipsec_hooks_activate - prepare a netns for its first SA or policy
+ * @net: the netns
+ *
+ * IPv6 LOCAL_IN runs before the stack reassembles, so kipsec has the netns
+ * reassemble at PRE_ROUTING (nf_defrag_ipv6, as conntrack does) and
+ * fragmented ESP reaches the LOCAL_IN hook whole.  Done here, in process
+ * context and before the hooks start working, so that the first packet of
+ * the netns is reassembled too.  If it cannot be done, the LOCAL_IN hook
+ * drops the fragments it cannot see whole (KIPSEC_STAT_IN_FRAGMENT).
+ *
+ * Context: process, kipsec_net.lock held.
+ */
+void kipsec_hooks_activate(struct net *net)
 {
 	struct kipsec_hooks_net *hn = net_generic(net, kipsec_hooks_net_id);
+	int (*enable)(struct net *net);
+	int err;
 
-	if (likely(READ_ONCE(hn->defrag_on)))
+	might_sleep();
+	if (hn->defrag_on)
 		return;
-	if (!test_and_set_bit(0, &hn->defrag_state))
-		schedule_work(&hn->defrag_work);
+	enable = defrag_enable_get();
+	if (!enable) {
+		pr_warn_once("nf_defrag_ipv6 unavailable: IPv6 fragments to this host are dropped\n");
+		return;
+	}
+	err = enable(net);
+	if (err) {
+		symbol_put(nf_defrag_ipv6_enable);
+		pr_warn_once("nf_defrag_ipv6: enabling failed (%d)\n", err);
+		return;
+	}
+	hn->defrag_on = true;
 }
 
 int kipsec_hooks_xmit(struct net *net, struct sk_buff *skb)
@@ -100,16 +132,17 @@ int kipsec_hooks_xmit(struct net *net, struct sk_buff *skb)
 	int err;
 
 	nf_reset_ct(skb);
+	/* as xfrm's output, which resumes in softirq context */
 	local_bh_disable();
-	__this_cpu_inc(kipsec_xmit_nest);
 	if (ip_hdr(skb)->version == 4) {
 		memset(IPCB(skb), 0, sizeof(*IPCB(skb)));
+		IPCB(skb)->flags = IPSKB_XFRM_TRANSFORMED;
 		err = ip_local_out(net, NULL, skb);
 	} else {
 		memset(IP6CB(skb), 0, sizeof(*IP6CB(skb)));
+		IP6CB(skb)->flags = IP6SKB_XFRM_TRANSFORMED;
 		err = ip6_local_out(net, NULL, skb);
 	}
-	__this_cpu_dec(kipsec_xmit_nest);
 	local_bh_enable();
 	return err;
 }
@@ -250,8 +283,67 @@ static struct kipsec_sa *out_sa(struct net *net, struct kipsec_policy *pol,
 	return sa;
 }
 
-static unsigned int kipsec_output(struct net *net, struct sk_buff *skb, u8 pf)
+static unsigned int kipsec_out_hook(void *priv, struct sk_buff *skb,
+				    const struct nf_hook_state *state);
+static unsigned int kipsec_in_hook(void *priv, struct sk_buff *skb,
+				   const struct nf_hook_state *state);
+
+static const struct nf_hook_entries *hook_entries(const struct nf_hook_state *s)
 {
+	if (s->pf == NFPROTO_IPV4)
+		return rcu_dereference(s->net->nf.hooks_ipv4[s->hook]);
+	return rcu_dereference(s->net->nf.hooks_ipv6[s->hook]);
+}
+
+/*
+ * Run the hooks that follow kipsec's own in the chain of @state, before
+ * kipsec steals the packet; @self is the calling hook.  xfrm transforms
+ * outbound packets in dst_output(), after the whole POST_ROUTING chain,
+ * and receives ESP in the protocol handler, after the whole LOCAL_IN
+ * chain: conntrack's confirmation, at INT_MAX like kipsec, sees both the
+ * plaintext and the ESP packet.  At equal priority netfilter sorts a
+ * later registration first, so kipsec may sit before the confirmation
+ * (conntrack already active when kipsec.ko is loaded); running the rest
+ * of the chain here keeps xfrm's order whatever the registration order.
+ *
+ * Return: NF_ACCEPT to go on, else the verdict for the caller to return
+ * (NF_DROP: netfilter frees the packet; NF_STOLEN: a hook took it).  A
+ * queue verdict is refused: the packet would be re-injected after
+ * kipsec's hook, and leave in clear.
+ */
+static unsigned int run_rest_of_chain(struct sk_buff *skb,
+				      const struct nf_hook_state *state,
+				      nf_hookfn *self)
+{
+	const struct nf_hook_entries *e = hook_entries(state);
+	unsigned int i, verdict;
+
+	if (!e)
+		return NF_ACCEPT;
+	for (i = 0; i < e->num_hook_entries; i++)
+		if (e->hooks[i].hook == self)
+			break;
+	for (i++; i < e->num_hook_entries; i++) {
+		verdict = e->hooks[i].hook(e->hooks[i].priv, skb, state);
+		switch (verdict & NF_VERDICT_MASK) {
+		case NF_ACCEPT:
+			break;
+		case NF_DROP:
+		case NF_STOLEN:
+			return verdict;
+		default:
+			return NF_DROP;
+		}
+	}
+	return NF_ACCEPT;
+}
+
+static unsigned int kipsec_output(const struct nf_hook_state *state,
+				  struct sk_buff *skb)
+{
+	struct net *net = state->net;
+	u8 pf = state->pf;
+	unsigned int verdict;
 	struct sk_buff *segs, *seg, *next;
 	struct kipsec_policy *pol;
 	struct kipsec_flow fl;
@@ -280,6 +372,11 @@ static unsigned int kipsec_output(struct net *net, struct sk_buff *skb, u8 pf)
 		kipsec_drop(net, NULL, KIPSEC_STAT_OUT_NO_SA);
 		return NF_DROP;
 	}
+	verdict = run_rest_of_chain(skb, state, kipsec_out_hook);
+	if (verdict != NF_ACCEPT) {
+		kipsec_sa_put(sa);
+		return verdict;
+	}
 	policy_count(pol, KIPSEC_STAT_OUT_PACKETS);
 
 	if (skb_is_gso(skb)) {
@@ -301,15 +398,22 @@ static unsigned int kipsec_output(struct net *net, struct sk_buff *skb, u8 pf)
 	return NF_STOLEN;
 }
 
+/* the packet left an IPsec transform (kipsec_hooks_xmit(), xfrm_output()) */
+static bool transformed(const struct sk_buff *skb, u8 pf)
+{
+	if (pf == NFPROTO_IPV4)
+		return IPCB(skb)->flags & IPSKB_XFRM_TRANSFORMED;
+	return IP6CB(skb)->flags & IP6SKB_XFRM_TRANSFORMED;
+}
+
 static unsigned int kipsec_out_hook(void *priv, struct sk_buff *skb,
 				    const struct nf_hook_state *state)
 {
 	if (!READ_ONCE(kipsec_pernet(state->net)->active))
 		return NF_ACCEPT;
-	if (this_cpu_read(kipsec_xmit_nest))
-		return NF_ACCEPT;
-	need_defrag(state->net);
-	return kipsec_output(state->net, skb, state->pf);
+	if (transformed(skb, state->pf))
+		return NF_ACCEPT;	/* kipsec's own output, or xfrm's */
+	return kipsec_output(state, skb);
 }
 
 /*
@@ -436,8 +540,12 @@ static u8 ipsec_spi(struct sk_buff *skb, u8 pf, xfrm_address_t *daddr,
 	return nexthdr;
 }
 
-static unsigned int kipsec_input(struct net *net, struct sk_buff *skb, u8 pf)
+static unsigned int kipsec_input(const struct nf_hook_state *state,
+				 struct sk_buff *skb)
 {
+	struct net *net = state->net;
+	u8 pf = state->pf;
+	unsigned int verdict;
 	struct kipsec_sa *sa;
 	xfrm_address_t daddr;
 	__be32 spi;
@@ -452,12 +560,38 @@ static unsigned int kipsec_input(struct net *net, struct sk_buff *skb, u8 pf)
 		kipsec_drop(net, NULL, KIPSEC_STAT_IN_NO_SA);
 		return NF_DROP;
 	}
+	verdict = run_rest_of_chain(skb, state, kipsec_in_hook);
+	if (verdict != NF_ACCEPT) {
+		kipsec_sa_put(sa);
+		return verdict;
+	}
 	/* consumes skb and the reference */
 	if (proto == IPPROTO_AH)
 		kipsec_ah_input(net, sa, skb);
 	else
 		kipsec_esp_input(net, sa, skb);
 	return NF_STOLEN;
+}
+
+/*
+ * An IPv6 fragment that nobody reassembled (nf_defrag_ipv6 unavailable,
+ * or skipped for an untracked packet).  Neither an ESP or AH packet nor
+ * a plaintext one can be checked from a piece, and xfrm only ever checks
+ * whole packets at LOCAL_IN: such fragments are dropped.  An atomic
+ * fragment (offset 0, no more fragments) is a whole packet.
+ */
+static bool ipv6_unreassembled(const struct sk_buff *skb)
+{
+	struct frag_hdr _fh;
+	const struct frag_hdr *fh;
+	unsigned int off = 0;
+
+	if (!ipv6_ext_hdr(ipv6_hdr(skb)->nexthdr))
+		return false;
+	if (ipv6_find_hdr(skb, &off, NEXTHDR_FRAGMENT, NULL, NULL) < 0)
+		return false;	/* none, or a bad chain decode_flow() rejects */
+	fh = skb_header_pointer(skb, off, sizeof(_fh), &_fh);
+	return !fh || (fh->frag_off & htons(IP6_OFFSET | IP6_MF));
 }
 
 static unsigned int kipsec_in_hook(void *priv, struct sk_buff *skb,
@@ -467,14 +601,20 @@ static unsigned int kipsec_in_hook(void *priv, struct sk_buff *skb,
 
 	if (!READ_ONCE(kipsec_pernet(state->net)->active))
 		return NF_ACCEPT;
-	if (skb_network_offset(skb))
-		return NF_ACCEPT;	/* not where LOCAL_IN leaves it */
-	need_defrag(state->net);
+	if (unlikely(skb_network_offset(skb))) {
+		/* not where LOCAL_IN leaves it: no header can be trusted */
+		kipsec_drop(state->net, NULL, KIPSEC_STAT_IN_MALFORMED);
+		return NF_DROP;
+	}
+	if (state->pf == NFPROTO_IPV6 && ipv6_unreassembled(skb)) {
+		kipsec_drop(state->net, NULL, KIPSEC_STAT_IN_FRAGMENT);
+		return NF_DROP;
+	}
 	m = this_cpu_ptr(&kipsec_rx_mark);
 	if (m->skb == skb)
 		return check_decap(state->net, skb, state->pf, KIPSEC_DIR_IN,
 				   m->sa);
-	return kipsec_input(state->net, skb, state->pf);
+	return kipsec_input(state, skb);
 }
 
 static unsigned int kipsec_fwd_hook(void *priv, struct sk_buff *skb,
@@ -530,41 +670,22 @@ static const struct nf_hook_ops kipsec_nf_ops[] = {
 	},
 };
 
-/*
- * IPv6 LOCAL_IN runs before reassembly, so kipsec has the netns reassemble
- * at PRE_ROUTING (nf_defrag_ipv6, as conntrack does) and fragmented ESP
- * reaches the LOCAL_IN hook whole.  Only netns that use kipsec pay for it:
- * the first packet a hook sees in an active netns schedules the enabling
- * (it takes a mutex); it stays enabled until the netns goes away.
- */
-static int __net_init kipsec_hooks_net_init(struct net *net)
-{
-	struct kipsec_hooks_net *hn = net_generic(net, kipsec_hooks_net_id);
-
-	hn->net = net;
-	INIT_WORK(&hn->defrag_work, defrag_work_fn);
-	return 0;
-}
-
 static void __net_exit kipsec_hooks_net_exit(struct net *net)
 {
 	struct kipsec_hooks_net *hn = net_generic(net, kipsec_hooks_net_id);
+	void (*disable)(struct net *net);
 
-	cancel_work_sync(&hn->defrag_work);
-	if (hn->defrag_on) {
-		void (*disable)(struct net *net);
-
-		disable = symbol_get(nf_defrag_ipv6_disable);
-		if (disable) {
-			disable(net);
-			symbol_put(nf_defrag_ipv6_disable);
-		}
-		symbol_put(nf_defrag_ipv6_enable);
+	if (!hn->defrag_on)
+		return;
+	disable = symbol_get(nf_defrag_ipv6_disable);
+	if (disable) {
+		disable(net);
+		symbol_put(nf_defrag_ipv6_disable);
 	}
+	symbol_put(nf_defrag_ipv6_enable);
 }
 
 static struct pernet_operations kipsec_hooks_net_ops = {
-	.init = kipsec_hooks_net_init,
 	.exit = kipsec_hooks_net_exit,
 	.id   = &kipsec_hooks_net_id,
 	.size = sizeof(struct kipsec_hooks_net),

@@ -274,6 +274,7 @@ struct kipsec_policy {
  * @sysctl_hdr: the netns' net/kipsec sysctl table
  * @inflight: packets between kipsec_inflight_get() and kipsec_inflight_put()
  *            (in a transform that may complete later); atomic, no lock
+ * @net: the netns this state belongs to
  */
 struct kipsec_net {
 	struct mutex lock;	/* serialises configuration writers */
@@ -294,6 +295,7 @@ struct kipsec_net {
 	unsigned int policy_max;
 	struct ctl_table_header *sysctl_hdr;
 	atomic_t inflight;
+	possible_net_t net;
 };
 
 extern unsigned int kipsec_net_id;
@@ -362,10 +364,20 @@ int kipsec_sa_replace(struct kipsec_net *kn, struct kipsec_sa *old,
 void kipsec_sa_unlink(struct kipsec_net *kn, struct kipsec_sa *sa);
 unsigned int kipsec_sa_flush(struct kipsec_net *kn, u8 proto);
 
-/* set kipsec_net.active from the counts, under kipsec_net.lock */
+/* hooks.c: the netns gets its first SA or policy (process context) */
+void kipsec_hooks_activate(struct net *net);
+
+/*
+ * Set kipsec_net.active from the counts, under kipsec_net.lock; a netns
+ * that becomes active is prepared before the hooks see it active.
+ */
 static inline void kipsec_net_update_active(struct kipsec_net *kn)
 {
-	WRITE_ONCE(kn->active, kn->sa_count + kn->policy_count > 0);
+	bool active = kn->sa_count + kn->policy_count > 0;
+
+	if (active && !kn->active)
+		kipsec_hooks_activate(read_pnet(&kn->net));
+	WRITE_ONCE(kn->active, active);
 }
 
 /* policy.c: the SPD */

@@ -87,6 +87,7 @@ static int __net_init kipsec_net_init(struct net *net)
 	struct kipsec_net *kn = kipsec_pernet(net);
 	int i, err;
 
+	write_pnet(&kn->net, net);
 	mutex_init(&kn->lock);
 	INIT_LIST_HEAD(&kn->sa_list);
 	for (i = 0; i <= KIPSEC_DIR_MAX; i++)

@@ -36,6 +36,7 @@ const char *const stat_names[__KIPSEC_STAT_MAX] = {
 	[KIPSEC_STAT_OUT_ERROR] = "out_error",
 	[KIPSEC_STAT_CRYPTO_ERROR] = "crypto_error",
 	[KIPSEC_STAT_SA_DEAD] = "sa_dead",
+	[KIPSEC_STAT_IN_FRAGMENT] = "in_fragment",
 };
 
 static bool is_port_proto(uint8_t p)

@@ -111,6 +111,7 @@ enum kipsec_stat {
 	KIPSEC_STAT_OUT_ERROR,		/* skb allocation, GSO, headroom */
 	KIPSEC_STAT_CRYPTO_ERROR,	/* crypto API error other than auth */
 	KIPSEC_STAT_SA_DEAD,		/* SA deleted while packet in flight */
+	KIPSEC_STAT_IN_FRAGMENT,	/* IPv6 fragment not reassembled */
 
 	__KIPSEC_STAT_MAX,
 	KIPSEC_STAT_MAX = __KIPSEC_STAT_MAX - 1
