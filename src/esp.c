@@ -1139,7 +1139,16 @@ static void esp_input_finish(struct esp_ctx *c, int err)
 	why = KIPSEC_STAT_SA_DEAD;
 	if (READ_ONCE(sa->dead))
 		goto drop;
-	/* authentic: now the window may move (recheck: copies may race) */
+	/*
+	 * The trailer before the window: without integrity (digest_null) a
+	 * forged or corrupted packet reaches this point, and must not use up
+	 * the sequence number of the genuine one (xfrm_input() advances only
+	 * after the type's input succeeded).
+	 */
+	why = KIPSEC_STAT_IN_BAD_TRAILER;
+	if (esp_trailer(skb, hoff + esplen, icv, &nexthdr))
+		goto drop;
+	/* decrypted and well-formed: now the window may move (recheck) */
 	spin_lock_bh(&sa->lock);
 	err = kipsec_replay_advance(&sa->replay, seq);
 	spin_unlock_bh(&sa->lock);
@@ -1147,9 +1156,6 @@ static void esp_input_finish(struct esp_ctx *c, int err)
 		why = err;
 		goto drop;
 	}
-	why = KIPSEC_STAT_IN_BAD_TRAILER;
-	if (esp_trailer(skb, hoff + esplen, icv, &nexthdr))
-		goto drop;
 	esp_count(sa, net, KIPSEC_STAT_IN_PACKETS, skb->len - hoff - esplen);
 
 	if (sa->mode == KIPSEC_MODE_TUNNEL) {
