@@ -758,8 +758,16 @@ int kipsec_esp_output(struct net *net, struct kipsec_sa *sa,
 	if (!tunnel && inner4 != outer4)
 		goto drop;
 
-	/* the sequence number: never wraps (RFC 4303 3.3.3) */
+	/*
+	 * The sequence number: never wraps (RFC 4303 3.3.3), and never comes
+	 * from an SA that handed its counter to a successor (state update).
+	 */
 	spin_lock_bh(&sa->lock);
+	if (READ_ONCE(sa->dead)) {
+		spin_unlock_bh(&sa->lock);
+		why = KIPSEC_STAT_SA_DEAD;
+		goto drop;
+	}
 	if (sa->oseq >= (esn ? U64_MAX : U32_MAX)) {
 		spin_unlock_bh(&sa->lock);
 		why = KIPSEC_STAT_OUT_SEQ_OVERFLOW;
@@ -1148,9 +1156,14 @@ static void esp_input_finish(struct esp_ctx *c, int err)
 	why = KIPSEC_STAT_IN_BAD_TRAILER;
 	if (esp_trailer(skb, hoff + esplen, icv, &nexthdr))
 		goto drop;
-	/* decrypted and well-formed: now the window may move (recheck) */
+	/*
+	 * Decrypted and well-formed: now the window may move (recheck:
+	 * copies may race).  An SA replaced by `state update` handed its
+	 * window over under the lock and is dead from then on.
+	 */
 	spin_lock_bh(&sa->lock);
-	err = kipsec_replay_advance(&sa->replay, seq);
+	err = READ_ONCE(sa->dead) ? KIPSEC_STAT_SA_DEAD :
+		kipsec_replay_advance(&sa->replay, seq);
 	spin_unlock_bh(&sa->lock);
 	if (err) {
 		why = err;
