@@ -25,8 +25,8 @@
  *
  * The AEAD is the bare transform, not the seqiv/echainiv IV generator
  * that xfrm wraps around it: the datapath writes the IV itself (the
- * 64-bit sequence number, or random bytes for the CBC ciphers, see
- * kipsec_sa.iv_random).
+ * 64-bit sequence number XOR a per-SA random salt, as seqiv does, or
+ * random bytes for the CBC ciphers, see kipsec_sa.iv_random).
  *
  * The keys are not kept: only a SHA-256 digest of the algorithms, keys
  * and ICV lengths (kipsec_sa.alg_digest), by which an update is refused
@@ -667,7 +667,7 @@ static void sa_alg_digest(struct kipsec_sa *sa,
  * kipsec_crypto_init_sa_algs() - allocate and key the transform of an SA
  * @sa: the SA being built, with key.proto and flags (ESN) set; fills aead
  *      or ahash, the names, key lengths, icv_len, iv_len, block_size,
- *      iv_random and alg_digest
+ *      iv_random, iv_salt and alg_digest
  * @p: the algorithms and keys; the caller owns and wipes the keys
  * @extack: error reporting
  *
@@ -690,6 +690,7 @@ int kipsec_crypto_init_sa_algs(struct kipsec_sa *sa,
 	if (err)
 		return err;
 	sa_alg_digest(sa, p);
+	sa->iv_salt = get_random_u64();
 	return 0;
 }
 

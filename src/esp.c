@@ -829,13 +829,15 @@ int kipsec_esp_output(struct net *net, struct kipsec_sa *sa,
 	esph->seq_no = htonl(lower_32_bits(seq));
 	/*
 	 * The IV: random for CBC, which needs it unpredictable (RFC 3602;
-	 * xfrm uses echainiv), else the sequence number, unique per packet
-	 * for the SA (counter modes, RFC 3686/4106/4309)
+	 * xfrm uses echainiv), else the sequence number XORed with the SA's
+	 * random iv_salt (as crypto/seqiv.c does): unique per packet for the
+	 * SA (counter modes, RFC 3686/4106/4309/4543/7634), and unlike the
+	 * bare number not repeated by an SA added again with the same key.
 	 */
 	if (sa->iv_random) {
 		get_random_bytes(esph->enc_data, ivlen);
 	} else {
-		seqiv = cpu_to_be64(seq);
+		seqiv = cpu_to_be64(seq ^ sa->iv_salt);
 		memset(esph->enc_data, 0, ivlen);
 		memcpy(esph->enc_data + ivlen - min(ivlen, 8U),
 		       (u8 *)&seqiv + 8 - min(ivlen, 8U), min(ivlen, 8U));

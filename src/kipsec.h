@@ -109,7 +109,10 @@ struct kipsec_sa_key {
  * @enc_key_bits: cipher key length reported instead of the key
  * @auth_key_bits: integrity key length reported instead of the key
  * @iv_random: ESP output: the IV is random per packet (CBC ciphers);
- *             otherwise it is the 64-bit sequence number
+ *             otherwise it is the 64-bit sequence number XOR @iv_salt
+ * @iv_salt: random, drawn when the SA is created; makes the IV of a
+ *           counter-mode SA differ from that of an earlier SA with the
+ *           same key and sequence numbers (seqiv's salt)
  * @alg_digest: SHA-256 of the algorithms, keys and ICV lengths, so that
  *              an update can tell whether they change without keeping
  *              the key (compared with crypto_memneq())
@@ -151,6 +154,7 @@ struct kipsec_sa {
 	u32 enc_key_bits;
 	u32 auth_key_bits;
 	bool iv_random;
+	u64 iv_salt;
 	u8 alg_digest[KIPSEC_ALG_DIGEST_SIZE];
 	u8 icv_len;
 	u8 iv_len;

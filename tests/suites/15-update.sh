@@ -3,8 +3,10 @@
 #
 # `state update` and nonce uniqueness: an update keeps the SA's sequence
 # numbers, replay window and counters (as xfrm_state_update() keeps the
-# state it updates), and an update cannot change the key or the
-# algorithms.
+# state it updates), an update cannot change the key or the algorithms,
+# and the explicit IV of the counter-mode algorithms is not the bare
+# sequence number, so that an SA deleted and added again with the same key
+# does not repeat a nonce.
 #
 # kipsec in netns ka, Linux xfrm in netns xb (tests/lib/topo.sh).
 
@@ -114,3 +116,39 @@ t_update_new_key_refused() {
 	expect_eq "reqid and oseq after the same-key update" "$out" "4 5"
 }
 ktest update_new_key_refused t_update_new_key_refused 60
+
+# The explicit IV of GCM is not the sequence number, and an SA deleted
+# and added again with the same key sends another IV for the same number.
+t_gcm_iv_not_seq() {
+	local sa pol iv1 iv2 n
+	need_kipsec
+	need_py
+	topo_up
+	sa="state add src $KA4 dst $XB4 proto esp spi $SPI_KX reqid $REQ_KX"
+	sa+=" mode transport $(alg_args "$UPD_GCM" 128 128 1)"
+	pol="policy add src $KA4/32 dst $XB4/32 dir out tmpl src $KA4 dst $XB4"
+	pol+=" proto esp reqid $REQ_KX mode transport"
+	cfg ka "$sa"
+	cfg ka "$pol"
+	cfg_apply
+	sniff_start iv "$XB" "$XB_IF" --dir in --save esp --count 2
+	# no SA on the xfrm side: the echo requests go unanswered
+	in_netns "$KA" busybox ping -c 1 -W 1 -w 1 "$XB4" >/dev/null 2>&1 || true
+	cfg ka "state delete src $KA4 dst $XB4 proto esp spi $SPI_KX"
+	cfg ka "$sa"
+	cfg_apply
+	in_netns "$KA" busybox ping -c 1 -W 1 -w 1 "$XB4" >/dev/null 2>&1 || true
+	sniff_stop iv
+	n=$(wc -l <"$TOPO_TMP/iv.cap")
+	expect_eq "captured ESP frames" "$n" 2
+	# Ethernet 14 + IPv4 20 + SPI 4 + sequence number 4: then the IV
+	iv1=$(awk 'NR == 1 { print $2, $3, substr($4, 85, 16) }' "$TOPO_TMP/iv.cap")
+	iv2=$(awk 'NR == 2 { print $2, $3, substr($4, 85, 16) }' "$TOPO_TMP/iv.cap")
+	log "first SA: spi seq iv $iv1; same key again: $iv2"
+	[ "${iv1% *}" = "$SPI_KX 1" ] || fail "first frame: $iv1"
+	[ "${iv2% *}" = "$SPI_KX 1" ] || fail "second frame: $iv2"
+	[ "${iv1##* }" != 0000000000000001 ] || fail "the IV is the sequence number"
+	[ "${iv1##* }" != "${iv2##* }" ] ||
+		fail "the same key sent the same IV for sequence number 1 twice"
+}
+ktest gcm_iv_is_not_the_seq t_gcm_iv_not_seq 120
