@@ -17,7 +17,10 @@ with an AF_PACKET socket and checks, in this order:
      packet is deliverable, a raw socket on the receiver gets exactly the
      inner packet (tunnel mode) or payload (transport mode);
   3. the same packet again is dropped as a replay, which also proves that
-     step 2 authenticated it (the window only moves after authentication).
+     step 2 authenticated it (the window only moves after authentication);
+     a packet with an empty payload, which fails the trailer check, is
+     dropped for its trailer again (the window moves only after the
+     trailer check, as in xfrm_input).
 
 The flipped copy goes first because a copy of an accepted packet would be
 a replay, dropped before decryption; the genuine packet after it proves
@@ -934,7 +937,8 @@ def run_case(case, backend):
         if case.nh == 59 or not case.payload:
             # a dummy packet or an empty payload: authenticated, then
             # discarded (counted as a bad trailer when empty, as esp4's
-            # padlen + 2 + alen >= elen does); step 3 proves it was
+            # padlen + 2 + alen >= elen does; the trailer is checked only
+            # after authentication); step 3 proves a dummy packet was
             # authenticated
             c2 = bed.wait('packet -> in_packets or in_bad_trailer',
                           lambda c: c['in_packets'] +
@@ -959,8 +963,19 @@ def run_case(case, backend):
             log('accepted (in_packets %d); delivery not checked: %s'
                 % (c2['in_packets'], case.why_not))
 
-        # 3. the same packet again: a replay
+        # 3. the same packet again: a replay.  An empty payload failed its
+        # trailer check, and the window moves only after it (as in
+        # xfrm_input): the copy is dropped for its trailer again.
         bed.inject(case.l3)
+        if not case.payload:
+            c3 = bed.wait('packet again -> in_bad_trailer 2',
+                          lambda c: c.get('in_bad_trailer', 0) >= 2)
+            if c3['in_replay'] or c3['in_packets'] or c3[auth] != tampered:
+                raise Fail('packet again: counters %s' % nonzero(c3))
+            log('empty payload again: in_bad_trailer 2 (a bad trailer does '
+                'not move the window)')
+            log('counters: %s' % nonzero(c3))
+            return
         c3 = bed.wait('replayed packet -> in_replay',
                       lambda c: c['in_replay'] >= 1)
         if c3['in_replay'] != 1 or c3['in_packets'] != c2['in_packets'] or \
