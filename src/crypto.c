@@ -632,33 +632,33 @@ static int init_sa_algs(struct kipsec_sa *sa,
 }
 
 static void digest_alg(struct sha256_state *st, const char *name,
-		       const u8 *key, unsigned int keylen, u32 bits)
+		       const u8 *key, unsigned int keylen)
 {
-	u32 len[2] = { keylen, bits };
-
 	if (!name)
 		name = "";
 	sha256_update(st, (const u8 *)name, strlen(name) + 1);
-	sha256_update(st, (const u8 *)len, sizeof(len));
+	sha256_update(st, (const u8 *)&keylen, sizeof(keylen));
 	if (keylen)
 		sha256_update(st, key, keylen);
 }
 
-/* what an update must not change, without keeping the keys themselves */
+/*
+ * What an update must not change, without keeping the keys themselves.
+ * The ICV length as set up (icv_len), not as given: `auth` and
+ * `auth-trunc` with the default truncation are the same SA.
+ */
 static void sa_alg_digest(struct kipsec_sa *sa,
 			  const struct kipsec_alg_params *p)
 {
-	u32 esn = !!(sa->flags & KIPSEC_SA_F_ESN);
+	/* ESN selects authencesn and another sequence number space */
+	u32 tail[2] = { sa->icv_len, !!(sa->flags & KIPSEC_SA_F_ESN) };
 	struct sha256_state st;
 
 	sha256_init(&st);
-	digest_alg(&st, p->aead_name, p->aead_key, p->aead_keylen,
-		   p->aead_icv_bits);
-	digest_alg(&st, p->enc_name, p->enc_key, p->enc_keylen, 0);
-	digest_alg(&st, p->auth_name, p->auth_key, p->auth_keylen,
-		   p->auth_trunc_bits);
-	/* ESN selects authencesn and another sequence number space */
-	sha256_update(&st, (const u8 *)&esn, sizeof(esn));
+	digest_alg(&st, p->aead_name, p->aead_key, p->aead_keylen);
+	digest_alg(&st, p->enc_name, p->enc_key, p->enc_keylen);
+	digest_alg(&st, p->auth_name, p->auth_key, p->auth_keylen);
+	sha256_update(&st, (const u8 *)tail, sizeof(tail));
 	sha256_final(&st, sa->alg_digest);
 	memzero_explicit(&st, sizeof(st));
 }

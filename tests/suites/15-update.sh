@@ -114,6 +114,14 @@ t_update_new_key_refused() {
 	"$KIPSEC" state update $id aead "$UPD_GCM" $k1 128 reqid 4
 	out=$("$KIPSEC" -j state list | jq -r '.[0] | "\(.reqid) \(.oseq)"')
 	expect_eq "reqid and oseq after the same-key update" "$out" "4 5"
+	# `auth` and `auth-trunc` with xfrm's default truncation (96 bits for
+	# hmac(sha256)) are the same algorithm: not a new key
+	k2=0x$(printf '%064d' 7)
+	"$KIPSEC" state add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x1001 \
+		mode tunnel enc 'cbc(aes)' "${k1%01020304}" auth 'hmac(sha256)' "$k2"
+	"$KIPSEC" state update src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x1001 \
+		mode tunnel enc 'cbc(aes)' "${k1%01020304}" \
+		auth-trunc 'hmac(sha256)' "$k2" 96
 }
 ktest update_new_key_refused t_update_new_key_refused 60
 
