@@ -639,8 +639,16 @@ int kipsec_ah_output(struct net *net, struct kipsec_sa *sa,
 	if (!kipsec_len_fits(skb->len + outer + ahlen, outer4))
 		goto drop;
 
-	/* the sequence number: never wraps (RFC 4302 2.5) */
+	/*
+	 * The sequence number: never wraps (RFC 4302 2.5), and never comes
+	 * from an SA that handed its counter to a successor (state update).
+	 */
 	spin_lock_bh(&sa->lock);
+	if (READ_ONCE(sa->dead)) {
+		spin_unlock_bh(&sa->lock);
+		why = KIPSEC_STAT_SA_DEAD;
+		goto drop;
+	}
 	if (sa->oseq >= (esn ? U64_MAX : U32_MAX)) {
 		spin_unlock_bh(&sa->lock);
 		why = KIPSEC_STAT_OUT_SEQ_OVERFLOW;
@@ -994,12 +1002,14 @@ static void ah_input_finish(struct ah_ctx *c, int err)
 					KIPSEC_STAT_CRYPTO_ERROR;
 		goto drop;
 	}
-	why = KIPSEC_STAT_SA_DEAD;
-	if (READ_ONCE(sa->dead))
-		goto drop;
-	/* authentic: now the window may move (recheck: copies may race) */
+	/*
+	 * Authentic: now the window may move (recheck: copies may race).  An
+	 * SA replaced by `state update` handed its window over under the
+	 * lock and is dead from then on.
+	 */
 	spin_lock_bh(&sa->lock);
-	err = kipsec_replay_advance(&sa->replay, seq);
+	err = READ_ONCE(sa->dead) ? KIPSEC_STAT_SA_DEAD :
+		kipsec_replay_advance(&sa->replay, seq);
 	spin_unlock_bh(&sa->lock);
 	if (err) {
 		why = err;

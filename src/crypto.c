@@ -25,8 +25,12 @@
  *
  * The AEAD is the bare transform, not the seqiv/echainiv IV generator
  * that xfrm wraps around it: the datapath writes the IV itself (the
- * 64-bit sequence number, or random bytes for the CBC ciphers, see
- * kipsec_sa.iv_random).
+ * 64-bit sequence number XOR a per-SA random salt, as seqiv does, or
+ * random bytes for the CBC ciphers, see kipsec_sa.iv_random).
+ *
+ * The keys are not kept: only a SHA-256 digest of the algorithms, keys
+ * and ICV lengths (kipsec_sa.alg_digest), by which an update is refused
+ * when it would change them.
  *
  * With the module parameter force_async the AEAD is wrapped in pcrypt, so
  * every request completes asynchronously from a workqueue; the tests use
@@ -40,6 +44,8 @@
 #include <crypto/aead.h>
 #include <crypto/authenc.h>
 #include <crypto/hash.h>
+#include <crypto/sha2.h>
+#include <crypto/algapi.h>
 #include "kipsec.h"
 
 static bool force_async;
@@ -587,26 +593,10 @@ err_free:
 	return err;
 }
 
-/**
- * kipsec_crypto_init_sa_algs() - allocate and key the transform of an SA
- * @sa: the SA being built, with key.proto and flags (ESN) set; fills aead
- *      or ahash, the names, key lengths, icv_len, iv_len, block_size and
- *      iv_random
- * @p: the algorithms and keys; the caller owns and wipes the keys
- * @extack: error reporting
- *
- * ESP takes either an AEAD (@p->aead_name) or a cipher (@p->enc_name) with
- * an optional integrity algorithm (@p->auth_name); AH takes only an
- * integrity algorithm.  An integrity truncation of 0 means xfrm's default
- * for the algorithm.
- *
- * Process context (may sleep).
- *
- * Return: 0, or a negative errno with @extack set.
- */
-int kipsec_crypto_init_sa_algs(struct kipsec_sa *sa,
-			       const struct kipsec_alg_params *p,
-			       struct netlink_ext_ack *extack)
+/* the transform of an ESP or AH SA, by its protocol */
+static int init_sa_algs(struct kipsec_sa *sa,
+			const struct kipsec_alg_params *p,
+			struct netlink_ext_ack *extack)
 {
 	if (sa->key.proto == IPPROTO_AH) {
 		if (p->aead_name || p->enc_name) {
@@ -639,6 +629,86 @@ int kipsec_crypto_init_sa_algs(struct kipsec_sa *sa,
 		return -EINVAL;
 	}
 	return init_authenc(sa, p, extack);
+}
+
+static void digest_alg(struct sha256_state *st, const char *name,
+		       const u8 *key, unsigned int keylen)
+{
+	if (!name)
+		name = "";
+	sha256_update(st, (const u8 *)name, strlen(name) + 1);
+	sha256_update(st, (const u8 *)&keylen, sizeof(keylen));
+	if (keylen)
+		sha256_update(st, key, keylen);
+}
+
+/*
+ * What an update must not change, without keeping the keys themselves.
+ * The ICV length as set up (icv_len), not as given: `auth` and
+ * `auth-trunc` with the default truncation are the same SA.
+ */
+static void sa_alg_digest(struct kipsec_sa *sa,
+			  const struct kipsec_alg_params *p)
+{
+	/* ESN selects authencesn and another sequence number space */
+	u32 tail[2] = { sa->icv_len, !!(sa->flags & KIPSEC_SA_F_ESN) };
+	struct sha256_state st;
+
+	sha256_init(&st);
+	digest_alg(&st, p->aead_name, p->aead_key, p->aead_keylen);
+	digest_alg(&st, p->enc_name, p->enc_key, p->enc_keylen);
+	digest_alg(&st, p->auth_name, p->auth_key, p->auth_keylen);
+	sha256_update(&st, (const u8 *)tail, sizeof(tail));
+	sha256_final(&st, sa->alg_digest);
+	memzero_explicit(&st, sizeof(st));
+}
+
+/**
+ * kipsec_crypto_init_sa_algs() - allocate and key the transform of an SA
+ * @sa: the SA being built, with key.proto and flags (ESN) set; fills aead
+ *      or ahash, the names, key lengths, icv_len, iv_len, block_size,
+ *      iv_random, iv_salt and alg_digest
+ * @p: the algorithms and keys; the caller owns and wipes the keys
+ * @extack: error reporting
+ *
+ * ESP takes either an AEAD (@p->aead_name) or a cipher (@p->enc_name) with
+ * an optional integrity algorithm (@p->auth_name); AH takes only an
+ * integrity algorithm.  An integrity truncation of 0 means xfrm's default
+ * for the algorithm.
+ *
+ * Process context (may sleep).
+ *
+ * Return: 0, or a negative errno with @extack set.
+ */
+int kipsec_crypto_init_sa_algs(struct kipsec_sa *sa,
+			       const struct kipsec_alg_params *p,
+			       struct netlink_ext_ack *extack)
+{
+	int err;
+
+	err = init_sa_algs(sa, p, extack);
+	if (err)
+		return err;
+	sa_alg_digest(sa, p);
+	sa->iv_salt = get_random_u64();
+	return 0;
+}
+
+/**
+ * kipsec_crypto_same_algs() - do two SAs have the same algorithms and keys?
+ * @a: an SA
+ * @b: another SA
+ *
+ * Compares the digests in constant time: how much of them matches says
+ * nothing about the keys.
+ *
+ * Return: true when algorithms, keys, ICV lengths and ESN are the same.
+ */
+bool kipsec_crypto_same_algs(const struct kipsec_sa *a,
+			     const struct kipsec_sa *b)
+{
+	return !crypto_memneq(a->alg_digest, b->alg_digest,
+			      sizeof(a->alg_digest));
 }
 
 /**

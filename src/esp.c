@@ -914,8 +914,16 @@ int kipsec_esp_output(struct net *net, struct kipsec_sa *sa,
 		return esp_frag6(net, sa, skb);
 	}
 
-	/* the sequence number: never wraps (RFC 4303 3.3.3) */
+	/*
+	 * The sequence number: never wraps (RFC 4303 3.3.3), and never comes
+	 * from an SA that handed its counter to a successor (state update).
+	 */
 	spin_lock_bh(&sa->lock);
+	if (READ_ONCE(sa->dead)) {
+		spin_unlock_bh(&sa->lock);
+		why = KIPSEC_STAT_SA_DEAD;
+		goto drop;
+	}
 	if (sa->oseq >= (esn ? U64_MAX : U32_MAX)) {
 		spin_unlock_bh(&sa->lock);
 		why = KIPSEC_STAT_OUT_SEQ_OVERFLOW;
@@ -977,13 +985,15 @@ int kipsec_esp_output(struct net *net, struct kipsec_sa *sa,
 	esph->seq_no = htonl(lower_32_bits(seq));
 	/*
 	 * The IV: random for CBC, which needs it unpredictable (RFC 3602;
-	 * xfrm uses echainiv), else the sequence number, unique per packet
-	 * for the SA (counter modes, RFC 3686/4106/4309)
+	 * xfrm uses echainiv), else the sequence number XORed with the SA's
+	 * random iv_salt (as crypto/seqiv.c does): unique per packet for the
+	 * SA (counter modes, RFC 3686/4106/4309/4543/7634), and unlike the
+	 * bare number not repeated by an SA added again with the same key.
 	 */
 	if (sa->iv_random) {
 		get_random_bytes(esph->enc_data, ivlen);
 	} else {
-		seqiv = cpu_to_be64(seq);
+		seqiv = cpu_to_be64(seq ^ sa->iv_salt);
 		memset(esph->enc_data, 0, ivlen);
 		memcpy(esph->enc_data + ivlen - min(ivlen, 8U),
 		       (u8 *)&seqiv + 8 - min(ivlen, 8U), min(ivlen, 8U));
@@ -1305,17 +1315,28 @@ static void esp_input_finish(struct esp_ctx *c, int err)
 	why = KIPSEC_STAT_SA_DEAD;
 	if (READ_ONCE(sa->dead))
 		goto drop;
-	/* authentic: now the window may move (recheck: copies may race) */
+	/*
+	 * The trailer before the window: without integrity (digest_null) a
+	 * forged or corrupted packet reaches this point, and must not use up
+	 * the sequence number of the genuine one (xfrm_input() advances only
+	 * after the type's input succeeded).
+	 */
+	why = KIPSEC_STAT_IN_BAD_TRAILER;
+	if (esp_trailer(skb, hoff + esplen, icv, &nexthdr))
+		goto drop;
+	/*
+	 * Decrypted and well-formed: now the window may move (recheck:
+	 * copies may race).  An SA replaced by `state update` handed its
+	 * window over under the lock and is dead from then on.
+	 */
 	spin_lock_bh(&sa->lock);
-	err = kipsec_replay_advance(&sa->replay, seq);
+	err = READ_ONCE(sa->dead) ? KIPSEC_STAT_SA_DEAD :
+		kipsec_replay_advance(&sa->replay, seq);
 	spin_unlock_bh(&sa->lock);
 	if (err) {
 		why = err;
 		goto drop;
 	}
-	why = KIPSEC_STAT_IN_BAD_TRAILER;
-	if (esp_trailer(skb, hoff + esplen, icv, &nexthdr))
-		goto drop;
 	esp_count(sa, net, KIPSEC_STAT_IN_PACKETS, skb->len - hoff - esplen);
 
 	if (sa->mode == KIPSEC_MODE_TUNNEL) {

@@ -35,6 +35,8 @@
 #define KIPSEC_VERSION "0.1.0"
 
 struct crypto_aead;
+
+#define KIPSEC_ALG_DIGEST_SIZE	32	/* SHA-256 */
 struct crypto_ahash;
 struct kipsec_esp_order;
 
@@ -107,14 +109,23 @@ struct kipsec_sa_key {
  * @enc_key_bits: cipher key length reported instead of the key
  * @auth_key_bits: integrity key length reported instead of the key
  * @iv_random: ESP output: the IV is random per packet (CBC ciphers);
- *             otherwise it is the 64-bit sequence number
+ *             otherwise it is the 64-bit sequence number XOR @iv_salt
+ * @iv_salt: random, drawn when the SA is created; makes the IV of a
+ *           counter-mode SA differ from that of an earlier SA with the
+ *           same key and sequence numbers (seqiv's salt)
+ * @alg_digest: SHA-256 of the algorithms, keys and ICV lengths, so that
+ *              an update can tell whether they change without keeping
+ *              the key (compared with crypto_memneq())
  * @icv_len: ICV length in bytes (truncated length for enc/auth and AH)
  * @iv_len: IV length carried in each packet in bytes
  * @block_size: cipher block size for padding (4 for stream/AEAD)
- * @lock: protects @oseq and @replay
+ * @lock: protects @oseq and @replay; a replaced SA hands them over to
+ *        its successor under it (kipsec_sa_replace())
  * @oseq: last outbound sequence number used
  * @replay: inbound anti-replay state
- * @dead: set when the SA leaves the SAD; packets in flight then drop
+ * @dead: set when the SA leaves the SAD; packets in flight then drop.
+ *        Set under @lock when the SA is replaced: the datapath takes no
+ *        sequence number from, and moves no window of, a dead SA
  * @dst_cache: cached outer route for tunnel mode
  * @stats: per-CPU counters of this SA
  * @out_node: in kipsec_net.sa_out_ht, keyed by (family, daddr, proto), for
@@ -143,6 +154,8 @@ struct kipsec_sa {
 	u32 enc_key_bits;
 	u32 auth_key_bits;
 	bool iv_random;
+	u64 iv_salt;
+	u8 alg_digest[KIPSEC_ALG_DIGEST_SIZE];
 	u8 icv_len;
 	u8 iv_len;
 	u8 block_size;
@@ -359,8 +372,11 @@ void kipsec_sa_key_init(struct kipsec_sa_key *key, u16 family,
 struct kipsec_sa *kipsec_sa_find_locked(struct kipsec_net *kn,
 					const struct kipsec_sa_key *key);
 int kipsec_sa_insert(struct kipsec_net *kn, struct kipsec_sa *sa);
+/* what an update sets explicitly instead of carrying it over */
+#define KIPSEC_SA_SET_SEQ	BIT(0)
+#define KIPSEC_SA_SET_OSEQ	BIT(1)
 int kipsec_sa_replace(struct kipsec_net *kn, struct kipsec_sa *old,
-		      struct kipsec_sa *sa);
+		      struct kipsec_sa *sa, unsigned int set);
 void kipsec_sa_unlink(struct kipsec_net *kn, struct kipsec_sa *sa);
 unsigned int kipsec_sa_flush(struct kipsec_net *kn, u8 proto);
 
@@ -441,6 +457,9 @@ int kipsec_crypto_init_sa_algs(struct kipsec_sa *sa,
 			       const struct kipsec_alg_params *p,
 			       struct netlink_ext_ack *extack);
 void kipsec_crypto_free_sa(struct kipsec_sa *sa);
+/* same algorithms, keys and ICV lengths (constant time) */
+bool kipsec_crypto_same_algs(const struct kipsec_sa *a,
+			     const struct kipsec_sa *b);
 
 /* replay.c */
 int kipsec_replay_init(struct kipsec_replay *r, u32 size);
@@ -449,6 +468,9 @@ void kipsec_replay_free(struct kipsec_replay *r);
 int kipsec_replay_check(const struct kipsec_replay *r, u64 seq);
 /* after authentication: recheck and mark; 0 or a KIPSEC_STAT_* reason */
 int kipsec_replay_advance(struct kipsec_replay *r, u64 seq);
+/* a replaced SA's window into its successor's (fresh) one, top moved on */
+void kipsec_replay_carry(struct kipsec_replay *dst,
+			 const struct kipsec_replay *src, u64 top);
 /* infer the 64-bit sequence number from its low 32 bits (RFC 4303 A.2) */
 u64 kipsec_replay_infer_esn(const struct kipsec_replay *r, u32 seq_lo);
 /* self-tests, run at load when the module parameter selftest is set */

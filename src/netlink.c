@@ -623,6 +623,41 @@ static int sa_build(struct genl_info *info, struct kipsec_sa *sa)
 	return 0;
 }
 
+/*
+ * state update: the SA goes on with its sequence numbers, window and
+ * counters (kipsec_sa_replace()); its key and algorithms cannot change,
+ * since reusing the sequence state under another key, or a fresh one
+ * under the same key, is what nonce uniqueness forbids.
+ */
+static int sa_update(struct genl_info *info, struct kipsec_net *kn,
+		     struct kipsec_sa *old, struct kipsec_sa *sa)
+{
+	struct nlattr **tb = info->attrs;
+	unsigned int set = 0;
+	int err;
+
+	if (!old) {
+		NL_SET_ERR_MSG_MOD(info->extack, "no such SA");
+		return -ESRCH;
+	}
+	if (!kipsec_crypto_same_algs(old, sa)) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "an update cannot change the key, algorithms, ICV length or ESN: a new key is a new SA (add it with another SPI)");
+		return -EINVAL;
+	}
+	if (tb[KIPSEC_A_SA_SEQ])
+		set |= KIPSEC_SA_SET_SEQ;
+	if (tb[KIPSEC_A_SA_OSEQ])
+		set |= KIPSEC_SA_SET_OSEQ;
+	err = kipsec_sa_replace(kn, old, sa, set);
+	if (err == -ERANGE) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "an update cannot move a sequence number back (replay-oseq would repeat nonces, replay-seq would accept replays)");
+		err = -EINVAL;
+	}
+	return err;
+}
+
 static int kipsec_nl_sa_new(struct sk_buff *skb, struct genl_info *info)
 {
 	struct kipsec_net *kn = kipsec_pernet(genl_info_net(info));
@@ -643,12 +678,7 @@ static int kipsec_nl_sa_new(struct sk_buff *skb, struct genl_info *info)
 	mutex_lock(&kn->lock);
 	old = kipsec_sa_find_locked(kn, &sa->key);
 	if (replace) {
-		if (!old) {
-			NL_SET_ERR_MSG_MOD(info->extack, "no such SA");
-			err = -ESRCH;
-		} else {
-			err = kipsec_sa_replace(kn, old, sa);
-		}
+		err = sa_update(info, kn, old, sa);
 	} else if (old) {
 		NL_SET_ERR_MSG_MOD(info->extack,
 				   "SA already exists (same dst, SPI, protocol)");

@@ -85,6 +85,24 @@ void kipsec_replay_free(struct kipsec_replay *r)
 	r->size = 0;
 }
 
+/* move the top up to @seq, clearing the words the window moves into */
+static void replay_move_top(struct kipsec_replay *r, u64 seq)
+{
+	u64 cur, index, n, i;
+
+	if (seq <= r->top)
+		return;
+	if (r->size) {
+		/* each word at most once: O(words), not O(seq - top) */
+		cur = r->top >> WORD_SHIFT;
+		index = seq >> WORD_SHIFT;
+		n = min_t(u64, index - cur, r->words);
+		for (i = 1; i <= n; i++)
+			r->bitmap[(cur + i) & (r->words - 1)] = 0;
+	}
+	r->top = seq;
+}
+
 /**
  * kipsec_replay_check() - may a packet with this sequence number be
  *                         decrypted?
@@ -121,29 +139,43 @@ int kipsec_replay_check(const struct kipsec_replay *r, u64 seq)
  */
 int kipsec_replay_advance(struct kipsec_replay *r, u64 seq)
 {
-	u64 cur, index, n, i;
 	int err;
 
 	err = kipsec_replay_check(r, seq);
 	if (err)
 		return err;
-	if (!r->size) {
-		if (seq > r->top)
-			r->top = seq;
-		return 0;
-	}
-
-	if (seq > r->top) {
-		/* clear the words the window moves into, each at most once */
-		cur = r->top >> WORD_SHIFT;
-		index = seq >> WORD_SHIFT;
-		n = min_t(u64, index - cur, r->words);
-		for (i = 1; i <= n; i++)
-			r->bitmap[(cur + i) & (r->words - 1)] = 0;
-		r->top = seq;
-	}
-	__set_bit(seq & ring_mask(r), r->bitmap);
+	replay_move_top(r, seq);
+	if (r->size)
+		__set_bit(seq & ring_mask(r), r->bitmap);
 	return 0;
+}
+
+/**
+ * kipsec_replay_carry() - hand a window over to a replacing SA
+ * @dst: the new SA's window, just initialised (any size, nothing received)
+ * @src: the replaced SA's window
+ * @top: the top @dst must end at: @src's, or a higher one the update set
+ *
+ * Every number @src still knows keeps its state; a number @dst covers
+ * but @src did not (a larger window, or a disabled one) counts as
+ * received: @src would have refused it as too old, and @dst must not
+ * accept a replay of it.  O(window size); the caller holds the replaced
+ * SA's lock, the new SA is not published yet.
+ */
+void kipsec_replay_carry(struct kipsec_replay *dst,
+			 const struct kipsec_replay *src, u64 top)
+{
+	u64 i, n, seq;
+
+	dst->top = src->top;
+	n = min_t(u64, dst->size, src->top);
+	for (i = 0; i < n; i++) {
+		seq = src->top - i;
+		if (i >= src->size ||
+		    test_bit(seq & ring_mask(src), src->bitmap))
+			__set_bit(seq & ring_mask(dst), dst->bitmap);
+	}
+	replay_move_top(dst, top);
 }
 
 /**

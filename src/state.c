@@ -216,22 +216,41 @@ static void sa_unpublish(struct kipsec_net *kn, struct kipsec_sa *sa)
 	rhltable_remove(&kn->sa_out_ht, &sa->out_node, sa_out_params);
 }
 
-/**
- * kipsec_sa_replace - replace an SA by another with the same key
- * @kn: the netns state, kipsec_net.lock held
- * @old: the SA in the SAD
- * @sa: the new SA; its reference becomes the SAD's on success
- *
- * Readers see either @old or @sa in the hash table at every moment.
- *
- * Return: 0 or -ENOMEM (nothing changed then).
+/*
+ * The sequence state of @old goes on in @sa (not published yet): output
+ * sequence number, replay window and counters, unless the update set a
+ * number (@set), which may then only move forward.  Under old->lock.
  */
-int kipsec_sa_replace(struct kipsec_net *kn, struct kipsec_sa *old,
-		      struct kipsec_sa *sa)
+static int sa_carry(struct kipsec_sa *sa, const struct kipsec_sa *old,
+		    unsigned int set)
+{
+	u64 cnt[__KIPSEC_STAT_MAX];
+	u64 top = old->replay.top;
+	int i;
+
+	if ((set & KIPSEC_SA_SET_OSEQ) && sa->oseq < old->oseq)
+		return -ERANGE;
+	if (set & KIPSEC_SA_SET_SEQ) {
+		if (sa->replay.top < old->replay.top)
+			return -ERANGE;
+		top = sa->replay.top;
+	}
+	if (!(set & KIPSEC_SA_SET_OSEQ))
+		sa->oseq = old->oseq;
+	kipsec_replay_carry(&sa->replay, &old->replay, top);
+	kipsec_stats_sum(old->stats, cnt);
+	for (i = 0; i < __KIPSEC_STAT_MAX; i++)
+		if (cnt[i])
+			kipsec_stats_add(sa->stats, i, cnt[i]);
+	return 0;
+}
+
+/* @sa takes @old's place in every table; nothing changed on error */
+static int sa_swap(struct kipsec_net *kn, struct kipsec_sa *old,
+		   struct kipsec_sa *sa)
 {
 	int err;
 
-	lockdep_assert_held(&kn->lock);
 	/* both are briefly in the outbound table; the new one comes first */
 	err = rhltable_insert(&kn->sa_out_ht, &sa->out_node, sa_out_params);
 	if (err)
@@ -243,6 +262,46 @@ int kipsec_sa_replace(struct kipsec_net *kn, struct kipsec_sa *old,
 		return err;
 	}
 	list_replace_rcu(&old->list, &sa->list);
+	return 0;
+}
+
+/**
+ * kipsec_sa_replace - replace an SA by another with the same key
+ * @kn: the netns state, kipsec_net.lock held
+ * @old: the SA in the SAD
+ * @sa: the new SA, with the same algorithms and keys (the caller checks);
+ *      its reference becomes the SAD's on success
+ * @set: KIPSEC_SA_SET_* for the sequence numbers the update gives; the
+ *       others are carried over from @old
+ *
+ * The new SA goes on where @old stops, as xfrm_state_update() keeps the
+ * state it updates: same key, so the output sequence number (hence the
+ * nonce) must not start again, nor may the replay window forget what it
+ * received.  Under old->lock, which the datapath takes to draw a sequence
+ * number and to move the window, @old's state is copied into @sa, @sa
+ * takes @old's place in the tables and @old is marked dead; from then on
+ * the datapath draws no number from and moves no window of @old.  Readers
+ * see either @old or @sa in the hash table at every moment, and no packet
+ * is dropped for want of an SA.
+ *
+ * Return: 0; -ERANGE when @set moves a sequence number back; -ENOMEM
+ * (nothing changed on error).
+ */
+int kipsec_sa_replace(struct kipsec_net *kn, struct kipsec_sa *old,
+		      struct kipsec_sa *sa, unsigned int set)
+{
+	int err;
+
+	lockdep_assert_held(&kn->lock);
+	spin_lock_bh(&old->lock);
+	err = sa_carry(sa, old, set);
+	if (!err)
+		err = sa_swap(kn, old, sa);
+	if (!err)
+		WRITE_ONCE(old->dead, true);
+	spin_unlock_bh(&old->lock);
+	if (err)
+		return err;
 	sa_unpublish(kn, old);
 	atomic_inc(&kn->genid);
 	kipsec_policy_flush_sa_cache(kn);

@@ -10,15 +10,21 @@ injects Ethernet frames carrying the vector's packet on the peer side
 with an AF_PACKET socket and checks, in this order:
 
   1. the packet with its last byte (ICV) flipped is dropped as an
-     authentication failure and not delivered;
+     authentication failure and not delivered; without integrity, the
+     packet with its pad length corrupted is dropped as a bad trailer
+     (kipsec; xfrm: a protocol error) and not delivered;
   2. the packet is accepted once (in_packets 1) and, when its inner
      packet is deliverable, a raw socket on the receiver gets exactly the
      inner packet (tunnel mode) or payload (transport mode);
   3. the same packet again is dropped as a replay, which also proves that
-     step 2 authenticated it (the window only moves after authentication).
+     step 2 authenticated it (the window only moves after authentication);
+     a packet with an empty payload, which fails the trailer check, is
+     dropped for its trailer again (the window moves only after the
+     trailer check, as in xfrm_input).
 
 The flipped copy goes first because a copy of an accepted packet would be
-a replay, dropped before decryption.
+a replay, dropped before decryption; the genuine packet after it proves
+that the failed copy did not move the replay window.
 
 Backends: `kipsec` (the default; configured with the kipsec CLI, counters
 read over the kipsec generic netlink family directly) and `xfrm` (Linux
@@ -212,6 +218,7 @@ class Case:
             raise Skip('vector has no decrypted payload with trailer')
         ept = bytes.fromhex(v['esp_plaintext_with_trailer_hex'])
         self.nh = ept[-1]
+        self.padlen = ept[-2]
         self.payload = ept[:len(ept) - 2 - ept[-2]]
         self._outer(v)
         self._mode(v)
@@ -859,6 +866,26 @@ def nonzero(c):
     return {k: v for k, v in c.items() if v}
 
 
+def bad_trailer_copy(case):
+    """For ESP without integrity and a CBC or counter-mode cipher: the
+    packet with the ciphertext bit flips that turn its pad length into 255
+    (more than the packet holds), or None.  CBC: the byte at the same
+    position in the previous block (or IV); CTR and NULL: the byte
+    itself."""
+    if case.icv_bits or isinstance(case, AhCase):
+        return None
+    enc = case.alg_args[1] if case.alg_args[0] == 'enc' else ''
+    if enc.startswith('cbc('):
+        back = 8 if 'des' in enc else 16
+    elif enc.startswith('rfc3686(') or enc == 'ecb(cipher_null)':
+        back = 0
+    else:
+        return None
+    bad = bytearray(case.l3)
+    bad[-2 - back] ^= case.padlen ^ 0xff
+    return bytes(bad)
+
+
 def run_case(case, backend):
     if backend == 'xfrm' and not case.payload:
         raise Skip('Linux xfrm drops an empty ESP payload as a protocol '
@@ -874,9 +901,11 @@ def run_case(case, backend):
         auth = 'in_auth_fail'
 
         # 1. tampered ICV: an authentication failure, nothing delivered.
-        # Without integrity (ICV 0) a tampered copy cannot be told from
-        # the packet and would take its sequence number: not sent.
+        # Without integrity (ICV 0) a copy whose pad length is corrupted
+        # instead: dropped for its trailer, and it must not move the
+        # window (step 2 then needs the sequence number it carries).
         tampered = 1 if case.icv_bits else 0
+        bad_pad = bad_trailer_copy(case)
         if tampered:
             bad = bytearray(case.l3)
             bad[-1] ^= 1
@@ -886,6 +915,19 @@ def run_case(case, backend):
             if c1['in_packets'] or c1[auth] != 1:
                 raise Fail('tampered packet: counters %s' % nonzero(c1))
             log('tampered copy dropped: %s 1' % auth)
+        elif bad_pad:
+            # xfrm counts esp_input's -EINVAL as a protocol error
+            why = 'in_auth_fail' if backend == 'xfrm' else 'in_bad_trailer'
+            tampered = 1 if why == auth else 0
+            bed.inject(bad_pad)
+            c1 = bed.wait('pad length corrupted -> %s' % why,
+                          lambda c: c[why] >= 1)
+            if c1['in_packets'] or c1[why] != 1:
+                raise Fail('bad trailer copy: counters %s' % nonzero(c1))
+            time.sleep(0.1)
+            if case.inner and bed.matches(bed.drain()):
+                raise Fail('the bad trailer copy was delivered')
+            log('copy with a corrupted pad length dropped: %s 1' % why)
         else:
             log('no integrity algorithm: a tampered copy is undetectable, '
                 'not sent')
@@ -895,7 +937,8 @@ def run_case(case, backend):
         if case.nh == 59 or not case.payload:
             # a dummy packet or an empty payload: authenticated, then
             # discarded (counted as a bad trailer when empty, as esp4's
-            # padlen + 2 + alen >= elen does); step 3 proves it was
+            # padlen + 2 + alen >= elen does; the trailer is checked only
+            # after authentication); step 3 proves a dummy packet was
             # authenticated
             c2 = bed.wait('packet -> in_packets or in_bad_trailer',
                           lambda c: c['in_packets'] +
@@ -920,8 +963,19 @@ def run_case(case, backend):
             log('accepted (in_packets %d); delivery not checked: %s'
                 % (c2['in_packets'], case.why_not))
 
-        # 3. the same packet again: a replay
+        # 3. the same packet again: a replay.  An empty payload failed its
+        # trailer check, and the window moves only after it (as in
+        # xfrm_input): the copy is dropped for its trailer again.
         bed.inject(case.l3)
+        if not case.payload:
+            c3 = bed.wait('packet again -> in_bad_trailer 2',
+                          lambda c: c.get('in_bad_trailer', 0) >= 2)
+            if c3['in_replay'] or c3['in_packets'] or c3[auth] != tampered:
+                raise Fail('packet again: counters %s' % nonzero(c3))
+            log('empty payload again: in_bad_trailer 2 (a bad trailer does '
+                'not move the window)')
+            log('counters: %s' % nonzero(c3))
+            return
         c3 = bed.wait('replayed packet -> in_replay',
                       lambda c: c['in_replay'] >= 1)
         if c3['in_replay'] != 1 or c3['in_packets'] != c2['in_packets'] or \
