@@ -219,7 +219,9 @@ static void sa_unpublish(struct kipsec_net *kn, struct kipsec_sa *sa)
 /*
  * The sequence state of @old goes on in @sa (not published yet): output
  * sequence number, replay window and counters, unless the update set a
- * number (@set), which may then only move forward.  Under old->lock.
+ * number (@set), which may then only move forward; and the IV salt, so
+ * that with the same key and the numbers going on, no IV repeats one
+ * @old sent.  Under old->lock.
  */
 static int sa_carry(struct kipsec_sa *sa, const struct kipsec_sa *old,
 		    unsigned int set)
@@ -237,6 +239,7 @@ static int sa_carry(struct kipsec_sa *sa, const struct kipsec_sa *old,
 	}
 	if (!(set & KIPSEC_SA_SET_OSEQ))
 		sa->oseq = old->oseq;
+	sa->iv_salt = old->iv_salt;
 	kipsec_replay_carry(&sa->replay, &old->replay, top);
 	kipsec_stats_sum(old->stats, cnt);
 	for (i = 0; i < __KIPSEC_STAT_MAX; i++)

@@ -128,7 +128,7 @@ ktest update_new_key_refused t_update_new_key_refused 60
 # The explicit IV of GCM is not the sequence number, and an SA deleted
 # and added again with the same key sends another IV for the same number.
 t_gcm_iv_not_seq() {
-	local sa pol iv1 iv2 n
+	local sa pol iv1 iv2 iv3 n
 	need_kipsec
 	need_py
 	topo_up
@@ -139,24 +139,34 @@ t_gcm_iv_not_seq() {
 	cfg ka "$sa"
 	cfg ka "$pol"
 	cfg_apply
-	sniff_start iv "$XB" "$XB_IF" --dir in --save esp --count 2
+	sniff_start iv "$XB" "$XB_IF" --dir in --save esp --count 3
 	# no SA on the xfrm side: the echo requests go unanswered
 	in_netns "$KA" busybox ping -c 1 -W 1 -w 1 "$XB4" >/dev/null 2>&1 || true
 	cfg ka "state delete src $KA4 dst $XB4 proto esp spi $SPI_KX"
 	cfg ka "$sa"
 	cfg_apply
 	in_netns "$KA" busybox ping -c 1 -W 1 -w 1 "$XB4" >/dev/null 2>&1 || true
+	# an update keeps the key, so it must keep the IV salt too
+	cfg ka "state update ${sa#state add }"
+	cfg_apply
+	in_netns "$KA" busybox ping -c 1 -W 1 -w 1 "$XB4" >/dev/null 2>&1 || true
 	sniff_stop iv
 	n=$(wc -l <"$TOPO_TMP/iv.cap")
-	expect_eq "captured ESP frames" "$n" 2
+	expect_eq "captured ESP frames" "$n" 3
 	# Ethernet 14 + IPv4 20 + SPI 4 + sequence number 4: then the IV
 	iv1=$(awk 'NR == 1 { print $2, $3, substr($4, 85, 16) }' "$TOPO_TMP/iv.cap")
 	iv2=$(awk 'NR == 2 { print $2, $3, substr($4, 85, 16) }' "$TOPO_TMP/iv.cap")
-	log "first SA: spi seq iv $iv1; same key again: $iv2"
+	iv3=$(awk 'NR == 3 { print $2, $3, substr($4, 85, 16) }' "$TOPO_TMP/iv.cap")
+	log "first SA: spi seq iv $iv1; same key again: $iv2; updated: $iv3"
 	[ "${iv1% *}" = "$SPI_KX 1" ] || fail "first frame: $iv1"
 	[ "${iv2% *}" = "$SPI_KX 1" ] || fail "second frame: $iv2"
+	[ "${iv3% *}" = "$SPI_KX 2" ] || fail "third frame: $iv3"
 	[ "${iv1##* }" != 0000000000000001 ] || fail "the IV is the sequence number"
 	[ "${iv1##* }" != "${iv2##* }" ] ||
 		fail "the same key sent the same IV for sequence number 1 twice"
+	# IV XOR sequence number is the salt: the same before and after
+	[ "$(printf %016x $((0x${iv2##* } ^ 1)))" = \
+	  "$(printf %016x $((0x${iv3##* } ^ 2)))" ] ||
+		fail "the update drew a new IV salt for the same key"
 }
 ktest gcm_iv_is_not_the_seq t_gcm_iv_not_seq 120
