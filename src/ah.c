@@ -183,7 +183,8 @@ static void ah_count(struct kipsec_sa *sa, struct net *net,
 	kipsec_stats_add(sa->stats, pkts + 1, len);
 	kipsec_stats_inc(kn->stats, pkts);
 	kipsec_stats_add(kn->stats, pkts + 1, len);
-	kipsec_lft_count(sa, len);
+	if (pkts == KIPSEC_STAT_IN_PACKETS)
+		kipsec_lft_count(sa, len);
 }
 
 /* the AH header length for an ICV of @icv bytes: 64-bit aligned (xfrm's

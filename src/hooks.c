@@ -208,7 +208,7 @@ static void policy_count(struct kipsec_policy *pol, enum kipsec_stat s)
 static void xform_output(struct net *net, struct kipsec_sa *sa,
 			 struct sk_buff *skb)
 {
-	if (unlikely(kipsec_lft_expired(sa))) {
+	if (unlikely(!kipsec_lft_out(sa, skb->len))) {
 		kipsec_drop(net, sa, KIPSEC_STAT_SA_EXPIRED);
 		kfree_skb(skb);
 		return;

@@ -572,7 +572,9 @@ void kipsec_lft_start(struct net *net, struct kipsec_sa *sa,
 		      struct kipsec_sa *old);
 void kipsec_lft_stop(struct kipsec_sa *sa);	/* it leaves the SAD */
 void kipsec_lifetime_flush(void);		/* a netns goes */
-/* after a packet went through the SA, any context */
+/* outbound, before the transform: false when the packet must drop */
+bool kipsec_lft_out(struct kipsec_sa *sa, unsigned int len);
+/* inbound, after authentication; any context */
 void kipsec_lft_count(struct kipsec_sa *sa, unsigned int len);
 /* the sequence number space is exhausted: a hard expiry */
 void kipsec_lft_seq_exhausted(struct kipsec_sa *sa);

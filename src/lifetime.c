@@ -16,9 +16,14 @@
  * next limit (at least one packet or byte).  So a limit is noticed late by
  * at most the budgets the other CPUs hold: when every CPU carries traffic
  * this converges to one packet per CPU; in the worst case (a CPU idle
- * since an early grant) a limit is overshot by under half of it.  The
- * packet that reaches a hard limit still goes through; the following ones
- * drop (KIPSEC_STAT_SA_EXPIRED).
+ * since an early grant) a limit is overshot by under half of it.
+ *
+ * A limit of N lets N packets (bytes) through.  Outbound, as xfrm, usage
+ * is counted before the transform and the packet that would exceed a hard
+ * limit is dropped (KIPSEC_STAT_SA_EXPIRED), as is every later one.
+ * Inbound, usage is counted after authentication, so that forged packets
+ * cannot use up an SA: the packet that exceeds a hard limit is still
+ * delivered, the later ones drop.  A soft limit fires when exceeded.
  *
  * Time limits are evaluated by one delayed work per SA (seconds, real
  * time, as xfrm's x->mtimer), which also does everything a packet only
@@ -124,14 +129,14 @@ void kipsec_lft_usage(struct kipsec_sa *sa, u64 *bytes, u64 *packets)
 
 static bool reached(u64 limit, u64 v)
 {
-	return limit && v >= limit;
+	return limit && v > limit;
 }
 
 /* the next limit ahead of @v: the soft one until it fired, else hard */
 static u64 next_limit(const struct kipsec_lifetime *l, u64 soft, u64 hard,
 		      u64 v)
 {
-	if (soft && v < soft && !test_bit(KIPSEC_LFT_SOFT, &l->flags))
+	if (soft && v <= soft && !test_bit(KIPSEC_LFT_SOFT, &l->flags))
 		return soft;
 	return hard ? hard : U64_MAX;
 }
@@ -143,7 +148,7 @@ static u64 budget(u64 limit, u64 total, u64 local)
 
 	if (limit == U64_MAX)
 		return U64_MAX;
-	step = (limit - total) / (2 * nr_cpu_ids);
+	step = total < limit ? (limit - total) / (2 * nr_cpu_ids) : 0;
 	return local + max_t(u64, step, 1);
 }
 
@@ -161,7 +166,7 @@ static void lft_soft(struct kipsec_sa *sa)
 }
 
 /* a CPU exhausted its budget: compare the totals with the limits */
-static void lft_slow(struct kipsec_sa *sa)
+static bool lft_slow(struct kipsec_sa *sa)
 {
 	const struct kipsec_lft_cfg *c = &sa->lft.cfg;
 	struct kipsec_lifetime *l = &sa->lft;
@@ -172,7 +177,7 @@ static void lft_slow(struct kipsec_sa *sa)
 	if (reached(c->hard_bytes, bytes) ||
 	    reached(c->hard_packets, packets)) {
 		lft_hard(sa);
-		return;
+		return false;
 	}
 	if (reached(c->soft_bytes, bytes) ||
 	    reached(c->soft_packets, packets))
@@ -184,17 +189,14 @@ static void lft_slow(struct kipsec_sa *sa)
 					    c->hard_packets, packets),
 				 packets, p->packets);
 	put_cpu_ptr(l->pcpu);
+	return true;
 }
 
-/**
- * kipsec_lft_count - count one packet against the SA's lifetime
- * @sa: the SA the packet went through
- * @len: its length
- *
- * Any context; two per-CPU adds and compares, a slow path only when this
- * CPU's budget is spent, and on the SA's first packet.
+/*
+ * Two per-CPU adds and compares; a slow path only when this CPU's budget
+ * is spent, and on the SA's first packet.  False past a hard limit.
  */
-void kipsec_lft_count(struct kipsec_sa *sa, unsigned int len)
+static bool lft_add(struct kipsec_sa *sa, unsigned int len)
 {
 	struct kipsec_lifetime *l = &sa->lft;
 	u64 b, p;
@@ -202,12 +204,40 @@ void kipsec_lft_count(struct kipsec_sa *sa, unsigned int len)
 	b = this_cpu_add_return(l->pcpu->bytes, len);
 	p = this_cpu_add_return(l->pcpu->packets, 1);
 	if (unlikely(b >= this_cpu_read(l->pcpu->bytes_next) ||
-		     p >= this_cpu_read(l->pcpu->packets_next)))
-		lft_slow(sa);
+		     p >= this_cpu_read(l->pcpu->packets_next)) &&
+	    !lft_slow(sa))
+		return false;
 	if (unlikely(!atomic64_read(&l->use_time)) &&
 	    !atomic64_cmpxchg(&l->use_time, 0, ktime_get_real_seconds()) &&
 	    (l->cfg.soft_use || l->cfg.hard_use))
 		lft_kick(sa);	/* the use timers start now */
+	return true;
+}
+
+/**
+ * kipsec_lft_out - count an outbound packet before its transform
+ * @sa: the SA
+ * @len: the packet's length
+ *
+ * Any context.
+ *
+ * Return: false when the SA is past a hard limit: drop the packet.
+ */
+bool kipsec_lft_out(struct kipsec_sa *sa, unsigned int len)
+{
+	return !kipsec_lft_expired(sa) && lft_add(sa, len);
+}
+
+/**
+ * kipsec_lft_count - count an inbound packet after authentication
+ * @sa: the SA the packet came through
+ * @len: its length
+ *
+ * Any context.
+ */
+void kipsec_lft_count(struct kipsec_sa *sa, unsigned int len)
+{
+	lft_add(sa, len);
 }
 
 /**
