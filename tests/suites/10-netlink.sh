@@ -215,8 +215,8 @@ EOF
 	[ "$(echo "$get" | field sa_aead_icv)" = 128 ] || fail "wrong ICV"
 	[ "$(echo "$get" | field sa_key_bits)" = 160 ] || fail "wrong key bits"
 	[ "$(echo "$get" | field sa_sel.sel_splen)" = 16 ] || fail "wrong selector"
-	[ "$(echo "$get" | grep -c '^sa_stats\.')" = 21 ] ||
-		fail "SA stats are not 21 counters"
+	[ "$(echo "$get" | grep -c '^sa_stats\.')" = 22 ] ||
+		fail "SA stats are not 22 counters"
 }
 ktest sa_add_get_delete t_sa_lifecycle
 
@@ -309,8 +309,8 @@ EOF
 		fail "wrong template"
 	[ "$(echo "$out" | field pol_sel.sel_dplen)" = 16 ] ||
 		fail "wrong selector"
-	[ "$(echo "$out" | grep -c '^pol_stats\.')" = 21 ] ||
-		fail "policy stats are not 21 counters"
+	[ "$(echo "$out" | grep -c '^pol_stats\.')" = 22 ] ||
+		fail "policy stats are not 22 counters"
 	idx=$(echo "$out" | field pol_index)
 	[ $((idx & 7)) = 1 ] || fail "index $idx does not encode dir out"
 
@@ -346,8 +346,8 @@ ktest policy_add_get_update_delete t_policy_lifecycle
 t_stats_and_netns() {
 	local out
 	out=$(nl stats_get)
-	[ "$(echo "$out" | grep -c '^stats\.')" = 21 ] ||
-		fail "STATS_GET does not have 21 counters"
+	[ "$(echo "$out" | grep -c '^stats\.')" = 22 ] ||
+		fail "STATS_GET does not have 22 counters"
 	ip netns add nl2
 	out=$(printf '%s\n' "sa_new $SA sa_spi=be32:0x400 $AEAD" \
 		"policy_new $SEL pol_dir=u8:1 $TMPL" info_get |

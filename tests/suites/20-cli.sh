@@ -100,8 +100,8 @@ t_cli_usage_errors() {
 		"$k" state get src 10.0.0.1 dst 10.0.0.2 spi 0x100
 	t20_expect 1 'value after "spi" is invalid' \
 		"$k" state get dst 10.0.0.2 proto esp spi 0x1ffffffff
-	t20_expect 1 '"limit" (SA lifetimes) is not supported yet' \
-		t20_sa_add 0x101 limit time-hard 10
+	t20_expect 1 'argument "time-hardd" is wrong: LIMIT value is invalid' \
+		t20_sa_add 0x101 limit time-hardd 10
 	t20_expect 1 '"ALGO-ICV-LEN"' \
 		"$k" state add src 10.0.0.1 dst 10.0.0.2 proto esp spi 1 \
 		aead "$g" "$key"
@@ -212,7 +212,7 @@ assert "sport" not in g["sel"] and "stats" not in g, g
 assert (g6["family"], g6["src"], g6["aead"]["key_bits"]) == \
        ("inet6", "fc00::1", 288), g6
 assert count == {"sad_count": 2}, count
-assert all(len(sa["stats"]) == 21 for sa in stats), stats
+assert all(len(sa["stats"]) == 22 for sa in stats), stats
 ' "$list" "$get" "$pretty" "$get6" "$count" "$stats"
 }
 ktest cli_state_json t_cli_state_json
@@ -231,7 +231,7 @@ t_cli_state_stats_text() {
 		tr '\n' ' ')
 	[ "$out" = "in_auth_fail in_replay in_window in_bad_trailer in_no_sa \
 in_malformed in_policy_mismatch in_plaintext in_selector in_discard out_no_sa \
-out_discard out_seq_overflow out_route out_error crypto_error sa_dead " ] ||
+out_discard out_seq_overflow out_route out_error crypto_error sa_dead sa_expired " ] ||
 		fail "-s -s drop counters: $out"
 }
 ktest cli_state_stats_text t_cli_state_stats_text
@@ -425,12 +425,12 @@ t_cli_stats_info() {
 	local out
 	t20_need
 	out=$("$KIPSEC" stats)
-	[ "$(wc -l <<<"$out")" = 21 ] || fail "not 21 counters: $out"
+	[ "$(wc -l <<<"$out")" = 22 ] || fail "not 22 counters: $out"
 	grep -qE '^in_auth_fail +[0-9]+$' <<<"$out" || fail "no in_auth_fail"
 	grep -qE '^sa_dead +[0-9]+$' <<<"$out" || fail "no sa_dead"
 	t20_pycheck '
 st, info = d
-assert len(st) == 21 and all(isinstance(v, int) for v in st.values()), st
+assert len(st) == 22 and all(isinstance(v, int) for v in st.values()), st
 assert info["replay_window_max"] == 65536, info
 assert "esp" in info["capabilities"], info
 ' "$("$KIPSEC" -j stats)" "$("$KIPSEC" -j info)"
