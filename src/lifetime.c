@@ -94,6 +94,8 @@ void kipsec_lft_free(struct kipsec_sa *sa)
 /* the work holds a reference while pending; run it now */
 static void lft_kick(struct kipsec_sa *sa)
 {
+	if (READ_ONCE(sa->dead))
+		return;		/* unlinked: its timer is cancelled */
 	kipsec_sa_hold(sa);
 	if (mod_delayed_work(kipsec_lft_wq, &sa->lft.work, 0))
 		kipsec_sa_put(sa);	/* was pending: it had a reference */
@@ -375,12 +377,21 @@ static void lft_work(struct work_struct *work)
 	struct kipsec_sa *sa = container_of(to_delayed_work(work),
 					    struct kipsec_sa, lft.work);
 	struct net *net = read_pnet(&sa->lft.net);
-	struct kipsec_net *kn = kipsec_pernet(net);
+	struct kipsec_net *kn;
 
+	/*
+	 * A dead SA may belong to a netns that is gone: touch only the SA.
+	 * A live one keeps its netns: the netns exit deletes every SA under
+	 * kipsec_net.lock, then waits for this work.
+	 */
+	if (READ_ONCE(sa->dead))
+		goto out;
+	kn = kipsec_pernet(net);
 	mutex_lock(&kn->lock);
 	if (!READ_ONCE(sa->dead))
 		lft_process(net, sa);
 	mutex_unlock(&kn->lock);
+out:
 	kipsec_sa_put(sa);	/* the pending work's reference */
 }
 

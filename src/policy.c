@@ -495,7 +495,9 @@ unsigned int kipsec_policy_flush(struct kipsec_net *kn)
 				cond_resched();
 		}
 	}
-	kipsec_event_flush(read_pnet(&kn->net), KIPSEC_EV_POLICY_FLUSH, 0);
+	if (n)		/* as xfrm: no event when nothing was flushed */
+		kipsec_event_flush(read_pnet(&kn->net), KIPSEC_EV_POLICY_FLUSH,
+				   0);
 	return n;
 }
 

@@ -333,7 +333,9 @@ unsigned int kipsec_sa_flush(struct kipsec_net *kn, u8 proto)
 	}
 	if (n)
 		kipsec_policy_flush_sa_cache(kn);
-	kipsec_event_flush(read_pnet(&kn->net), KIPSEC_EV_SA_FLUSH, proto);
+	if (n)		/* as xfrm: no event when nothing was flushed */
+		kipsec_event_flush(read_pnet(&kn->net), KIPSEC_EV_SA_FLUSH,
+				   proto);
 	return n;
 }
 
