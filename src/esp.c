@@ -634,6 +634,8 @@ static void esp_count(struct kipsec_sa *sa, struct net *net,
 	kipsec_stats_add(sa->stats, pkts + 1, len);
 	kipsec_stats_inc(kn->stats, pkts);
 	kipsec_stats_add(kn->stats, pkts + 1, len);
+	if (pkts == KIPSEC_STAT_IN_PACKETS)
+		kipsec_lft_count(sa, len);
 }
 
 /* ---- output ---- */
@@ -926,6 +928,7 @@ int kipsec_esp_output(struct net *net, struct kipsec_sa *sa,
 	}
 	if (sa->oseq >= (esn ? U64_MAX : U32_MAX)) {
 		spin_unlock_bh(&sa->lock);
+		kipsec_lft_seq_exhausted(sa);	/* a hard expiry */
 		why = KIPSEC_STAT_OUT_SEQ_OVERFLOW;
 		goto drop;
 	}

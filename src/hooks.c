@@ -241,6 +241,11 @@ static void policy_count(struct kipsec_policy *pol, enum kipsec_stat s)
 static void xform_output(struct net *net, struct kipsec_sa *sa,
 			 struct sk_buff *skb)
 {
+	if (unlikely(!kipsec_lft_out(sa, skb->len))) {
+		kipsec_drop(net, sa, KIPSEC_STAT_SA_EXPIRED);
+		kfree_skb(skb);
+		return;
+	}
 	if (sa->key.proto == IPPROTO_AH)
 		kipsec_ah_output(net, sa, skb);
 	else
@@ -558,6 +563,11 @@ static unsigned int kipsec_input(const struct nf_hook_state *state,
 			      &daddr, spi, proto);
 	if (!sa) {
 		kipsec_drop(net, NULL, KIPSEC_STAT_IN_NO_SA);
+		return NF_DROP;
+	}
+	if (unlikely(kipsec_lft_expired(sa))) {
+		kipsec_drop(net, sa, KIPSEC_STAT_SA_EXPIRED);
+		kipsec_sa_put(sa);
 		return NF_DROP;
 	}
 	verdict = run_rest_of_chain(skb, state, kipsec_in_hook);

@@ -71,6 +71,61 @@ struct kipsec_replay {
 };
 
 /**
+ * struct kipsec_lft_cfg - lifetime limits of an SA (xfrm_lifetime_cfg)
+ * @soft_bytes: bytes (in and out) before a soft expiry, 0 for none
+ * @hard_bytes: bytes before a hard expiry, 0 for none
+ * @soft_packets: packets before a soft expiry, 0 for none
+ * @hard_packets: packets before a hard expiry, 0 for none
+ * @soft_add: seconds from creation to a soft expiry, 0 for none
+ * @hard_add: seconds from creation to a hard expiry, 0 for none
+ * @soft_use: seconds from the first packet to a soft expiry, 0 for none
+ * @hard_use: seconds from the first packet to a hard expiry, 0 for none
+ *
+ * Set before the SA is published and then constant.
+ */
+struct kipsec_lft_cfg {
+	u64 soft_bytes;
+	u64 hard_bytes;
+	u64 soft_packets;
+	u64 hard_packets;
+	u64 soft_add;
+	u64 hard_add;
+	u64 soft_use;
+	u64 hard_use;
+};
+
+struct kipsec_lft_pcpu;
+
+/**
+ * struct kipsec_lifetime - an SA's limits, usage and expiry timer
+ * @cfg: the limits
+ * @pcpu: per-CPU byte and packet counts and the budget each CPU may
+ *        count before it sums all CPUs again (lifetime.c)
+ * @base_bytes: bytes inherited from the SA this one replaced (update)
+ * @base_packets: packets inherited likewise
+ * @add_time: creation, seconds since the epoch (real time, as xfrm)
+ * @use_time: first packet, seconds since the epoch, 0 before; set once
+ *            from the packet path with cmpxchg
+ * @flags: KIPSEC_LFT_* bits, set with test_and_set_bit() so that each
+ *         expiry happens once
+ * @work: evaluates the time limits, sends the expiry events and deletes
+ *        a hard-expired SA, in process context under kipsec_net.lock.
+ *        Pending, it holds a reference to the SA
+ * @net: the SA's netns, set when the SA enters the SAD
+ */
+struct kipsec_lifetime {
+	struct kipsec_lft_cfg cfg;
+	struct kipsec_lft_pcpu __percpu *pcpu;
+	u64 base_bytes;
+	u64 base_packets;
+	time64_t add_time;
+	atomic64_t use_time;
+	unsigned long flags;
+	struct delayed_work work;
+	possible_net_t net;
+};
+
+/**
  * struct kipsec_sa_key - the lookup key of an SA in the SAD
  * @daddr: destination address (outer)
  * @spi: SPI, network order
@@ -133,6 +188,7 @@ struct kipsec_sa_key {
  * @free_work: frees the SA in process context after a grace period
  * @esp_order: esp.c's reorder ring for parallel crypto, allocated on the
  *             first packet (cmpxchg), freed with the SA
+ * @lft: lifetime limits, usage and timer (lifetime.c)
  */
 struct kipsec_sa {
 	struct rhash_head node;
@@ -168,6 +224,7 @@ struct kipsec_sa {
 	struct rhlist_head out_node;
 	struct rcu_work free_work;
 	struct kipsec_esp_order *esp_order;
+	struct kipsec_lifetime lft;
 };
 
 /**
@@ -378,6 +435,8 @@ int kipsec_sa_insert(struct kipsec_net *kn, struct kipsec_sa *sa);
 int kipsec_sa_replace(struct kipsec_net *kn, struct kipsec_sa *old,
 		      struct kipsec_sa *sa, unsigned int set);
 void kipsec_sa_unlink(struct kipsec_net *kn, struct kipsec_sa *sa);
+/* delete a hard-expired SA: the expiry event, not a delete event */
+void kipsec_sa_expire(struct kipsec_net *kn, struct kipsec_sa *sa);
 unsigned int kipsec_sa_flush(struct kipsec_net *kn, u8 proto);
 
 /* hooks.c: the netns gets its first SA or policy (process context) */
@@ -498,5 +557,80 @@ int kipsec_ah_input(struct net *net, struct kipsec_sa *sa,
 /* netlink.c */
 int kipsec_netlink_init(void);
 void kipsec_netlink_exit(void);
+/* render an event for the "events" multicast group (event.c calls them) */
+void kipsec_nl_notify_sa(struct net *net, struct kipsec_sa *sa, u8 cmd,
+			 int hard);
+void kipsec_nl_notify_policy(struct net *net, struct kipsec_policy *pol,
+			     u8 cmd);
+void kipsec_nl_notify_flush(struct net *net, u8 cmd, u8 proto);
+
+/**
+ * enum kipsec_event - what the core tells the front ends (event.c)
+ * @KIPSEC_EV_SA_ADD: an SA entered the SAD
+ * @KIPSEC_EV_SA_UPDATE: an SA was replaced by an update
+ * @KIPSEC_EV_SA_DEL: an SA was deleted by request
+ * @KIPSEC_EV_SA_FLUSH: the SAD, or one protocol of it, was flushed
+ * @KIPSEC_EV_SA_SOFT_EXPIRE: an SA reached a soft limit
+ * @KIPSEC_EV_SA_HARD_EXPIRE: an SA reached a hard limit and is deleted
+ * @KIPSEC_EV_POLICY_ADD: a policy entered the SPD
+ * @KIPSEC_EV_POLICY_UPDATE: a policy was replaced by an update
+ * @KIPSEC_EV_POLICY_DEL: a policy was deleted by request
+ * @KIPSEC_EV_POLICY_FLUSH: the SPD was flushed
+ * @KIPSEC_EV_ACQUIRE: reserved: a PROTECT policy found no SA
+ * @KIPSEC_EV_POLICY_EXPIRE: reserved: a policy lifetime ran out
+ */
+enum kipsec_event {
+	KIPSEC_EV_SA_ADD,
+	KIPSEC_EV_SA_UPDATE,
+	KIPSEC_EV_SA_DEL,
+	KIPSEC_EV_SA_FLUSH,
+	KIPSEC_EV_SA_SOFT_EXPIRE,
+	KIPSEC_EV_SA_HARD_EXPIRE,
+	KIPSEC_EV_POLICY_ADD,
+	KIPSEC_EV_POLICY_UPDATE,
+	KIPSEC_EV_POLICY_DEL,
+	KIPSEC_EV_POLICY_FLUSH,
+	KIPSEC_EV_ACQUIRE,
+	KIPSEC_EV_POLICY_EXPIRE,
+};
+
+/* event.c: process context, kipsec_net.lock held */
+void kipsec_event_sa(struct net *net, struct kipsec_sa *sa,
+		     enum kipsec_event ev);
+void kipsec_event_policy(struct net *net, struct kipsec_policy *pol,
+			 enum kipsec_event ev);
+void kipsec_event_flush(struct net *net, enum kipsec_event ev, u8 proto);
+
+/* lifetime.c */
+int kipsec_lifetime_init(void);
+void kipsec_lifetime_exit(void);
+int kipsec_lft_alloc(struct kipsec_sa *sa);	/* with the SA */
+void kipsec_lft_free(struct kipsec_sa *sa);	/* when the SA is freed */
+/* the SA enters the SAD (kipsec_net.lock held); @old: the SA it replaces */
+void kipsec_lft_start(struct net *net, struct kipsec_sa *sa,
+		      struct kipsec_sa *old);
+void kipsec_lft_stop(struct kipsec_sa *sa);	/* it leaves the SAD */
+void kipsec_lifetime_flush(void);		/* a netns goes */
+/* outbound, before the transform: false when the packet must drop */
+bool kipsec_lft_out(struct kipsec_sa *sa, unsigned int len);
+/* inbound, after authentication; any context */
+void kipsec_lft_count(struct kipsec_sa *sa, unsigned int len);
+/* the sequence number space is exhausted: a hard expiry */
+void kipsec_lft_seq_exhausted(struct kipsec_sa *sa);
+/* current usage, for dumps */
+void kipsec_lft_usage(struct kipsec_sa *sa, u64 *bytes, u64 *packets);
+
+/* KIPSEC_LFT_* bits of kipsec_lifetime.flags */
+enum {
+	KIPSEC_LFT_SOFT,	/* a soft limit was reached */
+	KIPSEC_LFT_SOFT_SENT,	/* its event was sent */
+	KIPSEC_LFT_HARD,	/* a hard limit was reached: no more traffic */
+};
+
+/* true once the SA reached a hard limit: it carries no more traffic */
+static inline bool kipsec_lft_expired(const struct kipsec_sa *sa)
+{
+	return test_bit(KIPSEC_LFT_HARD, &sa->lft.flags);
+}
 
 #endif /* _KIPSEC_H */

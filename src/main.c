@@ -89,6 +89,7 @@ static int __net_init kipsec_net_init(struct net *net)
 
 	write_pnet(&kn->net, net);
 	mutex_init(&kn->lock);
+	write_pnet(&kn->net, net);
 	INIT_LIST_HEAD(&kn->sa_list);
 	for (i = 0; i <= KIPSEC_DIR_MAX; i++)
 		INIT_LIST_HEAD(&kn->policies[i]);
@@ -206,9 +207,12 @@ static int __init kipsec_init(void)
 	err = kipsec_replay_selftest();	/* only with selftest=1 */
 	if (err)
 		return err;
-	err = kipsec_hooks_init();
+	err = kipsec_lifetime_init();
 	if (err)
 		return err;
+	err = kipsec_hooks_init();
+	if (err)
+		goto err_lft;
 	err = register_pernet_subsys(&kipsec_net_ops);
 	if (err)
 		goto err_hooks;
@@ -222,6 +226,8 @@ err_pernet:
 	unregister_pernet_subsys(&kipsec_net_ops);
 err_hooks:
 	kipsec_hooks_exit();
+err_lft:
+	kipsec_lifetime_exit();
 	return err;
 }
 
@@ -231,6 +237,7 @@ static void __exit kipsec_exit(void)
 	unregister_pernet_subsys(&kipsec_net_ops);
 	kipsec_hooks_exit();
 	rcu_barrier();
+	kipsec_lifetime_exit();
 }
 
 module_init(kipsec_init);

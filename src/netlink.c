@@ -78,6 +78,18 @@ static const struct nla_policy tmpl_nl_policy[KIPSEC_A_TMPL_MAX + 1] = {
 #define READ_ONLY { .type = NLA_REJECT, \
 		    .reject_message = "kipsec: attribute is only sent by the kernel" }
 
+static const struct nla_policy lft_nl_policy[KIPSEC_A_LFT_MAX + 1] = {
+	[KIPSEC_A_LFT_PAD]		= READ_ONLY,
+	[KIPSEC_A_LFT_SOFT_BYTES]	= { .type = NLA_U64 },
+	[KIPSEC_A_LFT_HARD_BYTES]	= { .type = NLA_U64 },
+	[KIPSEC_A_LFT_SOFT_PACKETS]	= { .type = NLA_U64 },
+	[KIPSEC_A_LFT_HARD_PACKETS]	= { .type = NLA_U64 },
+	[KIPSEC_A_LFT_SOFT_ADD]		= { .type = NLA_U64 },
+	[KIPSEC_A_LFT_HARD_ADD]		= { .type = NLA_U64 },
+	[KIPSEC_A_LFT_SOFT_USE]		= { .type = NLA_U64 },
+	[KIPSEC_A_LFT_HARD_USE]		= { .type = NLA_U64 },
+};
+
 /* SA_NEW, SA_DEL, SA_GET, SA_FLUSH */
 static const struct nla_policy sa_nl_policy[KIPSEC_A_MAX + 1] = {
 	[KIPSEC_A_SA_FAMILY]	= { .type = NLA_U16 },
@@ -107,6 +119,10 @@ static const struct nla_policy sa_nl_policy[KIPSEC_A_MAX + 1] = {
 	[KIPSEC_A_SA_KEY_BITS]	= READ_ONLY,
 	[KIPSEC_A_SA_ENC_KEY_BITS] = READ_ONLY,
 	[KIPSEC_A_SA_AUTH_KEY_BITS] = READ_ONLY,
+	[KIPSEC_A_SA_LIFETIME]	= NLA_POLICY_NESTED(lft_nl_policy),
+	[KIPSEC_A_SA_CURLFT]	= READ_ONLY,
+	[KIPSEC_A_EV_HARD]	= READ_ONLY,
+	[KIPSEC_A_EV_PROTO]	= READ_ONLY,
 };
 
 /* POLICY_NEW, POLICY_DEL, POLICY_GET, POLICY_FLUSH */
@@ -406,15 +422,16 @@ static int parse_sa_id(struct genl_info *info, struct kipsec_sa_key *key,
 	return 0;
 }
 
-static int sa_fill(struct sk_buff *skb, struct kipsec_sa *sa, u32 portid,
-		   u32 seq, int flags)
+static int put_lifetime(struct sk_buff *skb, struct kipsec_sa *sa);
+
+static int sa_fill_cmd(struct sk_buff *skb, struct kipsec_sa *sa, u32 portid,
+		       u32 seq, int flags, u8 cmd)
 {
 	u16 family = sa->key.family;
 	u64 top, oseq;
 	void *hdr;
 
-	hdr = genlmsg_put(skb, portid, seq, &kipsec_nl_family, flags,
-			  KIPSEC_CMD_SA_GET);
+	hdr = genlmsg_put(skb, portid, seq, &kipsec_nl_family, flags, cmd);
 	if (!hdr)
 		return -EMSGSIZE;
 	spin_lock_bh(&sa->lock);
@@ -447,12 +464,19 @@ static int sa_fill(struct sk_buff *skb, struct kipsec_sa *sa, u32 portid,
 	      nla_put_u32(skb, KIPSEC_A_SA_AUTH_KEY_BITS,
 			  sa->auth_key_bits))) ||
 	    (sa->sel.family && put_sel(skb, KIPSEC_A_SA_SEL, &sa->sel)) ||
-	    put_stats(skb, KIPSEC_A_SA_STATS, sa->stats)) {
+	    put_stats(skb, KIPSEC_A_SA_STATS, sa->stats) ||
+	    put_lifetime(skb, sa)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
 	genlmsg_end(skb, hdr);
 	return 0;
+}
+
+static int sa_fill(struct sk_buff *skb, struct kipsec_sa *sa, u32 portid,
+		   u32 seq, int flags)
+{
+	return sa_fill_cmd(skb, sa, portid, seq, flags, KIPSEC_CMD_SA_GET);
 }
 
 static int sa_check_new(struct genl_info *info)
@@ -520,6 +544,35 @@ static void wipe_attr(struct nlattr *attr)
 {
 	if (attr)
 		memzero_explicit(nla_data(attr), nla_len(attr));
+}
+
+static u64 u64_or_0(const struct nlattr *attr)
+{
+	return attr ? nla_get_u64(attr) : 0;
+}
+
+/* KIPSEC_A_SA_LIFETIME, when present: the limits; 0 is no limit */
+static int parse_lifetime(struct nlattr *nest, struct kipsec_lft_cfg *c,
+			  struct netlink_ext_ack *extack)
+{
+	struct nlattr *tb[KIPSEC_A_LFT_MAX + 1];
+	int err;
+
+	if (!nest)
+		return 0;
+	err = nla_parse_nested(tb, KIPSEC_A_LFT_MAX, nest, lft_nl_policy,
+			       extack);
+	if (err)
+		return err;
+	c->soft_bytes = u64_or_0(tb[KIPSEC_A_LFT_SOFT_BYTES]);
+	c->hard_bytes = u64_or_0(tb[KIPSEC_A_LFT_HARD_BYTES]);
+	c->soft_packets = u64_or_0(tb[KIPSEC_A_LFT_SOFT_PACKETS]);
+	c->hard_packets = u64_or_0(tb[KIPSEC_A_LFT_HARD_PACKETS]);
+	c->soft_add = u64_or_0(tb[KIPSEC_A_LFT_SOFT_ADD]);
+	c->hard_add = u64_or_0(tb[KIPSEC_A_LFT_HARD_ADD]);
+	c->soft_use = u64_or_0(tb[KIPSEC_A_LFT_SOFT_USE]);
+	c->hard_use = u64_or_0(tb[KIPSEC_A_LFT_HARD_USE]);
+	return 0;
 }
 
 /* fill a new SA from SA_NEW, everything but the tables */
@@ -620,7 +673,7 @@ static int sa_build(struct genl_info *info, struct kipsec_sa *sa)
 	}
 	sa->replay.top = seq;
 	sa->oseq = oseq;
-	return 0;
+	return parse_lifetime(tb[KIPSEC_A_SA_LIFETIME], &sa->lft.cfg, extack);
 }
 
 /*
@@ -913,13 +966,12 @@ static int put_tmpl(struct sk_buff *skb, const struct kipsec_tmpl *t)
 	return 0;
 }
 
-static int pol_fill(struct sk_buff *skb, struct kipsec_policy *pol,
-		    u32 portid, u32 seq, int flags)
+static int pol_fill_cmd(struct sk_buff *skb, struct kipsec_policy *pol,
+			u32 portid, u32 seq, int flags, u8 cmd)
 {
 	void *hdr;
 
-	hdr = genlmsg_put(skb, portid, seq, &kipsec_nl_family, flags,
-			  KIPSEC_CMD_POLICY_GET);
+	hdr = genlmsg_put(skb, portid, seq, &kipsec_nl_family, flags, cmd);
 	if (!hdr)
 		return -EMSGSIZE;
 	if (put_sel(skb, KIPSEC_A_POL_SEL, &pol->sel) ||
@@ -934,6 +986,13 @@ static int pol_fill(struct sk_buff *skb, struct kipsec_policy *pol,
 	}
 	genlmsg_end(skb, hdr);
 	return 0;
+}
+
+static int pol_fill(struct sk_buff *skb, struct kipsec_policy *pol,
+		    u32 portid, u32 seq, int flags)
+{
+	return pol_fill_cmd(skb, pol, portid, seq, flags,
+			    KIPSEC_CMD_POLICY_GET);
 }
 
 static int kipsec_nl_policy_new(struct sk_buff *skb, struct genl_info *info)
@@ -1188,6 +1247,19 @@ static const struct genl_ops kipsec_nl_ops[] = {
 	},
 };
 
+/*
+ * Events: SA and policy contents, never keys, to CAP_NET_ADMIN holders in
+ * the user namespace owning the netns only (checked when they join).
+ */
+enum kipsec_nl_mcgrp {
+	KIPSEC_NLGRP_EVENTS,
+};
+
+static const struct genl_multicast_group kipsec_nl_mcgrps[] = {
+	[KIPSEC_NLGRP_EVENTS] = { .name = KIPSEC_MCGRP_EVENTS,
+				  .flags = GENL_MCAST_CAP_NET_ADMIN },
+};
+
 static struct genl_family kipsec_nl_family __ro_after_init = {
 	.name = KIPSEC_GENL_NAME,
 	.version = KIPSEC_GENL_VERSION,
@@ -1198,8 +1270,142 @@ static struct genl_family kipsec_nl_family __ro_after_init = {
 	.module = THIS_MODULE,
 	.ops = kipsec_nl_ops,
 	.n_ops = ARRAY_SIZE(kipsec_nl_ops),
+	.mcgrps = kipsec_nl_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(kipsec_nl_mcgrps),
 	.resv_start_op = KIPSEC_CMD_POLICY_NEW + 1,
 };
+
+/* Lifetimes and events */
+
+static int put_u64_attrs(struct sk_buff *skb, int type, const u64 *v, int n,
+			 int first, int pad)
+{
+	struct nlattr *nest = nla_nest_start(skb, type);
+	int i;
+
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = 0; i < n; i++) {
+		if (nla_put_u64_64bit(skb, first + i, v[i], pad)) {
+			nla_nest_cancel(skb, nest);
+			return -EMSGSIZE;
+		}
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+/* KIPSEC_A_SA_LIFETIME, in enum kipsec_lft_attr order, and CURLFT */
+static int put_lifetime(struct sk_buff *skb, struct kipsec_sa *sa)
+{
+	const struct kipsec_lft_cfg *c = &sa->lft.cfg;
+	const u64 cfg[] = {
+		c->soft_bytes, c->hard_bytes, c->soft_packets, c->hard_packets,
+		c->soft_add, c->hard_add, c->soft_use, c->hard_use,
+	};
+	u64 cur[4];
+
+	kipsec_lft_usage(sa, &cur[0], &cur[1]);
+	cur[2] = sa->lft.add_time;
+	cur[3] = atomic64_read(&sa->lft.use_time);
+	if (put_u64_attrs(skb, KIPSEC_A_SA_LIFETIME, cfg, ARRAY_SIZE(cfg),
+			  KIPSEC_A_LFT_SOFT_BYTES, KIPSEC_A_LFT_PAD) ||
+	    put_u64_attrs(skb, KIPSEC_A_SA_CURLFT, cur, ARRAY_SIZE(cur),
+			  KIPSEC_A_CURLFT_BYTES, KIPSEC_A_CURLFT_PAD))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static void notify(struct net *net, struct sk_buff *msg)
+{
+	genlmsg_multicast_netns(&kipsec_nl_family, net, msg, 0,
+				KIPSEC_NLGRP_EVENTS, GFP_KERNEL);
+}
+
+static bool has_listeners(struct net *net)
+{
+	return genl_has_listeners(&kipsec_nl_family, net, KIPSEC_NLGRP_EVENTS);
+}
+
+/**
+ * kipsec_nl_notify_sa - send an SA event to the "events" group
+ * @net: the SA's netns
+ * @sa: the SA, as a dump shows it
+ * @cmd: KIPSEC_CMD_SA_NEW, _UPD, _DEL or _EXPIRE
+ * @hard: for SA_EXPIRE, 1 hard or 0 soft (KIPSEC_A_EV_HARD); else -1
+ */
+void kipsec_nl_notify_sa(struct net *net, struct kipsec_sa *sa, u8 cmd,
+			 int hard)
+{
+	struct sk_buff *msg;
+
+	if (!has_listeners(net))
+		return;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return;
+	if (sa_fill_cmd(msg, sa, 0, 0, 0, cmd)) {
+		nlmsg_free(msg);
+		return;
+	}
+	/* the flag goes at the end of the message sa_fill_cmd() ended */
+	if (hard >= 0) {
+		if (nla_put_u8(msg, KIPSEC_A_EV_HARD, hard)) {
+			nlmsg_free(msg);
+			return;
+		}
+		nlmsg_hdr(msg)->nlmsg_len = msg->len;
+	}
+	notify(net, msg);
+}
+
+/**
+ * kipsec_nl_notify_policy - send a policy event to the "events" group
+ * @net: the policy's netns
+ * @pol: the policy, as a dump shows it
+ * @cmd: KIPSEC_CMD_POLICY_NEW, _UPD or _DEL
+ */
+void kipsec_nl_notify_policy(struct net *net, struct kipsec_policy *pol,
+			     u8 cmd)
+{
+	struct sk_buff *msg;
+
+	if (!has_listeners(net))
+		return;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return;
+	if (pol_fill_cmd(msg, pol, 0, 0, 0, cmd)) {
+		nlmsg_free(msg);
+		return;
+	}
+	notify(net, msg);
+}
+
+/**
+ * kipsec_nl_notify_flush - send a flush event to the "events" group
+ * @net: the netns
+ * @cmd: KIPSEC_CMD_SA_FLUSH or KIPSEC_CMD_POLICY_FLUSH
+ * @proto: SA_FLUSH: the protocol flushed, 0 for all (KIPSEC_A_EV_PROTO)
+ */
+void kipsec_nl_notify_flush(struct net *net, u8 cmd, u8 proto)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	if (!has_listeners(net))
+		return;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return;
+	hdr = genlmsg_put(msg, 0, 0, &kipsec_nl_family, 0, cmd);
+	if (!hdr || nla_put_u8(msg, KIPSEC_A_EV_PROTO, proto)) {
+		nlmsg_free(msg);
+		return;
+	}
+	genlmsg_end(msg, hdr);
+	notify(net, msg);
+}
 
 int kipsec_netlink_init(void)
 {

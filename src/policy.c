@@ -421,6 +421,7 @@ int kipsec_policy_insert(struct kipsec_net *kn, struct kipsec_policy *pol)
 	policy_list_insert(kn, pol);
 	kn->policy_count++;
 	kipsec_net_update_active(kn);
+	kipsec_event_policy(read_pnet(&kn->net), pol, KIPSEC_EV_POLICY_ADD);
 	return 0;
 }
 
@@ -449,7 +450,17 @@ int kipsec_policy_replace(struct kipsec_net *kn, struct kipsec_policy *old,
 	policy_hash_remove(kn, old);
 	list_del_rcu(&old->list);
 	call_rcu(&old->rcu, policy_free_rcu);
+	kipsec_event_policy(read_pnet(&kn->net), pol, KIPSEC_EV_POLICY_UPDATE);
 	return 0;
+}
+
+static void policy_unlink(struct kipsec_net *kn, struct kipsec_policy *pol)
+{
+	policy_hash_remove(kn, pol);
+	list_del_rcu(&pol->list);
+	kn->policy_count--;
+	kipsec_net_update_active(kn);
+	call_rcu(&pol->rcu, policy_free_rcu);
 }
 
 /**
@@ -460,11 +471,8 @@ int kipsec_policy_replace(struct kipsec_net *kn, struct kipsec_policy *old,
 void kipsec_policy_unlink(struct kipsec_net *kn, struct kipsec_policy *pol)
 {
 	lockdep_assert_held(&kn->lock);
-	policy_hash_remove(kn, pol);
-	list_del_rcu(&pol->list);
-	kn->policy_count--;
-	kipsec_net_update_active(kn);
-	call_rcu(&pol->rcu, policy_free_rcu);
+	kipsec_event_policy(read_pnet(&kn->net), pol, KIPSEC_EV_POLICY_DEL);
+	policy_unlink(kn, pol);
 }
 
 /**
@@ -482,11 +490,14 @@ unsigned int kipsec_policy_flush(struct kipsec_net *kn)
 	lockdep_assert_held(&kn->lock);
 	for (dir = 0; dir <= KIPSEC_DIR_MAX; dir++) {
 		list_for_each_entry_safe(pol, tmp, &kn->policies[dir], list) {
-			kipsec_policy_unlink(kn, pol);
+			policy_unlink(kn, pol);
 			if (!(++n % 1024))
 				cond_resched();
 		}
 	}
+	if (n)		/* as xfrm: no event when nothing was flushed */
+		kipsec_event_flush(read_pnet(&kn->net), KIPSEC_EV_POLICY_FLUSH,
+				   0);
 	return n;
 }
 

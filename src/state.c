@@ -112,6 +112,7 @@ static void sa_free_work(struct work_struct *work)
 	if (sa->replay.bitmap)
 		kipsec_replay_free(&sa->replay);
 	kipsec_esp_free_sa(sa);
+	kipsec_lft_free(sa);
 	dst_cache_destroy(&sa->dst_cache);
 	free_percpu(sa->stats);
 	kfree_sensitive(sa);
@@ -159,8 +160,12 @@ struct kipsec_sa *kipsec_sa_alloc(void)
 		goto err;
 	if (dst_cache_init(&sa->dst_cache, GFP_KERNEL_ACCOUNT))
 		goto err_stats;
+	if (kipsec_lft_alloc(sa))
+		goto err_dst;
 	return sa;
 
+err_dst:
+	dst_cache_destroy(&sa->dst_cache);
 err_stats:
 	free_percpu(sa->stats);
 err:
@@ -207,12 +212,15 @@ int kipsec_sa_insert(struct kipsec_net *kn, struct kipsec_sa *sa)
 	kn->sa_count++;
 	atomic_inc(&kn->genid);
 	kipsec_net_update_active(kn);
+	kipsec_lft_start(read_pnet(&kn->net), sa, NULL);
+	kipsec_event_sa(read_pnet(&kn->net), sa, KIPSEC_EV_SA_ADD);
 	return 0;
 }
 
 static void sa_unpublish(struct kipsec_net *kn, struct kipsec_sa *sa)
 {
 	WRITE_ONCE(sa->dead, true);
+	kipsec_lft_stop(sa);
 	rhltable_remove(&kn->sa_out_ht, &sa->out_node, sa_out_params);
 }
 
@@ -305,10 +313,12 @@ int kipsec_sa_replace(struct kipsec_net *kn, struct kipsec_sa *old,
 	spin_unlock_bh(&old->lock);
 	if (err)
 		return err;
+	kipsec_lft_start(read_pnet(&kn->net), sa, old);
 	sa_unpublish(kn, old);
 	atomic_inc(&kn->genid);
 	kipsec_policy_flush_sa_cache(kn);
 	kipsec_sa_put(old);
+	kipsec_event_sa(read_pnet(&kn->net), sa, KIPSEC_EV_SA_UPDATE);
 	return 0;
 }
 
@@ -333,6 +343,24 @@ static void sa_unlink(struct kipsec_net *kn, struct kipsec_sa *sa)
 void kipsec_sa_unlink(struct kipsec_net *kn, struct kipsec_sa *sa)
 {
 	lockdep_assert_held(&kn->lock);
+	kipsec_event_sa(read_pnet(&kn->net), sa, KIPSEC_EV_SA_DEL);
+	sa_unlink(kn, sa);
+	kipsec_policy_flush_sa_cache(kn);
+	kipsec_sa_put(sa);
+}
+
+/**
+ * kipsec_sa_expire - delete a hard-expired SA
+ * @kn: the netns state, kipsec_net.lock held
+ * @sa: the SA, in the SAD
+ *
+ * As kipsec_sa_unlink(), announced as a hard expiry (as xfrm sends
+ * XFRM_MSG_EXPIRE with hard set, and no XFRM_MSG_DELSA).
+ */
+void kipsec_sa_expire(struct kipsec_net *kn, struct kipsec_sa *sa)
+{
+	lockdep_assert_held(&kn->lock);
+	kipsec_event_sa(read_pnet(&kn->net), sa, KIPSEC_EV_SA_HARD_EXPIRE);
 	sa_unlink(kn, sa);
 	kipsec_policy_flush_sa_cache(kn);
 	kipsec_sa_put(sa);
@@ -367,6 +395,9 @@ unsigned int kipsec_sa_flush(struct kipsec_net *kn, u8 proto)
 	}
 	if (n)
 		kipsec_policy_flush_sa_cache(kn);
+	if (n)		/* as xfrm: no event when nothing was flushed */
+		kipsec_event_flush(read_pnet(&kn->net), KIPSEC_EV_SA_FLUSH,
+				   proto);
 	return n;
 }
 
@@ -551,6 +582,8 @@ void kipsec_state_exit_net(struct kipsec_net *kn)
 	mutex_lock(&kn->lock);
 	kipsec_sa_flush(kn, 0);
 	mutex_unlock(&kn->lock);
+	/* a lifetime work may be waiting for the lock: let it see the SA dead */
+	kipsec_lifetime_flush();
 	rhltable_destroy(&kn->sa_out_ht);
 	rhashtable_destroy(&kn->sa_ht);
 	kipsec_wq_put();

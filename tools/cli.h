@@ -211,7 +211,7 @@ struct kstats {
 
 int stats_get(const struct nlattr *nest, struct kstats *st);
 /* SA/policy: lifetime-current line plus drop reasons */
-void stats_print_object(const struct kstats *st);
+void stats_print_object(const struct kstats *st, const char *cur);
 /* kipsec stats: one line per counter */
 void stats_print_table(const struct kstats *st);
 
@@ -219,5 +219,20 @@ void stats_print_table(const struct kstats *st);
 
 int do_state(int argc, char **argv);
 int do_policy(int argc, char **argv);
+/* events: print one SA / policy message; -1 when malformed */
+int sa_event_print(const struct nlmsghdr *nlh, const char *ev,
+		   const char *prefix, bool expire);
+int pol_event_print(const struct nlmsghdr *nlh, const char *ev,
+		    const char *prefix);
+/* u64 attributes first..first+n-1 of @nest into @v; -1 when absent */
+int u64_nest(const struct nlattr *nest, int first, uint64_t *v,
+	     unsigned int n);
+
+/* --------------------------------------------------------- monitor.c */
+
+int do_monitor(int argc, char **argv);
+/* join the "events" group and call @cb for each event, forever */
+int nl_monitor(mnl_cb_t cb, void *data);
+uint8_t nl_genl_cmd(const struct nlmsghdr *nlh);
 
 #endif /* _KIPSEC_CLI_H */

@@ -171,6 +171,7 @@ static const struct {
 	{ "policy", do_policy },
 	{ "stats", do_stats },
 	{ "info", do_info },
+	{ "monitor", do_monitor },
 };
 
 /* argv[0] is the object */

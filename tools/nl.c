@@ -383,6 +383,30 @@ static int open_socket(void)
 	return 0;
 }
 
+static uint32_t mcgrp_events;	/* id of the "events" group, 0 unknown */
+
+/* CTRL_ATTR_MCAST_GROUPS: remember the id of "events" */
+static void family_groups(const struct nlattr *groups)
+{
+	const struct nlattr *g, *a;
+
+	mnl_attr_for_each_nested(g, groups) {
+		const char *name = NULL;
+		uint32_t id = 0;
+
+		mnl_attr_for_each_nested(a, g) {
+			if (mnl_attr_get_type(a) == CTRL_ATTR_MCAST_GRP_NAME &&
+			    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
+				name = mnl_attr_get_str(a);
+			if (mnl_attr_get_type(a) == CTRL_ATTR_MCAST_GRP_ID &&
+			    mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+				id = mnl_attr_get_u32(a);
+		}
+		if (name && strcmp(name, KIPSEC_MCGRP_EVENTS) == 0)
+			mcgrp_events = id;
+	}
+}
+
 static int family_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct nlattr *a;
@@ -391,6 +415,8 @@ static int family_cb(const struct nlmsghdr *nlh, void *data)
 		if (mnl_attr_get_type(a) == CTRL_ATTR_FAMILY_ID &&
 		    mnl_attr_validate(a, MNL_TYPE_U16) == 0)
 			*(uint16_t *)data = mnl_attr_get_u16(a);
+		if (mnl_attr_get_type(a) == CTRL_ATTR_MCAST_GROUPS)
+			family_groups(a);
 	}
 	return MNL_CB_OK;
 }
@@ -551,4 +577,52 @@ int nl_info_get(struct kinfo *info, bool soft)
 
 	memset(info, 0, sizeof(*info));
 	return nl_talk(nlh, info_cb, info, soft);
+}
+
+uint8_t nl_genl_cmd(const struct nlmsghdr *nlh)
+{
+	const struct genlmsghdr *g = mnl_nlmsg_get_payload(nlh);
+
+	return g->cmd;
+}
+
+/*
+ * Join the "events" group (the kernel requires CAP_NET_ADMIN) and hand
+ * every kipsec message to @cb until an error.
+ */
+int nl_monitor(mnl_cb_t cb, void *data)
+{
+	static char buf[NL_BUF_SIZE];
+	const struct nlmsghdr *nlh;
+	int n, len;
+
+	need_family();
+	if (!mcgrp_events) {
+		fprintf(stderr, "Error: the kipsec module has no \"%s\" multicast group.\n",
+			KIPSEC_MCGRP_EVENTS);
+		exit(EXIT_KERNEL);
+	}
+	if (mnl_socket_setsockopt(nl, NETLINK_ADD_MEMBERSHIP, &mcgrp_events,
+				  sizeof(mcgrp_events)) < 0) {
+		fprintf(stderr, "Error: cannot join the kipsec \"%s\" group: %s.\n",
+			KIPSEC_MCGRP_EVENTS, strerror(errno));
+		exit(EXIT_KERNEL);
+	}
+	for (;;) {
+		len = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (len < 0) {
+			if (errno == ENOBUFS || errno == EINTR)
+				continue;	/* events lost: go on */
+			fatal_errno("cannot receive events");
+		}
+		nlh = (const struct nlmsghdr *)buf;
+		while (mnl_nlmsg_ok(nlh, len)) {
+			if (nlh->nlmsg_type == family_id) {
+				n = cb(nlh, data);
+				if (n <= MNL_CB_STOP)
+					return n;
+			}
+			nlh = mnl_nlmsg_next(nlh, &len);
+		}
+	}
 }

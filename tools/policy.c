@@ -377,9 +377,14 @@ static void tmpl_print(const struct ktmpl *t, int sel_family)
 	close_json_object();
 }
 
-static void pol_print(const struct pol *p)
+static void pol_print_ev(const struct pol *p, const char *ev,
+			 const char *prefix)
 {
 	open_json_object(NULL);
+	if (ev)
+		print_string(PRINT_JSON, "event", NULL, ev);
+	if (prefix)
+		print_fp("%s", prefix);
 	sel_print(&p->sel, "sel");
 	print_nl();
 	print_string(PRINT_ANY, "dir", "\tdir %s ", dir_name(p->dir));
@@ -394,8 +399,24 @@ static void pol_print(const struct pol *p)
 	if (p->tmpl.set)
 		tmpl_print(&p->tmpl, p->sel.family);
 	if (show_stats)
-		stats_print_object(&p->stats);
+		stats_print_object(&p->stats, NULL);
 	close_json_object();
+}
+
+static void pol_print(const struct pol *p)
+{
+	pol_print_ev(p, NULL, NULL);
+}
+
+int pol_event_print(const struct nlmsghdr *nlh, const char *ev,
+		    const char *prefix)
+{
+	struct pol p;
+
+	if (pol_get(nlh, &p))
+		return -1;
+	pol_print_ev(&p, ev, prefix);
+	return 0;
 }
 
 static bool filter_match(const struct pol *f, const struct pol *p)

@@ -37,6 +37,7 @@ const char *const stat_names[__KIPSEC_STAT_MAX] = {
 	[KIPSEC_STAT_CRYPTO_ERROR] = "crypto_error",
 	[KIPSEC_STAT_SA_DEAD] = "sa_dead",
 	[KIPSEC_STAT_IN_FRAGMENT] = "in_fragment",
+	[KIPSEC_STAT_SA_EXPIRED] = "sa_expired",
 };
 
 static bool is_port_proto(uint8_t p)
@@ -413,7 +414,7 @@ int stats_get(const struct nlattr *nest, struct kstats *st)
 	return 0;
 }
 
-void stats_print_object(const struct kstats *st)
+void stats_print_object(const struct kstats *st, const char *cur)
 {
 	bool header = false;
 	int i;
@@ -433,6 +434,8 @@ void stats_print_object(const struct kstats *st)
 		 (unsigned long long)st->v[KIPSEC_STAT_IN_PACKETS],
 		 (unsigned long long)st->v[KIPSEC_STAT_OUT_BYTES],
 		 (unsigned long long)st->v[KIPSEC_STAT_OUT_PACKETS]);
+	if (cur && *cur)
+		print_fp("%s", cur);
 	for (i = KIPSEC_STAT_IN_AUTH_FAIL; i < __KIPSEC_STAT_MAX; i++) {
 		if (!st->v[i] && show_stats < 2)
 			continue;
@@ -455,4 +458,22 @@ void stats_print_table(const struct kstats *st)
 		print_nl();
 	}
 	close_json_object();
+}
+
+int u64_nest(const struct nlattr *nest, int first, uint64_t *v,
+	     unsigned int n)
+{
+	const struct nlattr *a;
+
+	if (!nest)
+		return -1;
+	memset(v, 0, n * sizeof(*v));
+	mnl_attr_for_each_nested(a, nest) {
+		int t = mnl_attr_get_type(a) - first;
+
+		if (t >= 0 && (unsigned int)t < n &&
+		    mnl_attr_get_payload_len(a) == 8)
+			v[t] = mnl_attr_get_u64(a);
+	}
+	return 0;
 }

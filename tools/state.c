@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "cli.h"
 
@@ -43,6 +44,14 @@ static const struct {
 
 #define N_SA_FLAGS ARRAY_SIZE(sa_flags)
 
+/* ip xfrm's "limit" keywords, in enum kipsec_lft_attr order */
+static const char *const lft_names[] = {
+	"byte-soft", "byte-hard", "packet-soft", "packet-hard",
+	"time-soft", "time-hard", "time-use-soft", "time-use-hard",
+};
+
+#define N_LFT ARRAY_SIZE(lft_names)
+
 /* an algorithm given on the command line */
 struct kalg {
 	const char *keyword;	/* aead, enc, auth, auth-trunc */
@@ -69,6 +78,8 @@ struct sa_req {
 	struct kalg aead, enc, auth;
 	bool has_aead, has_enc, has_auth;
 	struct ksel sel;
+	uint64_t lft[N_LFT];	/* in enum kipsec_lft_attr order */
+	bool has_lft;
 };
 
 /* an SA as dumped by the kernel */
@@ -85,6 +96,9 @@ struct sa {
 	bool has_auth_trunc, has_key_bits, has_enc_key_bits, has_auth_key_bits;
 	struct ksel sel;
 	struct kstats stats;
+	uint64_t lft[N_LFT];
+	uint64_t cur[4];	/* bytes, packets, add time, use time */
+	bool has_lft, has_cur;
 };
 
 /* state list / deleteall filter */
@@ -103,7 +117,7 @@ static void __noreturn usage(void)
 		"Usage: kipsec state { add | update } ID [ ALGO-LIST ] [ mode MODE ]\n"
 		"        [ reqid REQID ] [ replay-window SIZE ] [ replay-seq SEQ ]\n"
 		"        [ replay-oseq SEQ ] [ replay-seq-hi SEQ ] [ replay-oseq-hi SEQ ]\n"
-		"        [ flag FLAG-LIST ] [ sel SELECTOR ]\n"
+		"        [ flag FLAG-LIST ] [ sel SELECTOR ] [ limit LIMIT-LIST ]\n"
 		"Usage: kipsec state { delete | get } ID\n"
 		"Usage: kipsec state { deleteall | list } [ ID ] [ mode MODE ] [ reqid REQID ]\n"
 		"        [ flag FLAG-LIST ]\n"
@@ -138,8 +152,11 @@ static void __noreturn usage(void)
 		"UPSPEC := proto { { tcp | udp | sctp | dccp } [ sport PORT ] [ dport PORT ] |\n"
 		"                  { icmp | ipv6-icmp } [ type NUMBER ] [ code NUMBER ] |\n"
 		"                  PROTO }\n"
+		"LIMIT-LIST := [ LIMIT-LIST ] limit LIMIT\n"
+		"LIMIT := { time-soft | time-hard | time-use-soft | time-use-hard } SECONDS |\n"
+		"         { byte-soft | byte-hard } SIZE | { packet-soft | packet-hard } COUNT\n"
 		"Numbers (SPI, REQID, SEQ, SIZE): decimal or 0x hex.\n"
-		"Not supported: limit, encap, coa, ctx, mark, extra-flag, seq.\n");
+		"Not supported: encap, coa, ctx, mark, extra-flag, seq.\n");
 	exit(0);
 }
 
@@ -500,7 +517,6 @@ static void parse_alg(struct sa_req *r, int *argcp, char ***argvp)
 }
 
 static const char *const unsupported_sa_kw[][2] = {
-	{ "limit", "(SA lifetimes) is not supported yet" },
 	{ "encap", "(UDP encapsulation, NAT-T) is not supported yet" },
 	{ "coa", "(care-of address) is not supported by kipsec" },
 	{ "ctx", "(security context) is not supported by kipsec" },
@@ -523,6 +539,35 @@ static void check_unsupported(const char *kw)
 	     i++)
 		if (strcmp(kw, unsupported_sa_kw[i][0]) == 0)
 			unsupported(kw, unsupported_sa_kw[i][1]);
+}
+
+/* limit LIMIT [ LIMIT ... ]: argv on "limit", left on the last value */
+static void parse_limit(struct sa_req *r, int *argcp, char ***argvp)
+{
+	int argc = *argcp;
+	char **argv = *argvp;
+	unsigned int i, n = 0;
+
+	while (NEXT_ARG_OK()) {
+		for (i = 0; i < N_LFT; i++)
+			if (strcmp(argv[1], lft_names[i]) == 0)
+				break;
+		if (i == N_LFT)
+			break;
+		NEXT_ARG();
+		NEXT_ARG();
+		if (get_u64(&r->lft[i], *argv))
+			invarg("value after \"limit\" is invalid", *argv);
+		n++;
+	}
+	if (!n) {
+		if (NEXT_ARG_OK())
+			invarg("LIMIT value is invalid", argv[1]);
+		incomplete(*argv);
+	}
+	r->has_lft = true;
+	*argcp = argc;
+	*argvp = argv;
 }
 
 static void parse_add(struct sa_req *r, int argc, char **argv)
@@ -570,6 +615,8 @@ static void parse_add(struct sa_req *r, int argc, char **argv)
 			parse_alg(r, &argc, &argv);
 		} else if (strcmp(*argv, "alg") == 0) {
 			parse_alg_alias(r, &argc, &argv);
+		} else if (strcmp(*argv, "limit") == 0) {
+			parse_limit(r, &argc, &argv);
 		} else if (strcmp(*argv, "help") == 0) {
 			usage();
 		} else {
@@ -673,6 +720,17 @@ static int state_modify(int argc, char **argv, bool update)
 			KIPSEC_A_SA_AUTH_KEY, KIPSEC_A_SA_AUTH_TRUNC);
 	if (r->sel.set)
 		sel_put(nlh, KIPSEC_A_SA_SEL, &r->sel);
+	if (r->has_lft) {
+		struct nlattr *nest = mnl_attr_nest_start(nlh,
+							  KIPSEC_A_SA_LIFETIME);
+		unsigned int i;
+
+		for (i = 0; i < N_LFT; i++)
+			if (r->lft[i])
+				mnl_attr_put_u64(nlh, KIPSEC_A_LFT_SOFT_BYTES + i,
+						 r->lft[i]);
+		mnl_attr_nest_end(nlh, nest);
+	}
 
 	/* the keys are in r and in buf: wipe both once the kernel has them */
 	explicit_bzero(r, sizeof(*r));
@@ -770,7 +828,85 @@ static int sa_get(const struct nlmsghdr *nlh, struct sa *sa)
 	if (tb[KIPSEC_A_SA_STATS] && stats_get(tb[KIPSEC_A_SA_STATS],
 					       &sa->stats))
 		return -1;
+	sa->has_lft = !u64_nest(tb[KIPSEC_A_SA_LIFETIME],
+				KIPSEC_A_LFT_SOFT_BYTES, sa->lft, N_LFT);
+	sa->has_cur = !u64_nest(tb[KIPSEC_A_SA_CURLFT], KIPSEC_A_CURLFT_BYTES,
+				sa->cur, ARRAY_SIZE(sa->cur));
 	return 0;
+}
+
+/* the limits as ip xfrm prints them: (INF) for none */
+static void print_limit(const char *what, const char *unit, uint64_t soft,
+			uint64_t hard)
+{
+	print_fp("	  %s: soft ", what);
+	if (soft)
+		print_fp("%" PRIu64, soft);
+	else
+		print_fp("(INF)");
+	print_fp("(%s), hard ", unit);
+	if (hard)
+		print_fp("%" PRIu64, hard);
+	else
+		print_fp("(INF)");
+	print_fp("(%s)\n", unit);
+}
+
+static void time_str(uint64_t t, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t tt = t;
+
+	if (!t || !localtime_r(&tt, &tm))
+		snprintf(buf, len, "-");
+	else
+		strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static void lifetime_print(const struct sa *sa, char *cur, size_t len)
+{
+	static const char *const cur_names[] = {
+		"bytes", "packets", "add_time", "use_time",
+	};
+	char a[32], u[32];
+	unsigned int i;
+
+	cur[0] = 0;
+	if (is_json_context()) {
+		if (sa->has_lft) {
+			open_json_object("lifetime");
+			for (i = 0; i < N_LFT; i++)
+				print_u64(PRINT_JSON, lft_names[i], NULL,
+					  sa->lft[i]);
+			close_json_object();
+		}
+		if (sa->has_cur) {
+			open_json_object("lifetime_current");
+			for (i = 0; i < ARRAY_SIZE(cur_names); i++)
+				print_u64(PRINT_JSON, cur_names[i], NULL,
+					  sa->cur[i]);
+			close_json_object();
+		}
+		return;
+	}
+	if (!show_stats)
+		return;
+	if (sa->has_lft) {
+		print_fp("\tlifetime config:\n");
+		print_limit("limit", "bytes", sa->lft[0], sa->lft[1]);
+		print_limit("limit", "packets", sa->lft[2], sa->lft[3]);
+		print_fp("\t  expire add: soft %" PRIu64 "(sec), hard %" PRIu64
+			 "(sec)\n", sa->lft[4], sa->lft[5]);
+		print_fp("\t  expire use: soft %" PRIu64 "(sec), hard %" PRIu64
+			 "(sec)\n", sa->lft[6], sa->lft[7]);
+	}
+	if (sa->has_cur) {
+		time_str(sa->cur[2], a, sizeof(a));
+		time_str(sa->cur[3], u, sizeof(u));
+		snprintf(cur, len, "\t  %" PRIu64 "(bytes), %" PRIu64
+			 "(packets)\n\t  add %s use %s\n",
+			 sa->cur[0], sa->cur[1], a, u);
+	}
 }
 
 static void print_alg(const char *kw, const char *name, bool has_key_bits,
@@ -810,12 +946,18 @@ static void print_replay(const struct sa *sa)
 	}
 }
 
-static void sa_print(const struct sa *sa)
+/* an SA; for an event, @ev names it, @prefix starts the text, @hard >= 0 */
+static void sa_print_ev(const struct sa *sa, const char *ev,
+			const char *prefix, int hard)
 {
-	char buf[INET6_ADDRSTRLEN], pb[8], spi[16];
+	char buf[INET6_ADDRSTRLEN], pb[8], spi[16], cur[160];
 	unsigned int i, n;
 
 	open_json_object(NULL);
+	if (ev)
+		print_string(PRINT_JSON, "event", NULL, ev);
+	if (prefix)
+		print_fp("%s", prefix);
 	print_string(PRINT_ANY, "src", "src %s ",
 		     addr_str(sa->id.family, sa->id.src, buf, sizeof(buf)));
 	print_string(PRINT_ANY, "dst", "dst %s",
@@ -869,9 +1011,34 @@ static void sa_print(const struct sa *sa)
 		sel_print(&sa->sel, "sel");
 		print_nl();
 	}
+	lifetime_print(sa, cur, sizeof(cur));
 	if (show_stats)
-		stats_print_object(&sa->stats);
+		stats_print_object(&sa->stats, cur);
+	if (hard >= 0) {
+		print_bool(PRINT_JSON, "hard", NULL, hard);
+		print_fp("\thard %d\n", hard);
+	}
 	close_json_object();
+}
+
+static void sa_print(const struct sa *sa)
+{
+	sa_print_ev(sa, NULL, NULL, -1);
+}
+
+int sa_event_print(const struct nlmsghdr *nlh, const char *ev,
+		   const char *prefix, bool expire)
+{
+	const struct nlattr *tb[NL_TB_MAX];
+	uint8_t hard = 0;
+	struct sa sa;
+
+	if (sa_get(nlh, &sa) || nl_parse(nlh, tb))
+		return -1;
+	if (expire)
+		u8_attr(tb[KIPSEC_A_EV_HARD], &hard);
+	sa_print_ev(&sa, ev, prefix, expire ? hard : -1);
+	return 0;
 }
 
 static bool filter_match(const struct sa_filter *f, const struct sa *sa)

@@ -195,9 +195,11 @@ def parse_attrs(data):
 
 
 # reply decoding: attribute names by nest
+NESTED_PREFIXES = ('KIPSEC_A_SEL_', 'KIPSEC_A_TMPL_', 'KIPSEC_A_LFT_',
+                   'KIPSEC_A_CURLFT_')
 TOP = {v: k[len('KIPSEC_A_'):].lower() for k, v in ENUMS.items()
-       if k.startswith('KIPSEC_A_') and not k.startswith('KIPSEC_A_SEL_')
-       and not k.startswith('KIPSEC_A_TMPL_') and k != 'KIPSEC_A_MAX'}
+       if k.startswith('KIPSEC_A_') and not k.startswith(NESTED_PREFIXES)
+       and k != 'KIPSEC_A_MAX'}
 SEL = {v: k[len('KIPSEC_A_'):].lower() for k, v in ENUMS.items()
        if k.startswith('KIPSEC_A_SEL_') and not k.endswith('_MAX')}
 TMPL = {v: k[len('KIPSEC_A_'):].lower() for k, v in ENUMS.items()

@@ -42,6 +42,17 @@ enum kipsec_cmd {
 	KIPSEC_CMD_POLICY_GET,	/* policy get; with NLM_F_DUMP: list */
 	KIPSEC_CMD_POLICY_FLUSH, /* policy flush */
 	KIPSEC_CMD_STATS_GET,	/* global drop counters (like xfrm_stat) */
+	/*
+	 * Notifications only, on the "events" multicast group (never
+	 * requests).  SA_NEW, SA_DEL, SA_FLUSH, POLICY_NEW, POLICY_DEL and
+	 * POLICY_FLUSH are also sent there when an SA or a policy is added,
+	 * deleted or flushed.
+	 */
+	KIPSEC_CMD_SA_EXPIRE,	/* SA lifetime reached; KIPSEC_A_EV_HARD */
+	KIPSEC_CMD_SA_UPD,	/* SA updated (state update) */
+	KIPSEC_CMD_POLICY_UPD,	/* policy updated (policy update) */
+	KIPSEC_CMD_ACQUIRE,	/* reserved: no SA for a policy (later) */
+	KIPSEC_CMD_POLICY_EXPIRE, /* reserved: policy lifetime (later) */
 
 	__KIPSEC_CMD_MAX,
 	KIPSEC_CMD_MAX = __KIPSEC_CMD_MAX - 1
@@ -112,6 +123,7 @@ enum kipsec_stat {
 	KIPSEC_STAT_CRYPTO_ERROR,	/* crypto API error other than auth */
 	KIPSEC_STAT_SA_DEAD,		/* SA deleted while packet in flight */
 	KIPSEC_STAT_IN_FRAGMENT,	/* IPv6 fragment not reassembled */
+	KIPSEC_STAT_SA_EXPIRED,		/* SA past its hard lifetime */
 
 	__KIPSEC_STAT_MAX,
 	KIPSEC_STAT_MAX = __KIPSEC_STAT_MAX - 1
@@ -148,6 +160,47 @@ enum kipsec_tmpl_attr {
 	__KIPSEC_A_TMPL_MAX,
 	KIPSEC_A_TMPL_MAX = __KIPSEC_A_TMPL_MAX - 1
 };
+
+/*
+ * SA lifetime limits, nested in KIPSEC_A_SA_LIFETIME (as struct
+ * xfrm_lifetime_cfg; ip xfrm's "limit" keywords).  All u64; 0 or absent
+ * means no limit.  Times are in seconds: *_ADD_* from the SA's creation,
+ * *_USE_* from its first packet.
+ */
+enum kipsec_lft_attr {
+	KIPSEC_A_LFT_UNSPEC,
+	KIPSEC_A_LFT_PAD,
+	KIPSEC_A_LFT_SOFT_BYTES,	/* byte-soft */
+	KIPSEC_A_LFT_HARD_BYTES,	/* byte-hard */
+	KIPSEC_A_LFT_SOFT_PACKETS,	/* packet-soft */
+	KIPSEC_A_LFT_HARD_PACKETS,	/* packet-hard */
+	KIPSEC_A_LFT_SOFT_ADD,		/* time-soft */
+	KIPSEC_A_LFT_HARD_ADD,		/* time-hard */
+	KIPSEC_A_LFT_SOFT_USE,		/* time-use-soft */
+	KIPSEC_A_LFT_HARD_USE,		/* time-use-hard */
+
+	__KIPSEC_A_LFT_MAX,
+	KIPSEC_A_LFT_MAX = __KIPSEC_A_LFT_MAX - 1
+};
+
+/*
+ * SA current usage, nested in KIPSEC_A_SA_CURLFT (as struct
+ * xfrm_lifetime_cur); sent by the kernel only.  All u64.
+ */
+enum kipsec_curlft_attr {
+	KIPSEC_A_CURLFT_UNSPEC,
+	KIPSEC_A_CURLFT_PAD,
+	KIPSEC_A_CURLFT_BYTES,		/* bytes in and out */
+	KIPSEC_A_CURLFT_PACKETS,	/* packets in and out */
+	KIPSEC_A_CURLFT_ADD_TIME,	/* creation, seconds since the epoch */
+	KIPSEC_A_CURLFT_USE_TIME,	/* first packet, 0 when none yet */
+
+	__KIPSEC_A_CURLFT_MAX,
+	KIPSEC_A_CURLFT_MAX = __KIPSEC_A_CURLFT_MAX - 1
+};
+
+/* the multicast group of every notification (KIPSEC_CMD_SA_EXPIRE...) */
+#define KIPSEC_MCGRP_EVENTS	"events"
 
 /* Top-level attributes */
 enum kipsec_attr {
@@ -200,6 +253,12 @@ enum kipsec_attr {
 	/* SA, appended later: key lengths reported instead of the keys */
 	KIPSEC_A_SA_ENC_KEY_BITS,	/* u32, cipher key (and nonce) bits */
 	KIPSEC_A_SA_AUTH_KEY_BITS,	/* u32, integrity key bits */
+
+	/* SA lifetimes, appended later */
+	KIPSEC_A_SA_LIFETIME,		/* nested enum kipsec_lft_attr */
+	KIPSEC_A_SA_CURLFT,		/* nested enum kipsec_curlft_attr */
+	KIPSEC_A_EV_HARD,		/* u8, SA_EXPIRE: 1 hard, 0 soft */
+	KIPSEC_A_EV_PROTO,		/* u8, SA_FLUSH event: 0 = all */
 
 	__KIPSEC_A_MAX,
 	KIPSEC_A_MAX = __KIPSEC_A_MAX - 1

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kipsec: events, raised once by the core (state.c, policy.c,
+ * lifetime.c) and rendered by each front end for its own listeners.
+ *
+ * Today the generic netlink family is the only front end: it sends each
+ * event to its "events" multicast group.  A front end speaking XFRM
+ * netlink would render the same events for the XFRM groups here.
+ *
+ * Every function is called in process context with kipsec_net.lock held,
+ * so that listeners see the events of a netns in the order of the
+ * changes.
+ */
+#include "kipsec.h"
+
+/* the generic netlink command announcing each event */
+static const u8 ev_genl_cmd[] = {
+	[KIPSEC_EV_SA_ADD]		= KIPSEC_CMD_SA_NEW,
+	[KIPSEC_EV_SA_UPDATE]		= KIPSEC_CMD_SA_UPD,
+	[KIPSEC_EV_SA_DEL]		= KIPSEC_CMD_SA_DEL,
+	[KIPSEC_EV_SA_FLUSH]		= KIPSEC_CMD_SA_FLUSH,
+	[KIPSEC_EV_SA_SOFT_EXPIRE]	= KIPSEC_CMD_SA_EXPIRE,
+	[KIPSEC_EV_SA_HARD_EXPIRE]	= KIPSEC_CMD_SA_EXPIRE,
+	[KIPSEC_EV_POLICY_ADD]		= KIPSEC_CMD_POLICY_NEW,
+	[KIPSEC_EV_POLICY_UPDATE]	= KIPSEC_CMD_POLICY_UPD,
+	[KIPSEC_EV_POLICY_DEL]		= KIPSEC_CMD_POLICY_DEL,
+	[KIPSEC_EV_POLICY_FLUSH]	= KIPSEC_CMD_POLICY_FLUSH,
+	[KIPSEC_EV_ACQUIRE]		= KIPSEC_CMD_ACQUIRE,
+	[KIPSEC_EV_POLICY_EXPIRE]	= KIPSEC_CMD_POLICY_EXPIRE,
+};
+
+/**
+ * kipsec_event_sa - an SA was added, updated, deleted or expired
+ * @net: its netns
+ * @sa: the SA (for an update, the new one)
+ * @ev: KIPSEC_EV_SA_*
+ */
+void kipsec_event_sa(struct net *net, struct kipsec_sa *sa,
+		     enum kipsec_event ev)
+{
+	int hard = -1;
+
+	if (ev == KIPSEC_EV_SA_SOFT_EXPIRE)
+		hard = 0;
+	else if (ev == KIPSEC_EV_SA_HARD_EXPIRE)
+		hard = 1;
+	kipsec_nl_notify_sa(net, sa, ev_genl_cmd[ev], hard);
+}
+
+/**
+ * kipsec_event_policy - a policy was added, updated or deleted
+ * @net: its netns
+ * @pol: the policy (for an update, the new one)
+ * @ev: KIPSEC_EV_POLICY_*
+ */
+void kipsec_event_policy(struct net *net, struct kipsec_policy *pol,
+			 enum kipsec_event ev)
+{
+	kipsec_nl_notify_policy(net, pol, ev_genl_cmd[ev]);
+}
+
+/**
+ * kipsec_event_flush - the SAD or the SPD was flushed
+ * @net: the netns
+ * @ev: KIPSEC_EV_SA_FLUSH or KIPSEC_EV_POLICY_FLUSH
+ * @proto: SA flush: the protocol flushed, 0 for all
+ */
+void kipsec_event_flush(struct net *net, enum kipsec_event ev, u8 proto)
+{
+	kipsec_nl_notify_flush(net, ev_genl_cmd[ev], proto);
+}
