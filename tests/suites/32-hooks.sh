@@ -126,10 +126,7 @@ t_hk_conntrack() {
 	# kipsec's hooks now register after conntrack's in ka
 	rmmod kipsec
 	insmod "$KIPSEC_KO"
-	cfg both state add src "$KA4" dst "$XB4" proto esp spi "$SPI_KX" \
-		reqid "$REQ_KX" mode tunnel "$(alg_args "$HK_AEAD" 128 128 1)"
-	cfg both state add src "$XB4" dst "$KA4" proto esp spi "$SPI_XK" \
-		reqid "$REQ_XK" mode tunnel "$(alg_args "$HK_AEAD" 128 128 2)"
+	sa_pair tunnel 4 4 "$HK_AEAD" 128 128
 	cfg ka policy add src 0.0.0.0/0 dst "$XBI4/32" dir out \
 		tmpl src "$KA4" dst "$XB4" proto esp reqid "$REQ_KX" mode tunnel
 	cfg ka policy add src "$XBI4/32" dst 0.0.0.0/0 dir in \

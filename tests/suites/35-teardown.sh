@@ -129,12 +129,7 @@ t_ring_full_in_order() {
 	[ "$(nproc)" -ge 2 ] || skip "one CPU: nothing runs in parallel"
 	td_reload parallel=1 order_ring=8
 	topo_up
-	cfg both state add src "$KA4" dst "$XB4" proto esp spi "$SPI_KX" \
-		reqid "$REQ_KX" mode tunnel "$(alg_args "$GCM_TD" 128 128 1)" \
-		replay-window 1
-	cfg both state add src "$XB4" dst "$KA4" proto esp spi "$SPI_XK" \
-		reqid "$REQ_XK" mode tunnel "$(alg_args "$GCM_TD" 128 128 2)" \
-		replay-window 1
+	sa_pair tunnel 4 4 "$GCM_TD" 128 128 replay-window 1
 	pol_pair tunnel 4 4
 	cfg_apply
 	nsenter --net="/run/netns/$XB" timeout 60 busybox nc -l -p 5001 \

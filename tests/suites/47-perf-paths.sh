@@ -165,12 +165,7 @@ t_parallel_order() {
 	[ "$(cat /sys/module/kipsec/parameters/parallel 2>/dev/null)" = Y ] ||
 		skip "kipsec parameter parallel is off"
 	topo_up
-	cfg both state add src "$KA4" dst "$XB4" proto esp spi "$SPI_KX" \
-		reqid "$REQ_KX" mode tunnel "$(alg_args "$GCM" 128 128 1)" \
-		replay-window 1
-	cfg both state add src "$XB4" dst "$KA4" proto esp spi "$SPI_XK" \
-		reqid "$REQ_XK" mode tunnel "$(alg_args "$GCM" 128 128 2)" \
-		replay-window 1
+	sa_pair tunnel 4 4 "$GCM" 128 128 replay-window 1
 	pol_pair tunnel 4 4
 	cfg_apply
 	ports=$(seq 7001 $((7000 + n)))
