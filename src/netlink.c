@@ -1322,9 +1322,12 @@ static void notify(struct net *net, struct sk_buff *msg)
 				KIPSEC_NLGRP_EVENTS, GFP_KERNEL);
 }
 
-static bool has_listeners(struct net *net)
+/* a message for an event, or NULL when nobody listens (or no memory) */
+static struct sk_buff *event_new(struct net *net)
 {
-	return genl_has_listeners(&kipsec_nl_family, net, KIPSEC_NLGRP_EVENTS);
+	if (!genl_has_listeners(&kipsec_nl_family, net, KIPSEC_NLGRP_EVENTS))
+		return NULL;
+	return genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 }
 
 /**
@@ -1339,9 +1342,7 @@ void kipsec_nl_notify_sa(struct net *net, struct kipsec_sa *sa, u8 cmd,
 {
 	struct sk_buff *msg;
 
-	if (!has_listeners(net))
-		return;
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	msg = event_new(net);
 	if (!msg)
 		return;
 	if (sa_fill_cmd(msg, sa, 0, 0, 0, cmd)) {
@@ -1370,9 +1371,7 @@ void kipsec_nl_notify_policy(struct net *net, struct kipsec_policy *pol,
 {
 	struct sk_buff *msg;
 
-	if (!has_listeners(net))
-		return;
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	msg = event_new(net);
 	if (!msg)
 		return;
 	if (pol_fill_cmd(msg, pol, 0, 0, 0, cmd)) {
@@ -1393,9 +1392,7 @@ void kipsec_nl_notify_flush(struct net *net, u8 cmd, u8 proto)
 	struct sk_buff *msg;
 	void *hdr;
 
-	if (!has_listeners(net))
-		return;
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	msg = event_new(net);
 	if (!msg)
 		return;
 	hdr = genlmsg_put(msg, 0, 0, &kipsec_nl_family, 0, cmd);
