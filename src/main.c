@@ -89,7 +89,6 @@ static int __net_init kipsec_net_init(struct net *net)
 
 	write_pnet(&kn->net, net);
 	mutex_init(&kn->lock);
-	write_pnet(&kn->net, net);
 	INIT_LIST_HEAD(&kn->sa_list);
 	for (i = 0; i <= KIPSEC_DIR_MAX; i++)
 		INIT_LIST_HEAD(&kn->policies[i]);
