@@ -29,13 +29,14 @@ static void __noreturn usage(int code)
 	fprintf(stderr,
 		"Usage: kipsec [ OPTIONS ] OBJECT { COMMAND | help }\n"
 		"       kipsec [ -V | -h ]\n"
-		"where  OBJECT := { state | sa | policy | stats | info }\n"
+		"where  OBJECT := { state | sa | policy | monitor | stats | info }\n"
 		"       kipsec [ OPTIONS ] -b[atch] FILE [ -f[orce] ]\n"
 		"       OPTIONS := { -j[son] | -p[retty] | -s[tats] [ -s ] | -4 | -6 |\n"
 		"                    -n[etns] NAME | -V[ersion] | -h[elp] }\n"
 		"Commands follow `ip xfrm state|policy`; try \"kipsec state help\",\n"
-		"\"kipsec policy help\". \"kipsec stats\": global counters,\n"
-		"\"kipsec info\": module version and capabilities.\n");
+		"\"kipsec policy help\", \"kipsec monitor help\" (events, as ip xfrm\n"
+		"monitor). \"kipsec stats\": global counters, \"kipsec info\": module\n"
+		"version and capabilities.\n");
 	exit(code);
 }
 
