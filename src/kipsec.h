@@ -435,6 +435,9 @@ int kipsec_sa_insert(struct kipsec_net *kn, struct kipsec_sa *sa);
 int kipsec_sa_replace(struct kipsec_net *kn, struct kipsec_sa *old,
 		      struct kipsec_sa *sa, unsigned int set);
 void kipsec_sa_unlink(struct kipsec_net *kn, struct kipsec_sa *sa);
+/* the one commit path of every configuration API; takes kipsec_net.lock */
+int kipsec_sa_add(struct kipsec_net *kn, struct kipsec_sa *sa, bool update,
+		  unsigned int set, struct netlink_ext_ack *extack);
 /* delete a hard-expired SA: the expiry event, not a delete event */
 void kipsec_sa_expire(struct kipsec_net *kn, struct kipsec_sa *sa);
 unsigned int kipsec_sa_flush(struct kipsec_net *kn, u8 proto);
@@ -477,6 +480,8 @@ int kipsec_policy_insert(struct kipsec_net *kn, struct kipsec_policy *pol);
 int kipsec_policy_replace(struct kipsec_net *kn, struct kipsec_policy *old,
 			  struct kipsec_policy *pol);
 void kipsec_policy_unlink(struct kipsec_net *kn, struct kipsec_policy *pol);
+int kipsec_policy_add(struct kipsec_net *kn, struct kipsec_policy *pol,
+		      bool update, struct netlink_ext_ack *extack);
 unsigned int kipsec_policy_flush(struct kipsec_net *kn);
 /* drop the sa_cache references of policies whose cached SA is dead */
 void kipsec_policy_flush_sa_cache(struct kipsec_net *kn);

@@ -676,46 +676,13 @@ static int sa_build(struct genl_info *info, struct kipsec_sa *sa)
 	return parse_lifetime(tb[KIPSEC_A_SA_LIFETIME], &sa->lft.cfg, extack);
 }
 
-/*
- * state update: the SA goes on with its sequence numbers, window and
- * counters (kipsec_sa_replace()); its key and algorithms cannot change,
- * since reusing the sequence state under another key, or a fresh one
- * under the same key, is what nonce uniqueness forbids.
- */
-static int sa_update(struct genl_info *info, struct kipsec_net *kn,
-		     struct kipsec_sa *old, struct kipsec_sa *sa)
-{
-	struct nlattr **tb = info->attrs;
-	unsigned int set = 0;
-	int err;
-
-	if (!old) {
-		NL_SET_ERR_MSG_MOD(info->extack, "no such SA");
-		return -ESRCH;
-	}
-	if (!kipsec_crypto_same_algs(old, sa)) {
-		NL_SET_ERR_MSG_MOD(info->extack,
-				   "an update cannot change the key, algorithms, ICV length or ESN: a new key is a new SA (add it with another SPI)");
-		return -EINVAL;
-	}
-	if (tb[KIPSEC_A_SA_SEQ])
-		set |= KIPSEC_SA_SET_SEQ;
-	if (tb[KIPSEC_A_SA_OSEQ])
-		set |= KIPSEC_SA_SET_OSEQ;
-	err = kipsec_sa_replace(kn, old, sa, set);
-	if (err == -ERANGE) {
-		NL_SET_ERR_MSG_MOD(info->extack,
-				   "an update cannot move a sequence number back (replay-oseq would repeat nonces, replay-seq would accept replays)");
-		err = -EINVAL;
-	}
-	return err;
-}
-
 static int kipsec_nl_sa_new(struct sk_buff *skb, struct genl_info *info)
 {
 	struct kipsec_net *kn = kipsec_pernet(genl_info_net(info));
-	bool replace = info->nlhdr->nlmsg_flags & NLM_F_REPLACE;
-	struct kipsec_sa *sa, *old;
+	bool update = info->nlhdr->nlmsg_flags & NLM_F_REPLACE;
+	struct nlattr **tb = info->attrs;
+	unsigned int set = 0;
+	struct kipsec_sa *sa;
 	int err;
 
 	err = sa_check_new(info);
@@ -727,28 +694,13 @@ static int kipsec_nl_sa_new(struct sk_buff *skb, struct genl_info *info)
 	err = sa_build(info, sa);
 	if (err)
 		goto out_put;
-
-	mutex_lock(&kn->lock);
-	old = kipsec_sa_find_locked(kn, &sa->key);
-	if (replace) {
-		err = sa_update(info, kn, old, sa);
-	} else if (old) {
-		NL_SET_ERR_MSG_MOD(info->extack,
-				   "SA already exists (same dst, SPI, protocol)");
-		err = -EEXIST;
-	} else if (kn->sa_count >= READ_ONCE(kn->sa_max)) {
-		NL_SET_ERR_MSG_MOD(info->extack,
-				   "SA limit reached (sysctl net.kipsec.sa_max); delete SAs or raise it");
-		err = -ENOSPC;
-	} else {
-		err = kipsec_sa_insert(kn, sa);
-	}
-	mutex_unlock(&kn->lock);
+	if (tb[KIPSEC_A_SA_SEQ])
+		set |= KIPSEC_SA_SET_SEQ;
+	if (tb[KIPSEC_A_SA_OSEQ])
+		set |= KIPSEC_SA_SET_OSEQ;
+	err = kipsec_sa_add(kn, sa, update, set, info->extack);
 	if (!err)
 		return 0;
-	if (!info->extack->_msg)
-		NL_SET_ERR_MSG_MOD(info->extack,
-				   "cannot insert the SA into the SAD");
 out_put:
 	kipsec_sa_put(sa);
 	return err;
@@ -1001,7 +953,7 @@ static int kipsec_nl_policy_new(struct sk_buff *skb, struct genl_info *info)
 	bool replace = info->nlhdr->nlmsg_flags & NLM_F_REPLACE;
 	struct netlink_ext_ack *extack = info->extack;
 	struct nlattr **tb = info->attrs;
-	struct kipsec_policy *pol, *old;
+	struct kipsec_policy *pol;
 	int err;
 
 	if (REQUIRE(info, KIPSEC_A_POL_SEL, "missing policy selector") ||
@@ -1030,21 +982,7 @@ static int kipsec_nl_policy_new(struct sk_buff *skb, struct genl_info *info)
 		pol->has_tmpl = true;
 	}
 
-	mutex_lock(&kn->lock);
-	old = kipsec_policy_find_locked(kn, pol->dir, &pol->sel);
-	if (old && !replace) {
-		NL_SET_ERR_MSG_MOD(extack, "policy already exists");
-		err = -EEXIST;
-	} else if (old) {
-		err = kipsec_policy_replace(kn, old, pol);
-	} else if (kn->policy_count >= READ_ONCE(kn->policy_max)) {
-		NL_SET_ERR_MSG_MOD(extack,
-				   "policy limit reached (sysctl net.kipsec.policy_max); delete policies or raise it");
-		err = -ENOSPC;
-	} else {
-		err = kipsec_policy_insert(kn, pol);
-	}
-	mutex_unlock(&kn->lock);
+	err = kipsec_policy_add(kn, pol, replace, extack);
 	if (!err)
 		return 0;
 out_free:

@@ -454,6 +454,44 @@ int kipsec_policy_replace(struct kipsec_net *kn, struct kipsec_policy *old,
 	return 0;
 }
 
+/**
+ * kipsec_policy_add - put a new policy into the SPD, or replace one
+ * @kn: the netns' state
+ * @pol: the policy, built by the caller, not yet published
+ * @update: replace the policy with the same direction and selector, or
+ *          add @pol when there is none (as xfrm's UPDPOLICY does)
+ * @extack: the reason of a failure, for the user
+ *
+ * Every configuration API commits policies here.  Process context; takes
+ * kn->lock.  On success the SPD owns @pol; on failure the caller still
+ * owns it.
+ *
+ * Return: 0, -EEXIST, -ENOSPC or -ENOMEM.
+ */
+int kipsec_policy_add(struct kipsec_net *kn, struct kipsec_policy *pol,
+		      bool update, struct netlink_ext_ack *extack)
+{
+	struct kipsec_policy *old;
+	int err;
+
+	mutex_lock(&kn->lock);
+	old = kipsec_policy_find_locked(kn, pol->dir, &pol->sel);
+	if (old && !update) {
+		NL_SET_ERR_MSG_MOD(extack, "policy already exists");
+		err = -EEXIST;
+	} else if (old) {
+		err = kipsec_policy_replace(kn, old, pol);
+	} else if (kn->policy_count >= READ_ONCE(kn->policy_max)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "policy limit reached (sysctl net.kipsec.policy_max); delete policies or raise it");
+		err = -ENOSPC;
+	} else {
+		err = kipsec_policy_insert(kn, pol);
+	}
+	mutex_unlock(&kn->lock);
+	return err;
+}
+
 static void policy_unlink(struct kipsec_net *kn, struct kipsec_policy *pol)
 {
 	policy_hash_remove(kn, pol);

@@ -322,6 +322,79 @@ int kipsec_sa_replace(struct kipsec_net *kn, struct kipsec_sa *old,
 	return 0;
 }
 
+/*
+ * state update: the SA goes on with its sequence numbers, window and
+ * counters (kipsec_sa_replace()); its key and algorithms cannot change,
+ * since reusing the sequence state under another key, or a fresh one
+ * under the same key, is what nonce uniqueness forbids.
+ */
+static int sa_update(struct kipsec_net *kn, struct kipsec_sa *old,
+		     struct kipsec_sa *sa, unsigned int set,
+		     struct netlink_ext_ack *extack)
+{
+	int err;
+
+	if (!old) {
+		NL_SET_ERR_MSG_MOD(extack, "no such SA");
+		return -ESRCH;
+	}
+	if (!kipsec_crypto_same_algs(old, sa)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "an update cannot change the key, algorithms, ICV length or ESN: a new key is a new SA (add it with another SPI)");
+		return -EINVAL;
+	}
+	err = kipsec_sa_replace(kn, old, sa, set);
+	if (err == -ERANGE) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "an update cannot move a sequence number back (replay-oseq would repeat nonces, replay-seq would accept replays)");
+		err = -EINVAL;
+	}
+	return err;
+}
+
+/**
+ * kipsec_sa_add - put a new SA into the SAD, or update an existing one
+ * @kn: the netns' state
+ * @sa: the SA, built and keyed by the caller, not yet published
+ * @update: replace the SA with the same (daddr, SPI, proto) instead of
+ *          adding one (kipsec_sa_replace()); it must exist
+ * @set: KIPSEC_SA_SET_* for an update
+ * @extack: the reason of a failure, for the user
+ *
+ * Every configuration API (generic netlink, XFRM netlink) commits SAs
+ * here, so that they obey the same rules.  Process context; takes
+ * kn->lock.  On success the SAD owns @sa's reference; on failure the
+ * caller still owns it.
+ *
+ * Return: 0, -EEXIST, -ESRCH, -EINVAL, -ENOSPC or -ENOMEM.
+ */
+int kipsec_sa_add(struct kipsec_net *kn, struct kipsec_sa *sa, bool update,
+		  unsigned int set, struct netlink_ext_ack *extack)
+{
+	struct kipsec_sa *old;
+	int err;
+
+	mutex_lock(&kn->lock);
+	old = kipsec_sa_find_locked(kn, &sa->key);
+	if (update) {
+		err = sa_update(kn, old, sa, set, extack);
+	} else if (old) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "SA already exists (same dst, SPI, protocol)");
+		err = -EEXIST;
+	} else if (kn->sa_count >= READ_ONCE(kn->sa_max)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "SA limit reached (sysctl net.kipsec.sa_max); delete SAs or raise it");
+		err = -ENOSPC;
+	} else {
+		err = kipsec_sa_insert(kn, sa);
+	}
+	mutex_unlock(&kn->lock);
+	if (err && extack && !extack->_msg)
+		NL_SET_ERR_MSG_MOD(extack, "cannot insert the SA into the SAD");
+	return err;
+}
+
 static void sa_unlink(struct kipsec_net *kn, struct kipsec_sa *sa)
 {
 	sa_unpublish(kn, sa);
