@@ -200,6 +200,25 @@ t_lc_seq() {
 }
 ktest seq_exhaustion_is_a_hard_expiry t_lc_seq 60
 
+# With ESN the sequence space is 64 bits: the SA carries packet 2^64 - 1
+# and expires hard at the next one, not at 2^32.
+t_lc_esn_seq() {
+	lc_need
+	topo_up
+	lc_mon_start
+	lc_pair "flag esn replay-window 32 replay-oseq-hi 0xffffffff replay-oseq 0xfffffffe" ""
+	local kx
+	kx=$(printf 0x%08x "$SPI_KX")
+	lc_ping 3
+	lc_wait expire "$kx" hard
+	[ "$(lc_events "$kx")" = "add_sa expire_hard" ] ||
+		fail "$kx: $(lc_events "$kx")"
+	expect_eq "packets sent before the sequence space ran out" \
+		"$(ka_stat out_packets)" 1
+	expect_ge "out_seq_overflow" "$(ka_stat out_seq_overflow)" 1
+}
+ktest esn_seq_exhaustion_at_2_64 t_lc_esn_seq 60
+
 # Events carry SA contents: a user without CAP_NET_ADMIN cannot join.
 t_lc_unpriv() {
 	lc_need
