@@ -13,7 +13,8 @@
 # The guest mounts the host's root read-only over 9p with a tmpfs overlay
 # (see docs/testing.md), so the repository and every host tool are at the
 # same paths inside.  Results come back on the second serial port; the
-# first is the kernel console, which is scanned for BUG/WARNING/Oops lines.
+# first is the kernel console, which is scanned for every form of kernel
+# report (tests/lib/kreport.sh).
 #
 # Environment: KIPSEC_VM_TIMEOUT (seconds, default 3600), KIPSEC_VM_SMP
 # (default 2), KIPSEC_VM_MEM (default 2048), KIPSEC_VM_ACCEL (kvm|tcg,
@@ -130,8 +131,10 @@ status=$(grep -a '^KIPSEC-EXIT ' "$JOB/result" | tail -n 1 | awk '{print $2}' | 
 [ -n "$status" ] && rc=$status
 [ -n "${TIMED_OUT:-}" ] && rc=1
 
-# Whatever the tests said, a kernel complaint on the console fails the run.
-BAD='BUG:|WARNING:|Oops|general protection|KASAN|kernel BUG|refcount_t'
+# Whatever the tests said, a kernel report on the console fails the run.
+# shellcheck source=tests/lib/kreport.sh
+source "$REPO/tests/lib/kreport.sh"
+BAD=$KREPORT_RE
 if grep -aE "$BAD" "$JOB/console" >/dev/null; then
 	echo "run-vm: the guest kernel complained:" >&2
 	grep -aE -B2 -A20 "$BAD" "$JOB/console" | head -n 80 | sed 's/^/# console: /' >&2

@@ -21,12 +21,15 @@
 #
 # After each test the runner removes every netns, flushes xfrm and kipsec
 # configuration, reloads kipsec.ko if the test left it unloaded, and fails
-# the test if the kernel log gained a BUG/WARNING/Oops line meanwhile.
+# the test if the kernel log gained a report meanwhile (tests/lib/kreport.sh).
+# A kernel with kmemleak is scanned after the last test.
 #
 # Usage: ktest.sh [FILTER]   FILTER: extended regex on "suite:test"
 
 KTEST_LIB=${BASH_SOURCE[0]}
-KTEST_BAD='BUG:|WARNING:|Oops|general protection|KASAN|kernel BUG|refcount_t'
+# shellcheck source=tests/lib/kreport.sh
+source "$(dirname "$KTEST_LIB")/kreport.sh"
+KTEST_BAD=$KREPORT_RE
 
 skip() {
 	echo "$*" > "${KTEST_SKIP_FILE:-/dev/null}"
@@ -147,6 +150,7 @@ ktest_main() {
 		grep '^KTEST-LOG: ' "$log" | sed 's/^KTEST-LOG: /# /'
 		echo "# time: $((SECONDS - t0)) s"
 	done
+	kreport_kmemleak
 	echo "$pass passed, $failn failed, $skipn skipped"
 	[ $failn = 0 ]
 }

@@ -74,3 +74,43 @@ t_modinfo() {
 	grep -q . /sys/module/kipsec/version
 }
 ktest modinfo_license_alias_version t_modinfo
+
+# The console watch (tests/lib/kreport.sh) knows every form of report a
+# debug kernel prints, and no ordinary line trips it.
+t_kreport_forms() {
+	local missed tripped
+	missed=$(grep -vE "$KREPORT_RE" <<'REPORTS' || true
+[   12.3] BUG: unable to handle page fault for address: ffff888
+[   12.3] BUG kmalloc-64 (Tainted: G O): Poison overwritten
+[   12.3] kernel BUG at net/core/skbuff.c:110!
+[   12.3] WARNING: CPU: 1 PID: 7 at src/state.c:10 kipsec_sa_put
+[   12.3] BUG: KASAN: slab-use-after-free in kipsec_esp_input
+[   12.3] BUG: KFENCE: out-of-bounds read in esp_input
+[   12.3] UBSAN: shift-out-of-bounds in src/replay.c:80:14
+[   12.3] kmemleak: unreferenced object 0xffff8880 (size 64):
+[   12.3] INFO: task kworker/0:1:12 blocked for more than 120 seconds.
+[   12.3] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:
+[   12.3] rcu: INFO: rcu_preempt self-detected stall on CPU
+[   12.3] swapper/0: page allocation failure: order:4, mode:0x40cc0
+[   12.3] WARNING: possible circular locking dependency detected
+[   12.3] WARNING: possible recursive locking detected
+[   12.3] WARNING: inconsistent lock state
+[   12.3] WARNING: suspicious RCU usage
+[   12.3] BUG: sleeping function called from invalid context at mm/slab.h
+[   12.3] refcount_t: underflow; use-after-free.
+[   12.3] general protection fault, probably for non-canonical address
+[   12.3] Oops: 0000 [#1] PREEMPT SMP NOPTI
+REPORTS
+)
+	tripped=$(grep -E "$KREPORT_RE" <<'ORDINARY' || true
+[    1.2] kfence: initialized - using 2097152 bytes for 255 objects
+[    1.2] DEBUG_LOCKS_WARN_ON is not set
+[    3.4] kipsec: loaded (parallel=1, force_async=0)
+[    3.4] rcu: Hierarchical RCU implementation.
+[    3.4] Freeing unused kernel image (initmem) memory: 2800K
+ORDINARY
+)
+	[ -z "$missed" ] || fail "not seen as reports: $missed"
+	[ -z "$tripped" ] || fail "ordinary lines seen as reports: $tripped"
+}
+ktest kreport_sees_every_report_form t_kreport_forms 30
