@@ -104,37 +104,47 @@ def capture(args):
     if args.ready:
         open(args.ready, "w").close()
     counts = {}
-    saved = 0
-    deadline = time.monotonic() + args.timeout
-    while not stop and time.monotonic() < deadline:
-        try:
-            r, _, _ = select.select([s], [], [], 0.1)
-        except InterruptedError:
-            continue
-        if not r:
-            continue
-        frame, addr = s.recvfrom(65535)
+    saved = [0]
+
+    def take(frame, addr):
+        """Count one frame and save it; False once --count are saved."""
         direction = "out" if addr[2] == PACKET_OUTGOING else "in"
         keys, esp = classify(frame, direction)
         for k in keys:
             counts[k] = counts.get(k, 0) + 1
         if not keys or out is None or args.save == "none":
-            continue
+            return True
         if args.dir != "any" and args.dir != direction:
-            continue
+            return True
         if args.save == "esp" and esp is None:
-            continue
+            return True
         spi, seq = esp or (0, 0)
         out.write("%s 0x%08x %d %s\n" % (direction, spi, seq, frame.hex()))
         out.flush()
-        saved += 1
-        if args.count and saved >= args.count:
+        saved[0] += 1
+        return not (args.count and saved[0] >= args.count)
+
+    deadline = time.monotonic() + args.timeout
+    more = True
+    while more and not stop and time.monotonic() < deadline:
+        try:
+            r, _, _ = select.select([s], [], [], 0.1)
+        except InterruptedError:
+            continue
+        if r:
+            more = take(*s.recvfrom(65535))
+    # stopped: what the socket already holds was seen, so it counts too
+    s.setblocking(False)
+    while more:
+        try:
+            more = take(*s.recvfrom(65535))
+        except (BlockingIOError, InterruptedError):
             break
     if out:
         out.close()
     for k in sorted(counts):
         print(k, counts[k])
-    print("saved", saved)
+    print("saved", saved[0])
     return 0
 
 

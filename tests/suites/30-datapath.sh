@@ -299,32 +299,35 @@ t_dp_gso_tcp6() {
 ktest gso_tcp_tunnel_v6 t_dp_gso_tcp6 120
 
 # A PROTECT policy without its SA: nothing leaves in plaintext.  The peer
-# listens on its veth with an AF_PACKET socket while kipsec pings.
+# captures on its veth (tests/lib/sniff.py, bound before the ping starts)
+# while kipsec pings.
 t_dp_no_sa() {
-	local seen before after
+	local seen before after pid i sum=/tmp/dp_sniff.sum
 	dp_need
 	dp_topo
 	dp_a policy add src 10.0.0.1 dst 10.0.0.2 dir out \
 		tmpl proto esp mode transport
 	before=$(dp_gstat out_no_sa)
-	in_netns dpb timeout 15 $DP_PY -c '
-import socket, time
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
-s.bind(("vb", 0)); s.settimeout(0.5); n = 0; end = time.time() + 5
-while time.time() < end:
-    try:
-        f = s.recv(2048)
-    except socket.timeout:
-        continue
-    if f[12:14] == b"\x08\x00" and f[23] == 1:
-        n += 1
-print(n)' > /tmp/dp_sniff.out &
-	sleep 1
+	rm -f /tmp/dp_sniff.*
+	# nsenter itself, not in_netns: $! must be the capturing process
+	nsenter --net=/run/netns/dpb timeout 60 $DP_PY \
+		"$(dirname "$KTEST_LIB")/sniff.py" capture -i vb --save none \
+		--ready /tmp/dp_sniff.ready >"$sum" 2>/tmp/dp_sniff.err &
+	pid=$!
+	for ((i = 0; i < 150; i++)); do
+		[ -e /tmp/dp_sniff.ready ] && break
+		kill -0 "$pid" 2>/dev/null || fail "capture: $(cat /tmp/dp_sniff.err)"
+		sleep 0.1
+	done
+	[ -e /tmp/dp_sniff.ready ] || fail "the capture never started"
 	! dp_ping dpa 10.0.0.1 10.0.0.2 || fail "ping got through without SA"
-	wait
-	seen=$(cat /tmp/dp_sniff.out)
+	kill -TERM "$pid"
+	wait "$pid" || true
+	grep -q '^saved ' "$sum" || fail "capture gave no summary: $(cat /tmp/dp_sniff.err)"
+	seen=$(awk '$1 == "in:icmp:8" { print $2 } END { if (!NR) print 0 }' "$sum")
+	seen=${seen:-0}
 	after=$(dp_gstat out_no_sa)
-	log "ICMP frames seen by the peer: $seen; out_no_sa $before -> $after"
+	log "ICMP echo requests seen by the peer: $seen; out_no_sa $before -> $after"
 	[ "$seen" = 0 ] || fail "plaintext ICMP left kipsec"
 	# busybox ping stops at the first EPERM from the dropped packet
 	[ "$after" -ge $((before + 1)) ] || fail "out_no_sa not counted"
