@@ -577,6 +577,31 @@ expect_ge() {
 	[ "$2" -ge "$3" ] 2>/dev/null || fail "$1: got '$2', expected >= $3"
 }
 
+# poll_eq DESC WANT CMD...: wait (bounded) until CMD prints at least WANT,
+# then expect exactly WANT: a counter that a transform bumps later (the
+# crypto driver may complete asynchronously) is read once it settled
+poll_eq() {
+	local desc=$1 want=$2 v i
+	shift 2
+	for ((i = 0; i < 50; i++)); do
+		v=$("$@")
+		[ "$v" -ge "$want" ] 2>/dev/null && break
+		sleep 0.2
+	done
+	expect_eq "$desc" "$v" "$want"
+}
+
+# poll_stat_delta DESC WANT BASE NAME: poll_eq on kipsec's global counter
+# NAME (ka_stat) minus BASE
+poll_stat_delta() {
+	local base=$3 name=$4
+	poll_eq "$1" "$2" stat_delta "$name" "$base"
+}
+
+stat_delta() {
+	echo $(($(ka_stat "$1") - $2))
+}
+
 expect_le() {
 	[ "$2" -le "$3" ] 2>/dev/null || fail "$1: got '$2', expected <= $3"
 }

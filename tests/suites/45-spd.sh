@@ -149,8 +149,7 @@ t_discard_in() {
 	cfg_apply
 	d0=$(ka_stat in_discard)
 	udp_send "$XB" "$XB4" "$KA4" 5001 3
-	sleep 0.3
-	expect_eq "in_discard" $(($(ka_stat in_discard) - d0)) 3
+	poll_stat_delta "in_discard" 3 "$d0" in_discard
 	# other protocols are not blocked
 	ping_ok "$XB" "$XB4" "$KA4" 2
 }
@@ -167,8 +166,7 @@ t_in_plaintext() {
 	cfg_apply
 	d0=$(ka_stat in_plaintext)
 	udp_send "$XB" "$XB4" "$KA4" 5001 3
-	sleep 0.3
-	expect_eq "in_plaintext" $(($(ka_stat in_plaintext) - d0)) 3
+	poll_stat_delta "in_plaintext" 3 "$d0" in_plaintext
 	ping_fails "$XB" "$XB4" "$KA4"
 	snap
 	expect_eq "kipsec in SA packets" "$(snap_get ka $SPI_XK packets)" 0
@@ -185,8 +183,7 @@ t_out_no_sa() {
 	sniff_start nosa "$XB" "$XB_IF" --save none
 	d0=$(ka_stat out_no_sa)
 	udp_send "$KA" "$KA4" "$XB4" 5001 3
-	sleep 0.3
-	expect_eq "out_no_sa" $(($(ka_stat out_no_sa) - d0)) 3
+	poll_stat_delta "out_no_sa" 3 "$d0" out_no_sa
 	ping_fails "$KA" "$KA4" "$XB4"
 	sniff_stop nosa
 	expect_eq "packets from $KA4 at xb" \
@@ -237,8 +234,7 @@ t_in_no_sa() {
 	# the same packets are accepted once the SA exists
 	inject esp "$XB" "$XB_IF" 0
 	inject esp "$XB" "$XB_IF" 1
-	sleep 0.3
-	expect_eq "kipsec in SA packets after the SA was added" "$(xk_in)" 2
+	poll_eq "kipsec in SA packets after the SA was added" 2 xk_in
 }
 ktest spd_in_no_sa t_in_no_sa 120
 
@@ -249,18 +245,15 @@ t_in_auth_fail() {
 	replay_setup
 	d0=$(ka_stat in_auth_fail)
 	inject esp "$XB" "$XB_IF" 0 --flip -1
-	sleep 0.3
-	expect_eq "in_auth_fail" $(($(ka_stat in_auth_fail) - d0)) 1
+	poll_stat_delta "in_auth_fail" 1 "$d0" in_auth_fail
 	snap
 	expect_eq "SA in_auth_fail" "$(snap_get ka "$SPI_XK" auth_fail)" 1
 	expect_eq "kipsec in SA packets" "$(snap_get ka "$SPI_XK" packets)" 0
 	# a flipped byte in the encrypted payload fails too
 	inject esp "$XB" "$XB_IF" 1 --flip 20
-	sleep 0.3
-	expect_eq "in_auth_fail" $(($(ka_stat in_auth_fail) - d0)) 2
+	poll_stat_delta "in_auth_fail" 2 "$d0" in_auth_fail
 	inject esp "$XB" "$XB_IF" 0
-	sleep 0.3
-	expect_eq "kipsec in SA packets" "$(xk_in)" 1
+	poll_eq "kipsec in SA packets" 1 xk_in
 }
 ktest spd_in_auth_fail t_in_auth_fail 120
 
@@ -269,12 +262,10 @@ t_in_replay() {
 	local d0
 	replay_setup
 	inject esp "$XB" "$XB_IF" 0
-	sleep 0.3
-	expect_eq "kipsec in SA packets" "$(xk_in)" 1
+	poll_eq "kipsec in SA packets" 1 xk_in
 	d0=$(ka_stat in_replay)
 	inject esp "$XB" "$XB_IF" 0
-	sleep 0.3
-	expect_eq "in_replay" $(($(ka_stat in_replay) - d0)) 1
+	poll_stat_delta "in_replay" 1 "$d0" in_replay
 	snap
 	expect_eq "SA in_replay" "$(snap_get ka "$SPI_XK" replay)" 1
 	expect_eq "kipsec in SA packets" "$(snap_get ka "$SPI_XK" packets)" 1
@@ -288,13 +279,11 @@ t_in_window() {
 	replay_setup
 	inject esp "$XB" "$XB_IF" 2
 	udp_send "$XB" "$XB4" "$KA4" 5001 6
-	sleep 0.3
-	expect_eq "kipsec in SA packets" "$(xk_in)" 7
+	poll_eq "kipsec in SA packets" 7 xk_in
 	d0=$(ka_stat in_window)
 	r0=$(ka_stat in_replay)
 	inject esp "$XB" "$XB_IF" 0
-	sleep 0.3
-	expect_eq "in_window" $(($(ka_stat in_window) - d0)) 1
+	poll_stat_delta "in_window" 1 "$d0" in_window
 	snap
 	expect_eq "SA in_window" "$(snap_get ka "$SPI_XK" window)" 1
 	expect_eq "kipsec in SA packets" "$(snap_get ka "$SPI_XK" packets)" 7
