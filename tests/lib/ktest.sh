@@ -78,6 +78,9 @@ ktest_cleanup() {
 		[ -e "$ns" ] && { ip -all netns delete 2>/dev/null; break; }
 	done
 	printf 'xfrm state flush\nxfrm policy flush\n' | ip -batch - 2>/dev/null
+	# a test killed by its timeout runs no EXIT trap: undo what tests
+	# change in the kernel's global settings here
+	[ -n "${KTEST_MODPROBE:-}" ] && echo "$KTEST_MODPROBE" >/proc/sys/kernel/modprobe
 	if ! grep -q '^kipsec ' /proc/modules; then
 		insmod "$KIPSEC_KO" 2>/dev/null
 	fi
@@ -105,6 +108,7 @@ ktest_main() {
 		fi
 	done
 	total=${#sel[@]}
+	KTEST_MODPROBE=$(cat /proc/sys/kernel/modprobe)
 	dmesg -c >/dev/null
 	echo "TAP version 13"
 	echo "1..$total"
