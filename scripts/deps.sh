@@ -6,7 +6,7 @@ set -e
 PKGS="make gcc libc6-dev pkg-config libmnl-dev sparse \
 linux-image-amd64 linux-headers-amd64 \
 qemu-system-x86 busybox-static kmod cpio iproute2 iperf3 python3 \
-procps util-linux xz-utils linux-perf nftables"
+procps util-linux xz-utils linux-perf nftables jq python3-yaml"
 
 missing=""
 for p in $PKGS; do
