@@ -441,6 +441,7 @@ int kipsec_sa_add(struct kipsec_net *kn, struct kipsec_sa *sa, bool update,
 /* delete a hard-expired SA: the expiry event, not a delete event */
 void kipsec_sa_expire(struct kipsec_net *kn, struct kipsec_sa *sa);
 unsigned int kipsec_sa_flush(struct kipsec_net *kn, u8 proto);
+int kipsec_sa_objects_alive(void);	/* every netns: leak check */
 
 /* hooks.c: the netns gets its first SA or policy (process context) */
 void kipsec_hooks_activate(struct net *net);
@@ -472,6 +473,7 @@ bool kipsec_tmpl_match_sa(const struct kipsec_tmpl *t,
 /* policy.c, control plane side: all under kipsec_net.lock except _alloc */
 struct kipsec_policy *kipsec_policy_alloc(void);
 void kipsec_policy_free(struct kipsec_policy *pol);	/* never inserted */
+int kipsec_policy_objects_alive(void);	/* every netns: leak check */
 struct kipsec_policy *kipsec_policy_find_locked(struct kipsec_net *kn, u8 dir,
 						const struct xfrm_selector *sel);
 struct kipsec_policy *kipsec_policy_find_index_locked(struct kipsec_net *kn,

@@ -230,6 +230,20 @@ err_lft:
 	return err;
 }
 
+/*
+ * Every netns has gone and every deferred free has run: an SA or policy
+ * still allocated was leaked.  Say so loudly, since a leak of one object
+ * is too small for any memory statistic to show.
+ */
+static void kipsec_objects_check(void)
+{
+	int sas = kipsec_sa_objects_alive();
+	int pols = kipsec_policy_objects_alive();
+
+	WARN(sas || pols, "kipsec: %d SAs and %d policies leaked\n",
+	     sas, pols);
+}
+
 static void __exit kipsec_exit(void)
 {
 	kipsec_netlink_exit();
@@ -237,6 +251,7 @@ static void __exit kipsec_exit(void)
 	kipsec_hooks_exit();
 	rcu_barrier();
 	kipsec_lifetime_exit();
+	kipsec_objects_check();
 }
 
 module_init(kipsec_init);

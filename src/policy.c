@@ -207,6 +207,19 @@ struct kipsec_policy *kipsec_policy_lookup(struct net *net, u8 dir,
 	return best;
 }
 
+/* policies allocated and not yet freed, in every netns */
+static atomic_t kipsec_policy_objects = ATOMIC_INIT(0);
+
+/**
+ * kipsec_policy_objects_alive - policies allocated and not yet freed
+ *
+ * Once every netns has gone (module unload), anything but 0 is a leak.
+ */
+int kipsec_policy_objects_alive(void)
+{
+	return atomic_read(&kipsec_policy_objects);
+}
+
 /**
  * kipsec_policy_alloc - allocate an empty policy with its counters
  *
@@ -228,6 +241,7 @@ struct kipsec_policy *kipsec_policy_alloc(void)
 		kfree(pol);
 		return NULL;
 	}
+	atomic_inc(&kipsec_policy_objects);
 	return pol;
 }
 
@@ -242,6 +256,7 @@ void kipsec_policy_free(struct kipsec_policy *pol)
 	kipsec_sa_put(rcu_dereference_protected(pol->sa_cache, true));
 	free_percpu(pol->stats);
 	kfree(pol);
+	atomic_dec(&kipsec_policy_objects);
 }
 
 static void policy_free_rcu(struct rcu_head *head)
@@ -257,6 +272,7 @@ static void policy_free_rcu(struct rcu_head *head)
 	kipsec_sa_put(rcu_dereference_protected(pol->sa_cache, true));
 	free_percpu(pol->stats);
 	kfree(pol);
+	atomic_dec(&kipsec_policy_objects);
 }
 
 /**

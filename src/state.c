@@ -25,6 +25,8 @@
 
 /* frees SAs after their grace period; shared by every netns */
 static struct workqueue_struct *kipsec_wq;
+/* SAs allocated and not yet freed, in every netns: kipsec_objects_check() */
+static atomic_t kipsec_sa_objects = ATOMIC_INIT(0);
 static unsigned int kipsec_wq_users;
 static DEFINE_MUTEX(kipsec_wq_mutex);
 
@@ -116,6 +118,7 @@ static void sa_free_work(struct work_struct *work)
 	dst_cache_destroy(&sa->dst_cache);
 	free_percpu(sa->stats);
 	kfree_sensitive(sa);
+	atomic_dec(&kipsec_sa_objects);
 }
 
 /**
@@ -162,6 +165,7 @@ struct kipsec_sa *kipsec_sa_alloc(void)
 		goto err_stats;
 	if (kipsec_lft_alloc(sa))
 		goto err_dst;
+	atomic_inc(&kipsec_sa_objects);
 	return sa;
 
 err_dst:
@@ -580,6 +584,16 @@ struct kipsec_sa *kipsec_sa_find_out(struct net *net,
 	}
 	rcu_read_unlock();
 	return found;
+}
+
+/**
+ * kipsec_sa_objects_alive - SAs allocated and not yet freed, in every netns
+ *
+ * Once every netns has gone (module unload), anything but 0 is a leak.
+ */
+int kipsec_sa_objects_alive(void)
+{
+	return atomic_read(&kipsec_sa_objects);
 }
 
 static int kipsec_wq_get(void)
