@@ -155,8 +155,27 @@ ktest_main() {
 		echo "# time: $((SECONDS - t0)) s"
 	done
 	kreport_kmemleak
+	ktest_final_unload || failn=$((failn + 1))
 	echo "$pass passed, $failn failed, $skipn skipped"
 	[ $failn = 0 ]
+}
+
+# ktest_final_unload: unload kipsec after the last test; the module
+# checks at unload that every SA and policy it allocated was freed, so a
+# leak anywhere in the run is reported (and a module that cannot unload
+# holds a reference it should not)
+ktest_final_unload() {
+	grep -q '^kipsec ' /proc/modules || return 0
+	ip -all netns delete 2>/dev/null
+	if ! rmmod kipsec 2>/tmp/ktest.rmmod; then
+		echo "# FAIL: kipsec did not unload after the last test: $(cat /tmp/ktest.rmmod)"
+		return 1
+	fi
+	dmesg -c >/tmp/ktest.dmesg 2>/dev/null
+	grep -E "$KTEST_BAD" /tmp/ktest.dmesg >/dev/null || return 0
+	echo "# FAIL: the kernel complained when kipsec unloaded:"
+	grep -E -A10 "$KTEST_BAD" /tmp/ktest.dmesg | head -n 20 | sed 's/^/# /'
+	return 1
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
