@@ -7,6 +7,7 @@
 #   make check      run the test suites in a QEMU guest
 #   make demo       boot the guest and show kipsec at work
 #   make bench      compare kipsec and Linux xfrm
+#   make fuzz       a million mutated ESP packets at a live SA
 #   make lint       checkpatch --strict and sparse
 #   make clean
 
@@ -24,7 +25,7 @@ TOOL_LDFLAGS := -Wl,--wrap=exit
 TOOL_SRCS := $(wildcard tools/*.c)
 TOOL_HDRS := $(wildcard tools/*.h) include/uapi/linux/kipsec.h
 
-.PHONY: all module tool deps check demo bench lint clean FORCE
+.PHONY: all module tool deps check demo bench fuzz lint clean FORCE
 
 all: module tool
 
@@ -43,6 +44,14 @@ deps:
 check: deps
 	@$(MAKE) --no-print-directory all
 	@tests/run-vm.sh check
+
+# the fuzz test of 36-drops at full size (make check sends 20,000);
+# FUZZ_COUNT and FUZZ_SEED override
+FUZZ_COUNT ?= 1000000
+FUZZ_SEED ?= 1
+fuzz: deps
+	@$(MAKE) --no-print-directory all
+	@tests/run-vm.sh shell 'DR_FUZZ_COUNT=$(FUZZ_COUNT) DR_FUZZ_SEED=$(FUZZ_SEED) bash tests/lib/ktest.sh 36-drops:fuzzed'
 
 demo: deps
 	@$(MAKE) --no-print-directory all
