@@ -7,7 +7,8 @@
 #   make check      run the test suites in a QEMU guest
 #   make demo       boot the guest and show kipsec at work
 #   make bench      compare kipsec and Linux xfrm
-#   make fuzz       a million mutated ESP packets at a live SA
+#   make fuzz       a million mutated ESP packets at a live SA, and
+#                   100,000 generated netlink requests
 #   make lint       checkpatch --strict and sparse
 #   make clean
 
@@ -45,13 +46,17 @@ check: deps
 	@$(MAKE) --no-print-directory all
 	@tests/run-vm.sh check
 
-# the fuzz test of 36-drops at full size (make check sends 20,000);
-# FUZZ_COUNT and FUZZ_SEED override
+# the fuzz tests of 36-drops and 11-nlfuzz at full size (make check sends
+# 20,000 packets and 3,000 requests); FUZZ_COUNT, NL_FUZZ_COUNT and
+# FUZZ_SEED override
 FUZZ_COUNT ?= 1000000
+NL_FUZZ_COUNT ?= 100000
 FUZZ_SEED ?= 1
+FUZZ_ENV := DR_FUZZ_COUNT=$(FUZZ_COUNT) DR_FUZZ_SEED=$(FUZZ_SEED) \
+	NL_FUZZ_COUNT=$(NL_FUZZ_COUNT) NL_FUZZ_SEED=$(FUZZ_SEED)
 fuzz: deps
 	@$(MAKE) --no-print-directory all
-	@tests/run-vm.sh shell 'DR_FUZZ_COUNT=$(FUZZ_COUNT) DR_FUZZ_SEED=$(FUZZ_SEED) bash tests/lib/ktest.sh 36-drops:fuzzed'
+	@KIPSEC_VM_TIMEOUT=14400 tests/run-vm.sh shell '$(FUZZ_ENV) bash tests/lib/ktest.sh "36-drops:fuzzed|11-nlfuzz"'
 
 demo: deps
 	@$(MAKE) --no-print-directory all
