@@ -10,6 +10,7 @@
  *   sel.c        selectors, templates, counters: parse, print, filter
  *   state.c      `kipsec state ...` (ip xfrm state)
  *   policy.c     `kipsec policy ...` (ip xfrm policy)
+ *   lft.c        lifetimes ("limit") of SAs and policies
  */
 #ifndef _KIPSEC_CLI_H
 #define _KIPSEC_CLI_H
@@ -214,6 +215,17 @@ int stats_get(const struct nlattr *nest, struct kstats *st);
 void stats_print_object(const struct kstats *st, const char *cur);
 /* kipsec stats: one line per counter */
 void stats_print_table(const struct kstats *st);
+
+/* ------------------------------------------------------------- lft.c */
+
+/* ip xfrm's "limit" keywords, in enum kipsec_lft_attr order */
+#define N_LFT	8
+extern const char *const lft_names[N_LFT];
+
+void lft_parse(uint64_t v[N_LFT], int *argcp, char ***argvp);
+void lft_put(struct nlmsghdr *nlh, uint16_t type, const uint64_t v[N_LFT]);
+void lft_print(const uint64_t v[N_LFT]);
+void lft_time_str(uint64_t t, char *buf, size_t len);
 
 /* --------------------------------------------------- state.c, policy.c */
 
