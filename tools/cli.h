@@ -235,7 +235,7 @@ int do_policy(int argc, char **argv);
 int sa_event_print(const struct nlmsghdr *nlh, const char *ev,
 		   const char *prefix, bool expire);
 int pol_event_print(const struct nlmsghdr *nlh, const char *ev,
-		    const char *prefix);
+		    const char *prefix, bool expire);
 /* u64 attributes first..first+n-1 of @nest into @v; -1 when absent */
 int u64_nest(const struct nlattr *nest, int first, uint64_t *v,
 	     unsigned int n);

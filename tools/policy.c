@@ -38,13 +38,18 @@ struct pol {
 	bool has_index;
 	struct ktmpl tmpl;
 	struct kstats stats;
+	uint64_t lft[N_LFT];	/* in enum kipsec_lft_attr order */
+	bool has_lft;
+	uint64_t cur[2];	/* add time, last use time */
+	bool has_cur;
 };
 
 static void __noreturn usage(void)
 {
 	fprintf(stderr,
 		"Usage: kipsec policy { add | update } SELECTOR dir DIR\n"
-		"        [ action ACTION ] [ priority PRIORITY ] [ ptype main ] [ tmpl TMPL ]\n"
+		"        [ action ACTION ] [ priority PRIORITY ] [ ptype main ]\n"
+		"        [ LIMIT-LIST ] [ tmpl TMPL ]\n"
 		"Usage: kipsec policy { delete | get } { SELECTOR | index INDEX } dir DIR\n"
 		"Usage: kipsec policy { deleteall | list } [ SELECTOR ] [ dir DIR ]\n"
 		"        [ index INDEX ] [ action ACTION ] [ priority PRIORITY ]\n"
@@ -56,13 +61,17 @@ static void __noreturn usage(void)
 		"                  PROTO }\n"
 		"DIR := in | out | fwd\n"
 		"ACTION := allow | block\n"
+		"LIMIT-LIST := [ LIMIT-LIST ] limit LIMIT\n"
+		"LIMIT := { time-soft | time-hard | time-use-soft | time-use-hard } SECONDS |\n"
+		"         { byte-soft | byte-hard } SIZE | { packet-soft | packet-hard } COUNT\n"
+		"         (policies, as xfrm's, enforce only the time limits)\n"
 		"TMPL := ID [ mode MODE ] [ reqid REQID ] [ level LEVEL ]\n"
 		"ID := [ src ADDR ] [ dst ADDR ] proto XFRM-PROTO [ spi SPI ]\n"
 		"XFRM-PROTO := esp | ah\n"
 		"MODE := transport | tunnel\n"
 		"LEVEL := required | use\n"
 		"A policy takes one template. ADDR[/PLEN] without /PLEN is a host.\n"
-		"Not supported: limit, mark, ctx, flag, dev, if_id, ptype sub, set.\n");
+		"Not supported: mark, ctx, flag, dev, if_id, ptype sub, set.\n");
 	exit(0);
 }
 
@@ -129,7 +138,6 @@ static void parse_tmpl(struct ktmpl *t, int *argcp, char ***argvp)
 }
 
 static const char *const unsupported_pol_kw[][2] = {
-	{ "limit", "(policy lifetimes) is not supported yet" },
 	{ "mark", "is not supported by kipsec" },
 	{ "ctx", "(security context) is not supported by kipsec" },
 	{ "flag", "(policy flags localok, icmp) is not supported by kipsec" },
@@ -195,6 +203,9 @@ static void parse_policy(struct pol *p, enum parse_mode pm, int argc,
 					    "(sub policies) is not supported by kipsec");
 			if (strcmp(*argv, "main") != 0)
 				invarg("PTYPE value is invalid", *argv);
+		} else if (strcmp(*argv, "limit") == 0 && pm == P_ADD) {
+			lft_parse(p->lft, &argc, &argv);
+			p->has_lft = true;
 		} else if (strcmp(*argv, "tmpl") == 0 && pm == P_ADD) {
 			/*
 			 * A bundle (e.g. ESP then AH) would apply two
@@ -262,6 +273,8 @@ static int policy_modify(int argc, char **argv, bool update)
 	mnl_attr_put_u8(nlh, KIPSEC_A_POL_DIR, p.dir);
 	mnl_attr_put_u32(nlh, KIPSEC_A_POL_PRIORITY, p.priority);
 	mnl_attr_put_u8(nlh, KIPSEC_A_POL_ACTION, p.action);
+	if (p.has_lft)
+		lft_put(nlh, KIPSEC_A_POL_LIFETIME, p.lft);
 	if (p.tmpl.set)
 		put_tmpl(nlh, &p.tmpl);
 	return nl_talk(nlh, NULL, NULL, false);
@@ -340,6 +353,11 @@ static int pol_get(const struct nlmsghdr *nlh, struct pol *p)
 		return -1;
 	if (stats_get(tb[KIPSEC_A_POL_STATS], &p->stats))
 		return -1;
+	p->has_lft = !u64_nest(tb[KIPSEC_A_POL_LIFETIME],
+			       KIPSEC_A_LFT_SOFT_BYTES, p->lft, N_LFT);
+	p->has_cur = !u64_nest(tb[KIPSEC_A_POL_CURLFT],
+			       KIPSEC_A_CURLFT_ADD_TIME, p->cur,
+			       ARRAY_SIZE(p->cur));
 	return 0;
 }
 
@@ -377,9 +395,34 @@ static void tmpl_print(const struct ktmpl *t, int sel_family)
 	close_json_object();
 }
 
-static void pol_print_ev(const struct pol *p, const char *ev,
-			 const char *prefix)
+/* the limits, and the times for the "lifetime current" block in @cur */
+static void pol_lifetime_print(const struct pol *p, char *cur, size_t len)
 {
+	char a[32], u[32];
+
+	cur[0] = 0;
+	if (p->has_lft)
+		lft_print(p->lft);
+	if (!p->has_cur)
+		return;
+	if (is_json_context()) {
+		open_json_object("lifetime_current");
+		print_u64(PRINT_JSON, "add_time", NULL, p->cur[0]);
+		print_u64(PRINT_JSON, "use_time", NULL, p->cur[1]);
+		close_json_object();
+		return;
+	}
+	lft_time_str(p->cur[0], a, sizeof(a));
+	lft_time_str(p->cur[1], u, sizeof(u));
+	snprintf(cur, len, "\t  add %s use %s\n", a, u);
+}
+
+/* a policy; for an event, @ev names it, @prefix starts the text, @hard >= 0 */
+static void pol_print_ev(const struct pol *p, const char *ev,
+			 const char *prefix, int hard)
+{
+	char cur[96];
+
 	open_json_object(NULL);
 	if (ev)
 		print_string(PRINT_JSON, "event", NULL, ev);
@@ -398,24 +441,34 @@ static void pol_print_ev(const struct pol *p, const char *ev,
 	print_nl();
 	if (p->tmpl.set)
 		tmpl_print(&p->tmpl, p->sel.family);
+	pol_lifetime_print(p, cur, sizeof(cur));
 	if (show_stats)
-		stats_print_object(&p->stats, NULL);
+		stats_print_object(&p->stats, cur);
+	if (hard >= 0) {
+		print_bool(PRINT_JSON, "hard", NULL, hard);
+		print_fp("\thard %d\n", hard);
+	}
 	close_json_object();
 }
 
 static void pol_print(const struct pol *p)
 {
-	pol_print_ev(p, NULL, NULL);
+	pol_print_ev(p, NULL, NULL, -1);
 }
 
 int pol_event_print(const struct nlmsghdr *nlh, const char *ev,
-		    const char *prefix)
+		    const char *prefix, bool expire)
 {
+	const struct nlattr *tb[NL_TB_MAX];
+	uint8_t hard = 0;
 	struct pol p;
 
-	if (pol_get(nlh, &p))
+	if (pol_get(nlh, &p) || nl_parse(nlh, tb))
 		return -1;
-	pol_print_ev(&p, ev, prefix);
+	if (expire && tb[KIPSEC_A_EV_HARD] &&
+	    mnl_attr_get_payload_len(tb[KIPSEC_A_EV_HARD]) == 1)
+		hard = mnl_attr_get_u8(tb[KIPSEC_A_EV_HARD]);
+	pol_print_ev(&p, ev, prefix, expire ? hard : -1);
 	return 0;
 }
 

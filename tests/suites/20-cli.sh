@@ -141,9 +141,9 @@ t_cli_usage_errors() {
 	t20_expect 1 '"tmpl" given twice' \
 		"$k" policy add src 10.0.0.0/24 dst 10.1.0.0/24 dir out \
 		tmpl proto esp tmpl proto esp
-	t20_expect 1 '"limit" (policy lifetimes) is not supported yet' \
+	t20_expect 1 'LIMIT value is invalid' \
 		"$k" policy add src 10.0.0.0/24 dst 10.1.0.0/24 dir out \
-		limit time-hard 5
+		limit time-hardest 5
 	t20_expect 1 'Command "frob" is unknown' "$k" state frob
 	after="$(t20_sad_count)/$(t20_spd_count)"
 	[ "$before" = "$after" ] ||

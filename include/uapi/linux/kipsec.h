@@ -52,7 +52,7 @@ enum kipsec_cmd {
 	KIPSEC_CMD_SA_UPD,	/* SA updated (state update) */
 	KIPSEC_CMD_POLICY_UPD,	/* policy updated (policy update) */
 	KIPSEC_CMD_ACQUIRE,	/* reserved: no SA for a policy (later) */
-	KIPSEC_CMD_POLICY_EXPIRE, /* reserved: policy lifetime (later) */
+	KIPSEC_CMD_POLICY_EXPIRE, /* policy lifetime reached; KIPSEC_A_EV_HARD */
 
 	__KIPSEC_CMD_MAX,
 	KIPSEC_CMD_MAX = __KIPSEC_CMD_MAX - 1
@@ -162,10 +162,12 @@ enum kipsec_tmpl_attr {
 };
 
 /*
- * SA lifetime limits, nested in KIPSEC_A_SA_LIFETIME (as struct
- * xfrm_lifetime_cfg; ip xfrm's "limit" keywords).  All u64; 0 or absent
- * means no limit.  Times are in seconds: *_ADD_* from the SA's creation,
- * *_USE_* from its first packet.
+ * Lifetime limits, nested in KIPSEC_A_SA_LIFETIME and KIPSEC_A_POL_LIFETIME
+ * (as struct xfrm_lifetime_cfg; ip xfrm's "limit" keywords).  All u64; 0
+ * or absent means no limit.  Times are in seconds: *_ADD_* from the
+ * creation, *_USE_* from an SA's first packet, or from a policy's last
+ * use (its creation when unused), as xfrm.  Policies, as xfrm's, keep
+ * the byte and packet limits but do not enforce them.
  */
 enum kipsec_lft_attr {
 	KIPSEC_A_LFT_UNSPEC,
@@ -184,8 +186,10 @@ enum kipsec_lft_attr {
 };
 
 /*
- * SA current usage, nested in KIPSEC_A_SA_CURLFT (as struct
- * xfrm_lifetime_cur); sent by the kernel only.  All u64.
+ * Current usage, nested in KIPSEC_A_SA_CURLFT and KIPSEC_A_POL_CURLFT (as
+ * struct xfrm_lifetime_cur); sent by the kernel only.  All u64.  A
+ * policy's has ADD_TIME and USE_TIME only (its packets are in
+ * KIPSEC_A_POL_STATS), and its USE_TIME is the last use.
  */
 enum kipsec_curlft_attr {
 	KIPSEC_A_CURLFT_UNSPEC,
@@ -257,8 +261,12 @@ enum kipsec_attr {
 	/* SA lifetimes, appended later */
 	KIPSEC_A_SA_LIFETIME,		/* nested enum kipsec_lft_attr */
 	KIPSEC_A_SA_CURLFT,		/* nested enum kipsec_curlft_attr */
-	KIPSEC_A_EV_HARD,		/* u8, SA_EXPIRE: 1 hard, 0 soft */
+	KIPSEC_A_EV_HARD,		/* u8, SA_/POLICY_EXPIRE: 1 hard, 0 soft */
 	KIPSEC_A_EV_PROTO,		/* u8, SA_FLUSH event: 0 = all */
+
+	/* policy lifetimes, appended later */
+	KIPSEC_A_POL_LIFETIME,		/* nested enum kipsec_lft_attr */
+	KIPSEC_A_POL_CURLFT,		/* nested enum kipsec_curlft_attr */
 
 	__KIPSEC_A_MAX,
 	KIPSEC_A_MAX = __KIPSEC_A_MAX - 1

@@ -1,0 +1,192 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# Policy lifetimes (`policy add ... limit ...`) and policy expire events.
+# Where xfrm has the behaviour, the same command lines run against
+# `ip xfrm` in netns xb of the same guest and the results are compared:
+# kipsec in netns ka (tests/lib/topo.sh).
+#
+# As xfrm_policy_timer(): only the time limits of a policy are enforced;
+# time-use-* count from the policy's last use (its creation when unused);
+# a hard limit deletes the policy and sends one expire event (hard), no
+# delete event.
+#
+# Events are read from `kipsec monitor -j` and `ip xfrm monitor` writing
+# to files; each monitor has joined its group once it reports a dummy
+# policy that the test adds and deletes (pl_mon_start).
+
+# shellcheck source=tests/lib/topo.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/topo.sh"
+
+PL_KJ=$TOPO_TMP/kipsec.json	# kipsec monitor -j
+PL_KT=$TOPO_TMP/kipsec.txt	# kipsec monitor
+PL_XT=$TOPO_TMP/xfrm.txt	# ip xfrm monitor
+PL_PIDS=()
+PL_DUMMY="src 10.77.77.77 dst 10.77.77.78 dir fwd"
+
+pl_need() {
+	[ "$KA_TOOL" = kipsec ] || skip "kipsec only: compares kipsec with xfrm"
+	need_kipsec
+	command -v jq >/dev/null || skip "no jq"
+}
+
+# pl_bg FILE CMD...: CMD in the background, its output in FILE
+pl_bg() {
+	local f=$1
+	shift
+	"$@" >"$f" 2>"$f.err" &
+	PL_PIDS+=($!)
+	trap 'kill "${PL_PIDS[@]}" 2>/dev/null || true' EXIT
+}
+
+# pl_mon_start: both kipsec monitors in ka, ip xfrm monitor in xb, each
+# seen to report a dummy policy (bounded)
+pl_mon_start() {
+	mkdir -p "$TOPO_TMP"
+	pl_bg "$PL_KJ" in_netns "$KA" "$KIPSEC" monitor -j
+	pl_bg "$PL_KT" in_netns "$KA" "$KIPSEC" monitor
+	pl_bg "$PL_XT" in_netns "$XB" ip xfrm monitor
+	local i
+	for ((i = 0; i < 40; i++)); do
+		printf '%s\n' "policy add $PL_DUMMY" "policy delete $PL_DUMMY" |
+			"$KIPSEC" -n "$KA" -batch - >/dev/null
+		printf 'xfrm %s\n' "policy add $PL_DUMMY" \
+			"policy delete $PL_DUMMY" | ip -n "$XB" -batch -
+		grep -q '10.77.77.78' "$PL_KJ" && grep -q '10.77.77.78' "$PL_KT" &&
+			grep -q '10.77.77.78' "$PL_XT" && return 0
+		sleep 0.2
+	done
+	fail "a monitor never reported the dummy policy: $(cat "$TOPO_TMP"/*.err)"
+}
+
+# pl_events DST: the kipsec events of the policy to DST, in order, one
+# word each (an expiry is expire_policy_soft or expire_policy_hard)
+pl_events() {
+	jq -r --arg d "$1" 'select(.sel.dst == $d) |
+		.event + (if .event == "expire_policy" then
+			(if .hard then "_hard" else "_soft" end) else "" end)' \
+		"$PL_KJ" | tr '\n' ' ' | sed 's/ $//'
+}
+
+# pl_wait_gone DST...: until neither kipsec (ka) nor xfrm (xb) lists a
+# policy to DST (bounded: 20 s)
+pl_wait_gone() {
+	local d left end=$((SECONDS + 20))
+	while ((SECONDS < end)); do
+		left=
+		for d in "$@"; do
+			"$KIPSEC" -n "$KA" policy list dst "$d" | grep -q . &&
+				left+=" kipsec:$d"
+			ip -n "$XB" xfrm policy list dst "$d" | grep -q . &&
+				left+=" xfrm:$d"
+		done
+		[ -z "$left" ] && return 0
+		sleep 0.2
+	done
+	fail "policies still listed:$left"
+}
+
+# Each time limit fires, on kipsec as on xfrm: a soft limit sends an event
+# (the policy stays), a hard limit deletes the policy with an event and no
+# delete event; an unused policy's use-time counts from its creation.  The
+# kipsec text monitor prints the expiry as ip xfrm monitor does.
+t_pl_time_limits() {
+	pl_need
+	ip -batch - <<-EOF
+		netns add $KA
+		netns add $XB
+	EOF
+	pl_mon_start
+	local p1="src 10.0.1.1 dst 10.0.2.1 dir out"
+	local p2="src 10.0.1.2 dst 10.0.2.2 dir out"
+	local p3="src 10.0.1.3 dst 10.0.2.3 dir in"
+	local p4="src 10.0.1.4 dst 10.0.2.4 dir out"
+	cfg both policy add "$p1" limit time-soft 1 limit time-hard 3
+	cfg both policy add "$p2" limit time-hard 1
+	cfg both policy add "$p3" limit time-use-hard 2
+	cfg both policy add "$p4" limit time-soft 600 limit time-hard 900 \
+		limit time-use-soft 300 limit byte-hard 1 limit packet-soft 2
+	cfg_apply
+	pl_wait_gone 10.0.2.1 10.0.2.2 10.0.2.3
+	local e
+	e=$(pl_events 10.0.2.1)
+	[ "$e" = "add_policy expire_policy_soft expire_policy_hard" ] ||
+		fail "10.0.2.1 (time-soft, time-hard): $e"
+	e=$(pl_events 10.0.2.2)
+	[ "$e" = "add_policy expire_policy_hard" ] || fail "10.0.2.2 (time-hard): $e"
+	e=$(pl_events 10.0.2.3)
+	[ "$e" = "add_policy expire_policy_hard" ] ||
+		fail "10.0.2.3 (time-use-hard, unused): $e"
+	# xfrm said the same: one soft, three hard expiries
+	local n
+	n=$(grep -c 'hard 1' "$PL_XT" || true)
+	expect_eq "xfrm hard expiries" "$n" 3
+	n=$(grep -c 'hard 0' "$PL_XT" || true)
+	expect_eq "xfrm soft expiries" "$n" 1
+	n=$(grep -c 'hard 1' "$PL_KT" || true)
+	expect_eq "kipsec (text) hard expiries" "$n" 3
+	# the text of one expiry, as ip's (kipsec prints no "ptype main")
+	local k x
+	k=$(sed -n '/^Expired src 10.0.1.2/,/hard/p' "$PL_KT")
+	x=$(sed -n '/^Expired src 10.0.1.2/,/hard/p' "$PL_XT" |
+		sed 's/ptype main //')
+	{ [ -n "$k" ] && [ "$k" = "$x" ]; } ||
+		fail "monitor text differs from ip xfrm monitor:
+kipsec: $k
+xfrm:   $x"
+	# the long-lived one: its limits as ip -s prints them, all kept
+	k=$("$KIPSEC" -n "$KA" -s policy list dst 10.0.2.4 |
+		sed -n '/lifetime config/,/expire use/p')
+	x=$(ip -n "$XB" -s xfrm policy list dst 10.0.2.4 |
+		sed -n '/lifetime config/,/expire use/p')
+	{ [ -n "$k" ] && [ "$k" = "$x" ]; } ||
+		fail "-s lifetime config differs from ip's:
+kipsec: $k
+xfrm:   $x"
+	"$KIPSEC" -n "$KA" -s policy list dst 10.0.2.4 |
+		grep -q "add [0-9-]* [0-9:]* use -" ||
+		fail "no add/use times in -s: $("$KIPSEC" -n "$KA" -s policy list)"
+	k=$("$KIPSEC" -n "$KA" -j policy list dst 10.0.2.4 | jq -c '.[0] |
+		[.lifetime["time-soft"], .lifetime["time-hard"],
+		 .lifetime["time-use-soft"], .lifetime["byte-hard"],
+		 .lifetime["packet-soft"], .lifetime["time-use-hard"],
+		 (.lifetime_current.add_time > 0), .lifetime_current.use_time]')
+	[ "$k" = "[600,900,300,1,2,0,true,0]" ] || fail "-j lifetime: $k"
+}
+ktest time_limits_expire_like_xfrm t_pl_time_limits 90
+
+# time-use-* count from the last use: a policy in use outlives its
+# time-use-hard, then expires once traffic stops; byte and packet limits
+# are not enforced on policies (as xfrm).  kipsec's out policy (ka) and
+# xfrm's in policy (xb) both see the same echo requests.
+t_pl_use_time() {
+	pl_need
+	topo_up
+	pl_mon_start
+	local lim="limit time-use-hard 3 limit byte-hard 1 limit packet-hard 1"
+	cfg ka policy add src "$KA4" dst "$XB4" dir out "$lim"
+	cfg xb policy add src "$KA4" dst "$XB4" dir in "$lim"
+	cfg_apply
+	local use
+	use=$("$KIPSEC" -n "$KA" -j policy list dst "$XB4" |
+		jq '.[0].lifetime_current.use_time')
+	[ "$use" = 0 ] || fail "use time before any packet: $use"
+	# 12 requests over 5.5 s: longer than time-use-hard, never idle 3 s
+	local out got
+	out=$(in_netns "$KA" timeout 20 busybox ping -c 12 -i 0.5 -W 2 \
+		-w 15 -I "$KA4" "$XB4" 2>&1) || true
+	got=$(echo "$out" | sed -n 's/.* \([0-9]*\) packets received.*/\1/p')
+	expect_eq "echo replies (byte/packet limits not enforced)" \
+		"${got:-0}" 12
+	"$KIPSEC" -n "$KA" policy list dst "$XB4" | grep -q . ||
+		fail "kipsec: the policy in use expired: $(pl_events "$XB4")"
+	ip -n "$XB" xfrm policy list dst "$XB4" | grep -q . ||
+		fail "xfrm: the policy in use expired"
+	use=$("$KIPSEC" -n "$KA" -j policy list dst "$XB4" |
+		jq '.[0].lifetime_current | .use_time - .add_time')
+	[ "$use" -ge 4 ] || fail "use time not the last use: add + $use s"
+	pl_wait_gone "$XB4"
+	[ "$(pl_events "$XB4")" = "add_policy expire_policy_hard" ] ||
+		fail "events: $(pl_events "$XB4")"
+}
+ktest use_time_counts_from_last_use t_pl_use_time 90
