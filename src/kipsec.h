@@ -493,6 +493,7 @@ struct kipsec_policy *kipsec_policy_find_locked(struct kipsec_net *kn, u8 dir,
 						const struct xfrm_selector *sel);
 struct kipsec_policy *kipsec_policy_find_index_locked(struct kipsec_net *kn,
 						      u32 index);
+/* @pol->index, when not 0, is the index asked for (as xfrm_gen_index()) */
 int kipsec_policy_insert(struct kipsec_net *kn, struct kipsec_policy *pol);
 int kipsec_policy_replace(struct kipsec_net *kn, struct kipsec_policy *old,
 			  struct kipsec_policy *pol);

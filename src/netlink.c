@@ -1001,6 +1001,22 @@ static int pol_fill(struct sk_buff *skb, struct kipsec_policy *pol,
 			    KIPSEC_CMD_POLICY_GET);
 }
 
+/* KIPSEC_A_POL_INDEX of POLICY_NEW: 0 or an index of the direction */
+static int policy_new_index(struct genl_info *info, struct kipsec_policy *pol)
+{
+	struct nlattr *a = info->attrs[KIPSEC_A_POL_INDEX];
+
+	if (!a)
+		return 0;
+	pol->index = nla_get_u32(a);
+	if (pol->index && (pol->index & 7) != pol->dir) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a,
+				    "kipsec: policy index does not match direction (index & 7 must be the direction: in 0, out 1, fwd 2)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int kipsec_nl_policy_new(struct sk_buff *skb, struct genl_info *info)
 {
 	struct kipsec_net *kn = kipsec_pernet(genl_info_net(info));
@@ -1013,11 +1029,6 @@ static int kipsec_nl_policy_new(struct sk_buff *skb, struct genl_info *info)
 	if (REQUIRE(info, KIPSEC_A_POL_SEL, "missing policy selector") ||
 	    REQUIRE(info, KIPSEC_A_POL_DIR, "missing policy direction"))
 		return -EINVAL;
-	if (tb[KIPSEC_A_POL_INDEX]) {
-		NL_SET_ERR_MSG_ATTR(extack, tb[KIPSEC_A_POL_INDEX],
-				    "kipsec: the policy index is assigned by the kernel");
-		return -EINVAL;
-	}
 	pol = kipsec_policy_alloc();
 	if (!pol)
 		return -ENOMEM;
@@ -1025,6 +1036,9 @@ static int kipsec_nl_policy_new(struct sk_buff *skb, struct genl_info *info)
 	if (err)
 		goto out_free;
 	pol->dir = nla_get_u8(tb[KIPSEC_A_POL_DIR]);
+	err = policy_new_index(info, pol);
+	if (err)
+		goto out_free;
 	err = parse_lifetime(tb[KIPSEC_A_POL_LIFETIME], &pol->lft, extack);
 	if (err)
 		goto out_free;

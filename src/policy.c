@@ -89,7 +89,8 @@ static bool pol_before(const struct kipsec_policy *a,
 }
 
 /* policy indexes: (counter << 3) | dir, as xfrm; bit 31 of
- * kipsec_net.policy_next_index records that the counter wrapped
+ * kipsec_net.policy_next_index records that a generated index may be in
+ * use: the counter wrapped, or a policy was added with an index of its own
  */
 #define POLICY_IDX_MAX		(U32_MAX >> 3)
 #define POLICY_IDX_WRAPPED	BIT(31)
@@ -417,11 +418,25 @@ static void policy_hash_remove(struct kipsec_net *kn,
 	}
 }
 
+/*
+ * As xfrm_gen_index(): the index asked for when it is free (the caller
+ * checked its direction bits), else a generated one.  From then on the
+ * generator checks its indexes against those in use.
+ */
+static u32 policy_pick_index(struct kipsec_net *kn, u8 dir, u32 want)
+{
+	if (want && !kipsec_policy_find_index_locked(kn, want)) {
+		kn->policy_next_index |= POLICY_IDX_WRAPPED;
+		return want;
+	}
+	return policy_gen_index(kn, dir);
+}
+
 /**
  * kipsec_policy_insert - add a policy to the SPD and give it an index
  * @kn: the netns state, kipsec_net.lock held
  * @pol: the policy; the caller checked that no policy has its selector
- *       and direction
+ *       and direction.  @pol->index: the index asked for, or 0
  *
  * Return: 0 or -ENOMEM.
  */
@@ -433,7 +448,7 @@ int kipsec_policy_insert(struct kipsec_net *kn, struct kipsec_policy *pol)
 	err = policy_hash_insert(kn, pol);
 	if (err)
 		return err;
-	pol->index = policy_gen_index(kn, pol->dir);
+	pol->index = policy_pick_index(kn, pol->dir, pol->index);
 	policy_list_insert(kn, pol);
 	kipsec_pol_lft_start(read_pnet(&kn->net), pol);
 	kn->policy_count++;

@@ -47,8 +47,8 @@ struct pol {
 static void __noreturn usage(void)
 {
 	fprintf(stderr,
-		"Usage: kipsec policy { add | update } SELECTOR dir DIR\n"
-		"        [ action ACTION ] [ priority PRIORITY ] [ ptype main ]\n"
+		"Usage: kipsec policy { add | update } SELECTOR dir DIR [ index INDEX ]\n"
+		"        [ ptype main ] [ action ACTION ] [ priority PRIORITY ]\n"
 		"        [ LIMIT-LIST ] [ tmpl TMPL ]\n"
 		"Usage: kipsec policy { delete | get } { SELECTOR | index INDEX } dir DIR\n"
 		"Usage: kipsec policy { deleteall | list } [ SELECTOR ] [ dir DIR ]\n"
@@ -169,9 +169,6 @@ static void parse_policy(struct pol *p, enum parse_mode pm, int argc,
 			p->dir = dir_parse(*argv);
 			p->has_dir = true;
 		} else if (strcmp(*argv, "index") == 0) {
-			if (pm == P_ADD)
-				unsupported("index",
-					    "is assigned by the kernel; use it with get, delete and list");
 			NEXT_ARG();
 			if (p->has_index)
 				duparg("index", *argv);
@@ -273,6 +270,8 @@ static int policy_modify(int argc, char **argv, bool update)
 	mnl_attr_put_u8(nlh, KIPSEC_A_POL_DIR, p.dir);
 	mnl_attr_put_u32(nlh, KIPSEC_A_POL_PRIORITY, p.priority);
 	mnl_attr_put_u8(nlh, KIPSEC_A_POL_ACTION, p.action);
+	if (p.has_index)
+		mnl_attr_put_u32(nlh, KIPSEC_A_POL_INDEX, p.index);
 	if (p.has_lft)
 		lft_put(nlh, KIPSEC_A_POL_LIFETIME, p.lft);
 	if (p.tmpl.set)

@@ -136,7 +136,7 @@ t_cli_usage_errors() {
 		"$k" policy add src 10.0.0.0/24 dst 10.1.0.0/24 dir up
 	t20_expect 1 'argument "10.0.0.0/33" is wrong' \
 		"$k" policy add src 10.0.0.0/33 dst 10.1.0.0/24 dir out
-	t20_expect 1 '"index" is assigned by the kernel' \
+	t20_expect 2 'index does not match direction' \
 		"$k" policy add src 10.0.0.0/24 dst 10.1.0.0/24 dir out index 8
 	t20_expect 1 '"tmpl" given twice' \
 		"$k" policy add src 10.0.0.0/24 dst 10.1.0.0/24 dir out \

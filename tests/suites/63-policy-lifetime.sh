@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=bash
 #
-# Policy lifetimes (`policy add ... limit ...`) and policy expire events.
-# Where xfrm has the behaviour, the same command lines run against
-# `ip xfrm` in netns xb of the same guest and the results are compared:
-# kipsec in netns ka (tests/lib/topo.sh).
+# Policy lifetimes (`policy add ... limit ...`), policy expire events and
+# `index`.  Where xfrm has the behaviour, the same command lines run
+# against `ip xfrm` in netns xb of the same guest and the results are
+# compared: kipsec in netns ka (tests/lib/topo.sh).
 #
 # As xfrm_policy_timer(): only the time limits of a policy are enforced;
 # time-use-* count from the policy's last use (its creation when unused);
@@ -190,3 +190,57 @@ t_pl_use_time() {
 		fail "events: $(pl_events "$XB4")"
 }
 ktest use_time_counts_from_last_use t_pl_use_time 90
+
+# index on add, get and delete by index, as xfrm: the index asked for
+# when free and of the right direction, another one when taken, kept by
+# update; a wrong direction is refused.
+t_pl_index() {
+	pl_need
+	ip -batch - <<-EOF
+		netns add $KA
+		netns add $XB
+	EOF
+	mkdir -p "$TOPO_TMP"
+	local s1="src 10.0.3.1 dst 10.0.4.1" s2="src 10.0.3.2 dst 10.0.4.2"
+	cfg both policy add $s1 dir out index 17 priority 5
+	cfg both policy add $s2 dir out index 17
+	cfg both policy update $s1 dir out index 25 priority 6
+	cfg_apply
+	local k x
+	k=$("$KIPSEC" -n "$KA" -s policy list | grep -o 'index [0-9]* priority [0-9]*' |
+		tr '\n' ' ')
+	x=$(ip -n "$XB" -s xfrm policy list | grep -o 'index [0-9]* priority [0-9]*' |
+		tr '\n' ' ')
+	log "kipsec: $k"
+	log "xfrm:   $x"
+	echo "$k" | grep -q "index 17 priority 6" ||
+		fail "index 17 not kept by update: $k"
+	[ "$(echo "$k" | grep -o 'index' | wc -l)" = 2 ] &&
+		[ "$(echo "$k" | grep -o 'index 17 ' | wc -l)" = 1 ] ||
+		fail "a taken index was given twice: $k"
+	[ "$(echo "$x" | grep -o 'index 17 ' | wc -l)" = 1 ] ||
+		fail "xfrm differs: $x"
+	# by index: get, wrong direction, delete, delete again
+	k=$("$KIPSEC" -n "$KA" -j policy get index 17 dir out | jq -r 'if type == "array" then .[0] else . end | .sel.dst')
+	[ "$k" = 10.0.4.1 ] || fail "get index 17: $k"
+	local rc=0
+	"$KIPSEC" -n "$KA" policy get index 17 dir in 2>/dev/null || rc=$?
+	expect_eq "get index 17 dir in (exit)" "$rc" 2
+	"$KIPSEC" -n "$KA" policy delete index 17 dir out
+	ip -n "$XB" xfrm policy delete index 17 dir out
+	rc=0
+	"$KIPSEC" -n "$KA" policy delete index 17 dir out 2>/dev/null || rc=$?
+	expect_eq "second delete index 17 (exit)" "$rc" 2
+	"$KIPSEC" -n "$KA" policy list dst 10.0.4.1 | grep -q . &&
+		fail "deleted by index, still listed"
+	# index 8 is a dir-in index: both refuse it for dir out
+	local ko xo
+	ko=$("$KIPSEC" -n "$KA" policy add src 10.0.3.3 dst 10.0.4.3 \
+		dir out index 8 2>&1) && fail "kipsec accepted index 8 dir out"
+	xo=$(ip -n "$XB" xfrm policy add src 10.0.3.3 dst 10.0.4.3 \
+		dir out index 8 2>&1) && fail "xfrm accepted index 8 dir out"
+	grep -q "index does not match direction" <<<"$ko" ||
+		fail "kipsec message: $ko"
+	log "xfrm says: $xo"
+}
+ktest index_on_add_get_delete t_pl_index 60

@@ -247,7 +247,7 @@ enum kipsec_attr {
 	KIPSEC_A_POL_DIR,		/* u8 enum kipsec_dir */
 	KIPSEC_A_POL_PRIORITY,		/* u32, lowest wins */
 	KIPSEC_A_POL_ACTION,		/* u8 enum kipsec_action */
-	KIPSEC_A_POL_INDEX,		/* u32, assigned by the kernel */
+	KIPSEC_A_POL_INDEX,		/* u32; (n << 3) | dir, 0 = kernel's choice */
 	KIPSEC_A_POL_TMPL,		/* nested enum kipsec_tmpl_attr */
 	KIPSEC_A_POL_STATS,		/* nested enum kipsec_stat, u64 */
 
