@@ -137,6 +137,7 @@ static const struct nla_policy pol_nl_policy[KIPSEC_A_MAX + 1] = {
 	[KIPSEC_A_EV_HARD]	= READ_ONLY,
 	[KIPSEC_A_POL_LIFETIME]	= NLA_POLICY_NESTED(lft_nl_policy),
 	[KIPSEC_A_POL_CURLFT]	= READ_ONLY,
+	[KIPSEC_A_POL_PTYPE]	= { .type = NLA_U8 },
 };
 
 /* INFO_GET, STATS_GET: no attribute */
@@ -1001,6 +1002,27 @@ static int pol_fill(struct sk_buff *skb, struct kipsec_policy *pol,
 			    KIPSEC_CMD_POLICY_GET);
 }
 
+/*
+ * KIPSEC_A_POL_PTYPE, on every policy request: main, or absent.  Sub
+ * policies (xfrm's second SPD, consulted before the main one, used by
+ * Mobile IPv6 route optimisation) are not supported: refused, not
+ * silently treated as main.
+ */
+static int check_ptype(struct genl_info *info)
+{
+	struct nlattr *a = info->attrs[KIPSEC_A_POL_PTYPE];
+
+	if (!a || nla_get_u8(a) == KIPSEC_PTYPE_MAIN)
+		return 0;
+	if (nla_get_u8(a) == KIPSEC_PTYPE_SUB) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a,
+				    "kipsec: sub policies (ptype sub) are not supported; only ptype main");
+		return -EOPNOTSUPP;
+	}
+	NL_SET_ERR_MSG_ATTR(info->extack, a, "kipsec: invalid policy type");
+	return -EINVAL;
+}
+
 /* KIPSEC_A_POL_INDEX of POLICY_NEW: 0 or an index of the direction */
 static int policy_new_index(struct genl_info *info, struct kipsec_policy *pol)
 {
@@ -1029,6 +1051,9 @@ static int kipsec_nl_policy_new(struct sk_buff *skb, struct genl_info *info)
 	if (REQUIRE(info, KIPSEC_A_POL_SEL, "missing policy selector") ||
 	    REQUIRE(info, KIPSEC_A_POL_DIR, "missing policy direction"))
 		return -EINVAL;
+	err = check_ptype(info);
+	if (err)
+		return err;
 	pol = kipsec_policy_alloc();
 	if (!pol)
 		return -ENOMEM;
@@ -1084,7 +1109,9 @@ static struct kipsec_policy *pol_find(struct kipsec_net *kn,
 	struct kipsec_policy *pol;
 	struct xfrm_selector sel;
 
-	*errp = 0;
+	*errp = check_ptype(info);
+	if (*errp)
+		return NULL;
 	if (tb[KIPSEC_A_POL_INDEX]) {
 		u32 index = nla_get_u32(tb[KIPSEC_A_POL_INDEX]);
 
@@ -1187,7 +1214,10 @@ static int kipsec_nl_policy_flush(struct sk_buff *skb,
 				  struct genl_info *info)
 {
 	struct kipsec_net *kn = kipsec_pernet(genl_info_net(info));
+	int err = check_ptype(info);
 
+	if (err)
+		return err;
 	mutex_lock(&kn->lock);
 	kipsec_policy_flush(kn);
 	mutex_unlock(&kn->lock);

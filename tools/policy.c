@@ -42,24 +42,28 @@ struct pol {
 	bool has_lft;
 	uint64_t cur[2];	/* add time, last use time */
 	bool has_cur;
+	uint8_t ptype;		/* enum kipsec_ptype */
+	bool has_ptype;
 };
 
 static void __noreturn usage(void)
 {
 	fprintf(stderr,
 		"Usage: kipsec policy { add | update } SELECTOR dir DIR [ index INDEX ]\n"
-		"        [ ptype main ] [ action ACTION ] [ priority PRIORITY ]\n"
+		"        [ ptype PTYPE ] [ action ACTION ] [ priority PRIORITY ]\n"
 		"        [ LIMIT-LIST ] [ tmpl TMPL ]\n"
 		"Usage: kipsec policy { delete | get } { SELECTOR | index INDEX } dir DIR\n"
+		"        [ ptype PTYPE ]\n"
 		"Usage: kipsec policy { deleteall | list } [ SELECTOR ] [ dir DIR ]\n"
-		"        [ index INDEX ] [ action ACTION ] [ priority PRIORITY ]\n"
-		"Usage: kipsec policy flush [ ptype main ]\n"
+		"        [ index INDEX ] [ ptype PTYPE ] [ action ACTION ] [ priority PRIORITY ]\n"
+		"Usage: kipsec policy flush [ ptype PTYPE ]\n"
 		"Usage: kipsec policy count\n"
 		"SELECTOR := [ src ADDR[/PLEN] ] [ dst ADDR[/PLEN] ] [ UPSPEC ]\n"
 		"UPSPEC := proto { { tcp | udp | sctp | dccp } [ sport PORT ] [ dport PORT ] |\n"
 		"                  { icmp | ipv6-icmp } [ type NUMBER ] [ code NUMBER ] |\n"
 		"                  PROTO }\n"
 		"DIR := in | out | fwd\n"
+		"PTYPE := main | sub   (sub policies are refused by the module)\n"
 		"ACTION := allow | block\n"
 		"LIMIT-LIST := [ LIMIT-LIST ] limit LIMIT\n"
 		"LIMIT := { time-soft | time-hard | time-use-soft | time-use-hard } SECONDS |\n"
@@ -157,6 +161,16 @@ static void check_unsupported(const char *kw)
 
 enum parse_mode { P_ADD, P_ID, P_FILTER };
 
+/* main or sub: the module decides (it refuses sub, with a message) */
+static uint8_t ptype_parse(const char *arg)
+{
+	if (strcmp(arg, "main") == 0)
+		return KIPSEC_PTYPE_MAIN;
+	if (strcmp(arg, "sub") == 0)
+		return KIPSEC_PTYPE_SUB;
+	invarg("PTYPE value is invalid", arg);
+}
+
 static void parse_policy(struct pol *p, enum parse_mode pm, int argc,
 			 char **argv)
 {
@@ -195,11 +209,10 @@ static void parse_policy(struct pol *p, enum parse_mode pm, int argc,
 			p->has_action = true;
 		} else if (strcmp(*argv, "ptype") == 0) {
 			NEXT_ARG();
-			if (strcmp(*argv, "sub") == 0)
-				unsupported("ptype sub",
-					    "(sub policies) is not supported by kipsec");
-			if (strcmp(*argv, "main") != 0)
-				invarg("PTYPE value is invalid", *argv);
+			if (p->has_ptype)
+				duparg("ptype", *argv);
+			p->ptype = ptype_parse(*argv);
+			p->has_ptype = true;
 		} else if (strcmp(*argv, "limit") == 0 && pm == P_ADD) {
 			lft_parse(p->lft, &argc, &argv);
 			p->has_lft = true;
@@ -272,6 +285,8 @@ static int policy_modify(int argc, char **argv, bool update)
 	mnl_attr_put_u8(nlh, KIPSEC_A_POL_ACTION, p.action);
 	if (p.has_index)
 		mnl_attr_put_u32(nlh, KIPSEC_A_POL_INDEX, p.index);
+	if (p.has_ptype)
+		mnl_attr_put_u8(nlh, KIPSEC_A_POL_PTYPE, p.ptype);
 	if (p.has_lft)
 		lft_put(nlh, KIPSEC_A_POL_LIFETIME, p.lft);
 	if (p.tmpl.set)
@@ -483,6 +498,9 @@ static bool filter_match(const struct pol *f, const struct pol *p)
 		return false;
 	if (f->has_priority && f->priority != p->priority)
 		return false;
+	/* every kipsec policy is a main one */
+	if (f->has_ptype && f->ptype != KIPSEC_PTYPE_MAIN)
+		return false;
 	return true;
 }
 
@@ -542,6 +560,8 @@ static void put_key(struct nlmsghdr *nlh, const struct pol *p)
 	else
 		sel_put(nlh, KIPSEC_A_POL_SEL, &p->sel);
 	mnl_attr_put_u8(nlh, KIPSEC_A_POL_DIR, p->dir);
+	if (p->has_ptype)
+		mnl_attr_put_u8(nlh, KIPSEC_A_POL_PTYPE, p->ptype);
 }
 
 static int policy_deleteall(int argc, char **argv)
@@ -596,12 +616,15 @@ static int policy_get_or_delete(int argc, char **argv, bool del)
 static int policy_flush(int argc, char **argv)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	int ptype = -1;
 
 	while (argc > 0) {
 		if (strcmp(*argv, "ptype") == 0) {
 			NEXT_ARG();
-			if (strcmp(*argv, "main") != 0)
-				invarg("PTYPE value is invalid", *argv);
+			if (ptype >= 0)
+				duparg("ptype", *argv);
+			ptype = ptype_parse(*argv);
 		} else if (strcmp(*argv, "help") == 0) {
 			usage();
 		} else {
@@ -610,8 +633,10 @@ static int policy_flush(int argc, char **argv)
 		argc--;
 		argv++;
 	}
-	return nl_talk(nl_new(buf, KIPSEC_CMD_POLICY_FLUSH, 0), NULL, NULL,
-		       false);
+	nlh = nl_new(buf, KIPSEC_CMD_POLICY_FLUSH, 0);
+	if (ptype >= 0)
+		mnl_attr_put_u8(nlh, KIPSEC_A_POL_PTYPE, ptype);
+	return nl_talk(nlh, NULL, NULL, false);
 }
 
 static int policy_count(int argc, char **argv)

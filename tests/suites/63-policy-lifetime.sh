@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=bash
 #
-# Policy lifetimes (`policy add ... limit ...`), policy expire events and
-# `index`.  Where xfrm has the behaviour, the same command lines run
-# against `ip xfrm` in netns xb of the same guest and the results are
-# compared: kipsec in netns ka (tests/lib/topo.sh).
+# Policy lifetimes (`policy add ... limit ...`), policy expire events,
+# `index` and `ptype`.  Where xfrm has the behaviour, the same command
+# lines run against `ip xfrm` in netns xb of the same guest and the
+# results are compared: kipsec in netns ka (tests/lib/topo.sh).
 #
 # As xfrm_policy_timer(): only the time limits of a policy are enforced;
 # time-use-* count from the policy's last use (its creation when unused);
@@ -244,3 +244,53 @@ t_pl_index() {
 	log "xfrm says: $xo"
 }
 ktest index_on_add_get_delete t_pl_index 60
+
+# ptype: main is accepted everywhere ip takes it; sub is refused by the
+# module with a clear message (kipsec has no sub SPD); bad input is
+# refused with ip's messages and changes nothing.
+t_pl_ptype_and_bad_input() {
+	pl_need
+	ip netns add "$KA"
+	local k=("$KIPSEC" -n "$KA") s="src 10.0.5.1 dst 10.0.6.1"
+	printf '%s\n' "policy add $s dir out ptype main" \
+		"policy get $s dir out ptype main" \
+		"policy update $s dir out ptype main priority 3" |
+		"${k[@]}" -batch - >/dev/null || fail "ptype main refused"
+	[ "$("${k[@]}" -j policy list ptype main | jq length)" = 1 ] ||
+		fail "list ptype main: $("${k[@]}" policy list ptype main)"
+	[ "$("${k[@]}" -j policy list ptype sub | jq length)" = 0 ] ||
+		fail "list ptype sub shows main policies"
+	local cmd out rc
+	for cmd in "policy add src 10.0.5.2 dst 10.0.6.2 dir out ptype sub" \
+		"policy update $s dir out ptype sub" \
+		"policy get $s dir out ptype sub" \
+		"policy delete $s dir out ptype sub" \
+		"policy flush ptype sub"; do
+		rc=0
+		# shellcheck disable=SC2086
+		out=$("${k[@]}" $cmd 2>&1) || rc=$?
+		[ "$rc" = 2 ] && grep -q "sub policies (ptype sub) are not supported" <<<"$out" ||
+			fail "'$cmd': rc $rc: $out"
+	done
+	for cmd in "ptype foo|PTYPE value is invalid" \
+		"limit time-hard x|value after \"limit\" is invalid" \
+		"limit frob 1|LIMIT value is invalid" \
+		"limit|limit" \
+		"ptype main ptype main|duplicate"; do
+		rc=0
+		# shellcheck disable=SC2086
+		out=$("${k[@]}" policy add src 10.0.5.3 dst 10.0.6.3 dir out \
+			${cmd%%|*} 2>&1) || rc=$?
+		[ "$rc" = 1 ] && grep -qi -- "${cmd#*|}" <<<"$out" ||
+			fail "'${cmd%%|*}': rc $rc: $out"
+	done
+	rc=0
+	out=$("${k[@]}" policy get $s dir out limit time-hard 1 2>&1) || rc=$?
+	[ "$rc" = 1 ] || fail "limit on get accepted: $out"
+	[ "$("${k[@]}" -j policy list | jq length)" = 1 ] ||
+		fail "refused requests changed the SPD: $("${k[@]}" policy list)"
+	"${k[@]}" policy flush ptype main
+	[ "$("${k[@]}" -j policy list | jq length)" = 0 ] ||
+		fail "flush ptype main left policies"
+}
+ktest ptype_and_bad_input t_pl_ptype_and_bad_input 60

@@ -64,6 +64,15 @@ enum kipsec_mode {
 	KIPSEC_MODE_TUNNEL,
 };
 
+/*
+ * Policy type, KIPSEC_A_POL_PTYPE (values as XFRM_POLICY_TYPE_MAIN/SUB):
+ * only MAIN is supported; SUB is refused.
+ */
+enum kipsec_ptype {
+	KIPSEC_PTYPE_MAIN,
+	KIPSEC_PTYPE_SUB,
+};
+
 /* Policy direction, KIPSEC_A_POL_DIR (values as XFRM_POLICY_IN/OUT/FWD) */
 enum kipsec_dir {
 	KIPSEC_DIR_IN,
@@ -264,9 +273,10 @@ enum kipsec_attr {
 	KIPSEC_A_EV_HARD,		/* u8, SA_/POLICY_EXPIRE: 1 hard, 0 soft */
 	KIPSEC_A_EV_PROTO,		/* u8, SA_FLUSH event: 0 = all */
 
-	/* policy lifetimes, appended later */
+	/* policy lifetimes and type, appended later */
 	KIPSEC_A_POL_LIFETIME,		/* nested enum kipsec_lft_attr */
 	KIPSEC_A_POL_CURLFT,		/* nested enum kipsec_curlft_attr */
+	KIPSEC_A_POL_PTYPE,		/* u8 enum kipsec_ptype, absent = main */
 
 	__KIPSEC_A_MAX,
 	KIPSEC_A_MAX = __KIPSEC_A_MAX - 1
