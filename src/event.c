@@ -26,7 +26,8 @@ static const u8 ev_genl_cmd[] = {
 	[KIPSEC_EV_POLICY_DEL]		= KIPSEC_CMD_POLICY_DEL,
 	[KIPSEC_EV_POLICY_FLUSH]	= KIPSEC_CMD_POLICY_FLUSH,
 	[KIPSEC_EV_ACQUIRE]		= KIPSEC_CMD_ACQUIRE,
-	[KIPSEC_EV_POLICY_EXPIRE]	= KIPSEC_CMD_POLICY_EXPIRE,
+	[KIPSEC_EV_POLICY_SOFT_EXPIRE]	= KIPSEC_CMD_POLICY_EXPIRE,
+	[KIPSEC_EV_POLICY_HARD_EXPIRE]	= KIPSEC_CMD_POLICY_EXPIRE,
 };
 
 /**
@@ -48,7 +49,7 @@ void kipsec_event_sa(struct net *net, struct kipsec_sa *sa,
 }
 
 /**
- * kipsec_event_policy - a policy was added, updated or deleted
+ * kipsec_event_policy - a policy was added, updated, deleted or expired
  * @net: its netns
  * @pol: the policy (for an update, the new one)
  * @ev: KIPSEC_EV_POLICY_*
@@ -56,7 +57,13 @@ void kipsec_event_sa(struct net *net, struct kipsec_sa *sa,
 void kipsec_event_policy(struct net *net, struct kipsec_policy *pol,
 			 enum kipsec_event ev)
 {
-	kipsec_nl_notify_policy(net, pol, ev_genl_cmd[ev]);
+	int hard = -1;
+
+	if (ev == KIPSEC_EV_POLICY_SOFT_EXPIRE)
+		hard = 0;
+	else if (ev == KIPSEC_EV_POLICY_HARD_EXPIRE)
+		hard = 1;
+	kipsec_nl_notify_policy(net, pol, ev_genl_cmd[ev], hard);
 }
 
 /**

@@ -25,6 +25,7 @@
 #include <linux/percpu.h>
 #include <linux/skbuff.h>
 #include <linux/workqueue.h>
+#include <linux/timekeeping.h>
 #include <linux/xfrm.h>		/* xfrm_address_t, struct xfrm_selector */
 #include <net/dst_cache.h>
 #include <linux/u64_stats_sync.h>
@@ -298,6 +299,18 @@ struct kipsec_pol_key {
  * @hnode: in kipsec_net.pol_ht, keyed by @hkey
  * @hkey: the selector's masked addresses, prefix lengths and direction
  * @seq: insertion order; among equal priorities the oldest wins
+ * @refcnt: held by the SPD and by @timer while pending or running; the
+ *          last put frees the policy after a grace period
+ * @dead: set under kipsec_net.lock when the policy leaves the SPD
+ * @lft: lifetime limits; set before insertion, then constant.  Only the
+ *       time limits are enforced (as xfrm_policy_timer())
+ * @add_time: insertion, seconds since the epoch (real time, as xfrm)
+ * @use_time: last packet that matched, 0 before; written by the packet
+ *            path with WRITE_ONCE(), read with READ_ONCE()
+ * @timer: evaluates the time limits (one per policy, as xfrm's), in
+ *         process context under kipsec_net.lock; armed only when the
+ *         policy has a time limit
+ * @net: the policy's netns, set at insertion
  */
 struct kipsec_policy {
 	struct list_head list;
@@ -315,6 +328,13 @@ struct kipsec_policy {
 	struct rhlist_head hnode;
 	struct kipsec_pol_key hkey;
 	u64 seq;
+	refcount_t refcnt;
+	bool dead;
+	struct kipsec_lft_cfg lft;
+	time64_t add_time;
+	time64_t use_time;
+	struct delayed_work timer;
+	possible_net_t net;
 };
 
 /**
@@ -478,12 +498,15 @@ struct kipsec_policy *kipsec_policy_find_locked(struct kipsec_net *kn, u8 dir,
 						const struct xfrm_selector *sel);
 struct kipsec_policy *kipsec_policy_find_index_locked(struct kipsec_net *kn,
 						      u32 index);
+/* @pol->index, when not 0, is the index asked for (as xfrm_gen_index()) */
 int kipsec_policy_insert(struct kipsec_net *kn, struct kipsec_policy *pol);
 int kipsec_policy_replace(struct kipsec_net *kn, struct kipsec_policy *old,
 			  struct kipsec_policy *pol);
 void kipsec_policy_unlink(struct kipsec_net *kn, struct kipsec_policy *pol);
 int kipsec_policy_add(struct kipsec_net *kn, struct kipsec_policy *pol,
 		      bool update, struct netlink_ext_ack *extack);
+/* delete a hard-expired policy: the expiry event, not a delete event */
+void kipsec_policy_expire(struct kipsec_net *kn, struct kipsec_policy *pol);
 unsigned int kipsec_policy_flush(struct kipsec_net *kn);
 /* drop the sa_cache references of policies whose cached SA is dead */
 void kipsec_policy_flush_sa_cache(struct kipsec_net *kn);
@@ -568,7 +591,7 @@ void kipsec_netlink_exit(void);
 void kipsec_nl_notify_sa(struct net *net, struct kipsec_sa *sa, u8 cmd,
 			 int hard);
 void kipsec_nl_notify_policy(struct net *net, struct kipsec_policy *pol,
-			     u8 cmd);
+			     u8 cmd, int hard);
 void kipsec_nl_notify_flush(struct net *net, u8 cmd, u8 proto);
 
 /**
@@ -584,7 +607,9 @@ void kipsec_nl_notify_flush(struct net *net, u8 cmd, u8 proto);
  * @KIPSEC_EV_POLICY_DEL: a policy was deleted by request
  * @KIPSEC_EV_POLICY_FLUSH: the SPD was flushed
  * @KIPSEC_EV_ACQUIRE: reserved: a PROTECT policy found no SA
- * @KIPSEC_EV_POLICY_EXPIRE: reserved: a policy lifetime ran out
+ * @KIPSEC_EV_POLICY_SOFT_EXPIRE: a policy reached a soft time limit
+ * @KIPSEC_EV_POLICY_HARD_EXPIRE: a policy reached a hard time limit and
+ *                                is deleted
  */
 enum kipsec_event {
 	KIPSEC_EV_SA_ADD,
@@ -598,7 +623,8 @@ enum kipsec_event {
 	KIPSEC_EV_POLICY_DEL,
 	KIPSEC_EV_POLICY_FLUSH,
 	KIPSEC_EV_ACQUIRE,
-	KIPSEC_EV_POLICY_EXPIRE,
+	KIPSEC_EV_POLICY_SOFT_EXPIRE,
+	KIPSEC_EV_POLICY_HARD_EXPIRE,
 };
 
 /* event.c: process context, kipsec_net.lock held */
@@ -626,6 +652,20 @@ void kipsec_lft_count(struct kipsec_sa *sa, unsigned int len);
 void kipsec_lft_seq_exhausted(struct kipsec_sa *sa);
 /* current usage, for dumps */
 void kipsec_lft_usage(struct kipsec_sa *sa, u64 *bytes, u64 *packets);
+/* policies: a policy enters the SPD / leaves it (kipsec_net.lock held) */
+void kipsec_pol_lft_start(struct net *net, struct kipsec_policy *pol);
+void kipsec_pol_lft_stop(struct kipsec_policy *pol);
+void kipsec_pol_lft_work(struct work_struct *work);	/* policy->timer */
+void kipsec_policy_put(struct kipsec_policy *pol);	/* policy.c */
+
+/* the packet path found @pol: its last use is now (cheap when unchanged) */
+static inline void kipsec_policy_touch(struct kipsec_policy *pol)
+{
+	time64_t now = ktime_get_real_seconds();
+
+	if (READ_ONCE(pol->use_time) != now)
+		WRITE_ONCE(pol->use_time, now);
+}
 
 /* KIPSEC_LFT_* bits of kipsec_lifetime.flags */
 enum {

@@ -29,6 +29,14 @@
  * time, as xfrm's x->mtimer), which also does everything a packet only
  * flags: it sends the events and deletes a hard-expired SA, in process
  * context under kipsec_net.lock, never from the packet path.
+ *
+ * Policies have limits too, with xfrm_policy_timer()'s semantics: only
+ * the time limits are enforced (the byte and packet limits are kept and
+ * shown, never counted against), use times count from the policy's last
+ * use (its creation when it was never used), a soft limit sends an event
+ * and sends it again every XFRM_KM_TIMEOUT (30 s) until the hard limit,
+ * which deletes the policy and sends its event.  One delayed work per
+ * policy that has a time limit, on the same workqueue.
  */
 #include <linux/percpu.h>
 #include <linux/ktime.h>
@@ -404,4 +412,113 @@ out:
 void kipsec_lifetime_flush(void)
 {
 	flush_workqueue(kipsec_lft_wq);
+}
+
+/* xfrm repeats a policy's soft expiry this often (XFRM_KM_TIMEOUT), s */
+#define POL_SOFT_REPEAT		30
+
+static unsigned long pol_secs_to_jiffies(time64_t secs)
+{
+	return (unsigned long)min_t(time64_t, secs, MAX_JIFFY_OFFSET / HZ) * HZ;
+}
+
+/* arm @pol's timer; a pending timer holds a reference to the policy */
+static void pol_lft_arm(struct kipsec_policy *pol, time64_t secs)
+{
+	refcount_inc(&pol->refcnt);
+	if (!queue_delayed_work(kipsec_lft_wq, &pol->timer,
+				pol_secs_to_jiffies(secs)))
+		kipsec_policy_put(pol);
+}
+
+/* the first time limit of a new policy: all count from now */
+static time64_t pol_lft_first(const struct kipsec_lft_cfg *c)
+{
+	const u64 lim[] = { c->soft_add, c->hard_add, c->soft_use, c->hard_use };
+	u64 first = 0;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(lim); i++)
+		if (lim[i] && (!first || lim[i] < first))
+			first = lim[i];
+	return min_t(u64, first, S64_MAX / 2);
+}
+
+/**
+ * kipsec_pol_lft_start - a policy enters the SPD: start its clock
+ * @net: its netns
+ * @pol: the policy (insertion or update: both start afresh, as xfrm)
+ *
+ * Process context, kipsec_net.lock held.
+ */
+void kipsec_pol_lft_start(struct net *net, struct kipsec_policy *pol)
+{
+	time64_t first = pol_lft_first(&pol->lft);
+
+	write_pnet(&pol->net, net);
+	pol->add_time = ktime_get_real_seconds();
+	WRITE_ONCE(pol->use_time, 0);
+	if (first)
+		pol_lft_arm(pol, first);
+}
+
+/**
+ * kipsec_pol_lft_stop - a policy leaves the SPD: stop its timer
+ * @pol: the policy, already marked dead
+ *
+ * Any context.  A timer already running sees the policy dead and stops.
+ */
+void kipsec_pol_lft_stop(struct kipsec_policy *pol)
+{
+	if (cancel_delayed_work(&pol->timer))
+		kipsec_policy_put(pol);
+}
+
+/* as xfrm_policy_timer(): delete at a hard limit, warn at a soft one */
+static void pol_lft_process(struct net *net, struct kipsec_policy *pol)
+{
+	const struct kipsec_lft_cfg *c = &pol->lft;
+	time64_t now = ktime_get_real_seconds();
+	time64_t use = READ_ONCE(pol->use_time) ?: pol->add_time;
+	time64_t next = S64_MAX;
+	bool warn;
+
+	if (time_reached(c->hard_add, pol->add_time, now, &next) ||
+	    time_reached(c->hard_use, use, now, &next)) {
+		kipsec_policy_expire(kipsec_pernet(net), pol);
+		return;
+	}
+	warn = time_reached(c->soft_add, pol->add_time, now, &next);
+	warn |= time_reached(c->soft_use, use, now, &next);
+	if (warn) {
+		kipsec_event_policy(net, pol, KIPSEC_EV_POLICY_SOFT_EXPIRE);
+		next = min_t(time64_t, next, POL_SOFT_REPEAT);
+	}
+	if (next != S64_MAX)
+		pol_lft_arm(pol, next);
+}
+
+/**
+ * kipsec_pol_lft_work - a policy's timer
+ * @work: kipsec_policy.timer
+ *
+ * Holds the pending timer's reference to the policy, dropped at the end.
+ */
+void kipsec_pol_lft_work(struct work_struct *work)
+{
+	struct kipsec_policy *pol = container_of(to_delayed_work(work),
+						 struct kipsec_policy, timer);
+	struct net *net = read_pnet(&pol->net);
+	struct kipsec_net *kn;
+
+	/* as lft_work(): a dead policy's netns may be gone */
+	if (READ_ONCE(pol->dead))
+		goto out;
+	kn = kipsec_pernet(net);
+	mutex_lock(&kn->lock);
+	if (!pol->dead)
+		pol_lft_process(net, pol);
+	mutex_unlock(&kn->lock);
+out:
+	kipsec_policy_put(pol);
 }

@@ -251,6 +251,7 @@ static void __exit kipsec_exit(void)
 	kipsec_hooks_exit();
 	rcu_barrier();
 	kipsec_lifetime_exit();
+	rcu_barrier();	/* a timer's last policy reference frees by RCU */
 	kipsec_objects_check();
 }
 

@@ -134,6 +134,10 @@ static const struct nla_policy pol_nl_policy[KIPSEC_A_MAX + 1] = {
 	[KIPSEC_A_POL_INDEX]	= { .type = NLA_U32 },
 	[KIPSEC_A_POL_TMPL]	= NLA_POLICY_NESTED(tmpl_nl_policy),
 	[KIPSEC_A_POL_STATS]	= READ_ONLY,
+	[KIPSEC_A_EV_HARD]	= READ_ONLY,
+	[KIPSEC_A_POL_LIFETIME]	= NLA_POLICY_NESTED(lft_nl_policy),
+	[KIPSEC_A_POL_CURLFT]	= READ_ONLY,
+	[KIPSEC_A_POL_PTYPE]	= { .type = NLA_U8 },
 };
 
 /* INFO_GET, STATS_GET: no attribute */
@@ -918,6 +922,8 @@ static int put_tmpl(struct sk_buff *skb, const struct kipsec_tmpl *t)
 	return 0;
 }
 
+static int put_pol_lifetime(struct sk_buff *skb, struct kipsec_policy *pol);
+
 static int pol_fill_cmd(struct sk_buff *skb, struct kipsec_policy *pol,
 			u32 portid, u32 seq, int flags, u8 cmd)
 {
@@ -932,7 +938,8 @@ static int pol_fill_cmd(struct sk_buff *skb, struct kipsec_policy *pol,
 	    nla_put_u8(skb, KIPSEC_A_POL_ACTION, pol->action) ||
 	    nla_put_u32(skb, KIPSEC_A_POL_INDEX, pol->index) ||
 	    (pol->has_tmpl && put_tmpl(skb, &pol->tmpl)) ||
-	    put_stats(skb, KIPSEC_A_POL_STATS, pol->stats)) {
+	    put_stats(skb, KIPSEC_A_POL_STATS, pol->stats) ||
+	    put_pol_lifetime(skb, pol)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
@@ -947,6 +954,43 @@ static int pol_fill(struct sk_buff *skb, struct kipsec_policy *pol,
 			    KIPSEC_CMD_POLICY_GET);
 }
 
+/*
+ * KIPSEC_A_POL_PTYPE, on every policy request: main, or absent.  Sub
+ * policies (xfrm's second SPD, consulted before the main one, used by
+ * Mobile IPv6 route optimisation) are not supported: refused, not
+ * silently treated as main.
+ */
+static int check_ptype(struct genl_info *info)
+{
+	struct nlattr *a = info->attrs[KIPSEC_A_POL_PTYPE];
+
+	if (!a || nla_get_u8(a) == KIPSEC_PTYPE_MAIN)
+		return 0;
+	if (nla_get_u8(a) == KIPSEC_PTYPE_SUB) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a,
+				    "kipsec: sub policies (ptype sub) are not supported; only ptype main");
+		return -EOPNOTSUPP;
+	}
+	NL_SET_ERR_MSG_ATTR(info->extack, a, "kipsec: invalid policy type");
+	return -EINVAL;
+}
+
+/* KIPSEC_A_POL_INDEX of POLICY_NEW: 0 or an index of the direction */
+static int policy_new_index(struct genl_info *info, struct kipsec_policy *pol)
+{
+	struct nlattr *a = info->attrs[KIPSEC_A_POL_INDEX];
+
+	if (!a)
+		return 0;
+	pol->index = nla_get_u32(a);
+	if (pol->index && (pol->index & 7) != pol->dir) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a,
+				    "kipsec: policy index does not match direction (index & 7 must be the direction: in 0, out 1, fwd 2)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int kipsec_nl_policy_new(struct sk_buff *skb, struct genl_info *info)
 {
 	struct kipsec_net *kn = kipsec_pernet(genl_info_net(info));
@@ -959,11 +1003,9 @@ static int kipsec_nl_policy_new(struct sk_buff *skb, struct genl_info *info)
 	if (REQUIRE(info, KIPSEC_A_POL_SEL, "missing policy selector") ||
 	    REQUIRE(info, KIPSEC_A_POL_DIR, "missing policy direction"))
 		return -EINVAL;
-	if (tb[KIPSEC_A_POL_INDEX]) {
-		NL_SET_ERR_MSG_ATTR(extack, tb[KIPSEC_A_POL_INDEX],
-				    "kipsec: the policy index is assigned by the kernel");
-		return -EINVAL;
-	}
+	err = check_ptype(info);
+	if (err)
+		return err;
 	pol = kipsec_policy_alloc();
 	if (!pol)
 		return -ENOMEM;
@@ -971,6 +1013,12 @@ static int kipsec_nl_policy_new(struct sk_buff *skb, struct genl_info *info)
 	if (err)
 		goto out_free;
 	pol->dir = nla_get_u8(tb[KIPSEC_A_POL_DIR]);
+	err = policy_new_index(info, pol);
+	if (err)
+		goto out_free;
+	err = parse_lifetime(tb[KIPSEC_A_POL_LIFETIME], &pol->lft, extack);
+	if (err)
+		goto out_free;
 	if (tb[KIPSEC_A_POL_PRIORITY])
 		pol->priority = nla_get_u32(tb[KIPSEC_A_POL_PRIORITY]);
 	if (tb[KIPSEC_A_POL_ACTION])
@@ -999,7 +1047,9 @@ static struct kipsec_policy *pol_find(struct kipsec_net *kn,
 	struct kipsec_policy *pol;
 	struct xfrm_selector sel;
 
-	*errp = 0;
+	*errp = check_ptype(info);
+	if (*errp)
+		return NULL;
 	if (tb[KIPSEC_A_POL_INDEX]) {
 		u32 index = nla_get_u32(tb[KIPSEC_A_POL_INDEX]);
 
@@ -1102,7 +1152,10 @@ static int kipsec_nl_policy_flush(struct sk_buff *skb,
 				  struct genl_info *info)
 {
 	struct kipsec_net *kn = kipsec_pernet(genl_info_net(info));
+	int err = check_ptype(info);
 
+	if (err)
+		return err;
 	mutex_lock(&kn->lock);
 	kipsec_policy_flush(kn);
 	mutex_unlock(&kn->lock);
@@ -1254,6 +1307,27 @@ static int put_lifetime(struct sk_buff *skb, struct kipsec_sa *sa)
 	return 0;
 }
 
+/*
+ * KIPSEC_A_POL_LIFETIME, as an SA's, and KIPSEC_A_POL_CURLFT: the times
+ * only (the policy's packets are in its counters)
+ */
+static int put_pol_lifetime(struct sk_buff *skb, struct kipsec_policy *pol)
+{
+	const struct kipsec_lft_cfg *c = &pol->lft;
+	const u64 cfg[] = {
+		c->soft_bytes, c->hard_bytes, c->soft_packets, c->hard_packets,
+		c->soft_add, c->hard_add, c->soft_use, c->hard_use,
+	};
+	const u64 cur[] = { pol->add_time, READ_ONCE(pol->use_time) };
+
+	if (put_u64_attrs(skb, KIPSEC_A_POL_LIFETIME, cfg, ARRAY_SIZE(cfg),
+			  KIPSEC_A_LFT_SOFT_BYTES, KIPSEC_A_LFT_PAD) ||
+	    put_u64_attrs(skb, KIPSEC_A_POL_CURLFT, cur, ARRAY_SIZE(cur),
+			  KIPSEC_A_CURLFT_ADD_TIME, KIPSEC_A_CURLFT_PAD))
+		return -EMSGSIZE;
+	return 0;
+}
+
 static void notify(struct net *net, struct sk_buff *msg)
 {
 	genlmsg_multicast_netns(&kipsec_nl_family, net, msg, 0,
@@ -1302,10 +1376,11 @@ void kipsec_nl_notify_sa(struct net *net, struct kipsec_sa *sa, u8 cmd,
  * kipsec_nl_notify_policy - send a policy event to the "events" group
  * @net: the policy's netns
  * @pol: the policy, as a dump shows it
- * @cmd: KIPSEC_CMD_POLICY_NEW, _UPD or _DEL
+ * @cmd: KIPSEC_CMD_POLICY_NEW, _UPD, _DEL or _EXPIRE
+ * @hard: for POLICY_EXPIRE, 1 hard or 0 soft (KIPSEC_A_EV_HARD); else -1
  */
 void kipsec_nl_notify_policy(struct net *net, struct kipsec_policy *pol,
-			     u8 cmd)
+			     u8 cmd, int hard)
 {
 	struct sk_buff *msg;
 
@@ -1315,6 +1390,14 @@ void kipsec_nl_notify_policy(struct net *net, struct kipsec_policy *pol,
 	if (pol_fill_cmd(msg, pol, 0, 0, 0, cmd)) {
 		nlmsg_free(msg);
 		return;
+	}
+	/* as for SAs: the flag goes at the end of the ended message */
+	if (hard >= 0) {
+		if (nla_put_u8(msg, KIPSEC_A_EV_HARD, hard)) {
+			nlmsg_free(msg);
+			return;
+		}
+		nlmsg_hdr(msg)->nlmsg_len = msg->len;
 	}
 	notify(net, msg);
 }

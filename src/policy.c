@@ -89,7 +89,8 @@ static bool pol_before(const struct kipsec_policy *a,
 }
 
 /* policy indexes: (counter << 3) | dir, as xfrm; bit 31 of
- * kipsec_net.policy_next_index records that the counter wrapped
+ * kipsec_net.policy_next_index records that a generated index may be in
+ * use: the counter wrapped, or a policy was added with an index of its own
  */
 #define POLICY_IDX_MAX		(U32_MAX >> 3)
 #define POLICY_IDX_WRAPPED	BIT(31)
@@ -204,6 +205,8 @@ struct kipsec_policy *kipsec_policy_lookup(struct net *net, u8 dir,
 				best = pol;
 		}
 	}
+	if (best)
+		kipsec_policy_touch(best);
 	return best;
 }
 
@@ -235,6 +238,8 @@ struct kipsec_policy *kipsec_policy_alloc(void)
 	if (!pol)
 		return NULL;
 	INIT_LIST_HEAD(&pol->list);
+	refcount_set(&pol->refcnt, 1);
+	INIT_DELAYED_WORK(&pol->timer, kipsec_pol_lft_work);
 	pol->stats = __netdev_alloc_pcpu_stats(struct kipsec_stats,
 					       GFP_KERNEL_ACCOUNT);
 	if (!pol->stats) {
@@ -273,6 +278,18 @@ static void policy_free_rcu(struct rcu_head *head)
 	free_percpu(pol->stats);
 	kfree(pol);
 	atomic_dec(&kipsec_policy_objects);
+}
+
+/**
+ * kipsec_policy_put - drop a reference to a policy
+ * @pol: the policy; the last reference frees it after a grace period
+ *
+ * Any context.
+ */
+void kipsec_policy_put(struct kipsec_policy *pol)
+{
+	if (refcount_dec_and_test(&pol->refcnt))
+		call_rcu(&pol->rcu, policy_free_rcu);
 }
 
 /**
@@ -417,11 +434,25 @@ static void policy_hash_remove(struct kipsec_net *kn,
 	}
 }
 
+/*
+ * As xfrm_gen_index(): the index asked for when it is free (the caller
+ * checked its direction bits), else a generated one.  From then on the
+ * generator checks its indexes against those in use.
+ */
+static u32 policy_pick_index(struct kipsec_net *kn, u8 dir, u32 want)
+{
+	if (want && !kipsec_policy_find_index_locked(kn, want)) {
+		kn->policy_next_index |= POLICY_IDX_WRAPPED;
+		return want;
+	}
+	return policy_gen_index(kn, dir);
+}
+
 /**
  * kipsec_policy_insert - add a policy to the SPD and give it an index
  * @kn: the netns state, kipsec_net.lock held
  * @pol: the policy; the caller checked that no policy has its selector
- *       and direction
+ *       and direction.  @pol->index: the index asked for, or 0
  *
  * Return: 0 or -ENOMEM.
  */
@@ -433,12 +464,21 @@ int kipsec_policy_insert(struct kipsec_net *kn, struct kipsec_policy *pol)
 	err = policy_hash_insert(kn, pol);
 	if (err)
 		return err;
-	pol->index = policy_gen_index(kn, pol->dir);
+	pol->index = policy_pick_index(kn, pol->dir, pol->index);
 	policy_list_insert(kn, pol);
+	kipsec_pol_lft_start(read_pnet(&kn->net), pol);
 	kn->policy_count++;
 	kipsec_net_update_active(kn);
 	kipsec_event_policy(read_pnet(&kn->net), pol, KIPSEC_EV_POLICY_ADD);
 	return 0;
+}
+
+/* @pol left the SPD: stop its timer, drop the SPD's reference */
+static void policy_release(struct kipsec_policy *pol)
+{
+	WRITE_ONCE(pol->dead, true);
+	kipsec_pol_lft_stop(pol);
+	kipsec_policy_put(pol);
 }
 
 /**
@@ -463,9 +503,11 @@ int kipsec_policy_replace(struct kipsec_net *kn, struct kipsec_policy *old,
 		return err;
 	pol->index = old->index;
 	policy_list_insert(kn, pol);
+	/* as xfrm_policy_insert(): the lifetime starts again */
+	kipsec_pol_lft_start(read_pnet(&kn->net), pol);
 	policy_hash_remove(kn, old);
 	list_del_rcu(&old->list);
-	call_rcu(&old->rcu, policy_free_rcu);
+	policy_release(old);
 	kipsec_event_policy(read_pnet(&kn->net), pol, KIPSEC_EV_POLICY_UPDATE);
 	return 0;
 }
@@ -514,7 +556,7 @@ static void policy_unlink(struct kipsec_net *kn, struct kipsec_policy *pol)
 	list_del_rcu(&pol->list);
 	kn->policy_count--;
 	kipsec_net_update_active(kn);
-	call_rcu(&pol->rcu, policy_free_rcu);
+	policy_release(pol);
 }
 
 /**
@@ -527,6 +569,22 @@ void kipsec_policy_unlink(struct kipsec_net *kn, struct kipsec_policy *pol)
 	lockdep_assert_held(&kn->lock);
 	kipsec_event_policy(read_pnet(&kn->net), pol, KIPSEC_EV_POLICY_DEL);
 	policy_unlink(kn, pol);
+}
+
+/**
+ * kipsec_policy_expire - delete a policy past a hard time limit
+ * @kn: the netns state, kipsec_net.lock held
+ * @pol: the policy; the caller holds a reference
+ *
+ * As xfrm_policy_timer(): the policy is deleted, then the hard expiry
+ * event is sent (no delete event).
+ */
+void kipsec_policy_expire(struct kipsec_net *kn, struct kipsec_policy *pol)
+{
+	lockdep_assert_held(&kn->lock);
+	policy_unlink(kn, pol);
+	kipsec_event_policy(read_pnet(&kn->net), pol,
+			    KIPSEC_EV_POLICY_HARD_EXPIRE);
 }
 
 /**
@@ -612,5 +670,7 @@ void kipsec_policy_exit_net(struct kipsec_net *kn)
 	mutex_lock(&kn->lock);
 	kipsec_policy_flush(kn);
 	mutex_unlock(&kn->lock);
+	/* a policy timer that was already running may wait for the lock */
+	kipsec_lifetime_flush();
 	rhltable_destroy(&kn->pol_ht);
 }

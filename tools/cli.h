@@ -10,6 +10,7 @@
  *   sel.c        selectors, templates, counters: parse, print, filter
  *   state.c      `kipsec state ...` (ip xfrm state)
  *   policy.c     `kipsec policy ...` (ip xfrm policy)
+ *   lft.c        lifetimes ("limit") of SAs and policies
  */
 #ifndef _KIPSEC_CLI_H
 #define _KIPSEC_CLI_H
@@ -215,6 +216,17 @@ void stats_print_object(const struct kstats *st, const char *cur);
 /* kipsec stats: one line per counter */
 void stats_print_table(const struct kstats *st);
 
+/* ------------------------------------------------------------- lft.c */
+
+/* ip xfrm's "limit" keywords, in enum kipsec_lft_attr order */
+#define N_LFT	8
+extern const char *const lft_names[N_LFT];
+
+void lft_parse(uint64_t v[N_LFT], int *argcp, char ***argvp);
+void lft_put(struct nlmsghdr *nlh, uint16_t type, const uint64_t v[N_LFT]);
+void lft_print(const uint64_t v[N_LFT]);
+void lft_time_str(uint64_t t, char *buf, size_t len);
+
 /* --------------------------------------------------- state.c, policy.c */
 
 int do_state(int argc, char **argv);
@@ -223,7 +235,7 @@ int do_policy(int argc, char **argv);
 int sa_event_print(const struct nlmsghdr *nlh, const char *ev,
 		   const char *prefix, bool expire);
 int pol_event_print(const struct nlmsghdr *nlh, const char *ev,
-		    const char *prefix);
+		    const char *prefix, bool expire);
 /* u64 attributes first..first+n-1 of @nest into @v; -1 when absent */
 int u64_nest(const struct nlattr *nest, int first, uint64_t *v,
 	     unsigned int n);

@@ -95,7 +95,13 @@ static int event_cb(const struct nlmsghdr *nlh, void *data)
 				      "update_policy" : "delete_policy",
 				      cmd == KIPSEC_CMD_POLICY_NEW ? NULL :
 				      cmd == KIPSEC_CMD_POLICY_UPD ?
-				      "Updated " : "Deleted ");
+				      "Updated " : "Deleted ", false);
+		break;
+	case KIPSEC_CMD_POLICY_EXPIRE:
+		/* as xfrm: in the expire group, with SA expiries */
+		if (!(want & MON_EXPIRE))
+			goto skip;
+		err = pol_event_print(nlh, "expire_policy", "Expired ", true);
 		break;
 	case KIPSEC_CMD_POLICY_FLUSH:
 		if (!(want & MON_POLICY))

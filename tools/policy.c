@@ -38,31 +38,44 @@ struct pol {
 	bool has_index;
 	struct ktmpl tmpl;
 	struct kstats stats;
+	uint64_t lft[N_LFT];	/* in enum kipsec_lft_attr order */
+	bool has_lft;
+	uint64_t cur[2];	/* add time, last use time */
+	bool has_cur;
+	uint8_t ptype;		/* enum kipsec_ptype */
+	bool has_ptype;
 };
 
 static void __noreturn usage(void)
 {
 	fprintf(stderr,
-		"Usage: kipsec policy { add | update } SELECTOR dir DIR\n"
-		"        [ action ACTION ] [ priority PRIORITY ] [ ptype main ] [ tmpl TMPL ]\n"
+		"Usage: kipsec policy { add | update } SELECTOR dir DIR [ index INDEX ]\n"
+		"        [ ptype PTYPE ] [ action ACTION ] [ priority PRIORITY ]\n"
+		"        [ LIMIT-LIST ] [ tmpl TMPL ]\n"
 		"Usage: kipsec policy { delete | get } { SELECTOR | index INDEX } dir DIR\n"
+		"        [ ptype PTYPE ]\n"
 		"Usage: kipsec policy { deleteall | list } [ SELECTOR ] [ dir DIR ]\n"
-		"        [ index INDEX ] [ action ACTION ] [ priority PRIORITY ]\n"
-		"Usage: kipsec policy flush [ ptype main ]\n"
+		"        [ index INDEX ] [ ptype PTYPE ] [ action ACTION ] [ priority PRIORITY ]\n"
+		"Usage: kipsec policy flush [ ptype PTYPE ]\n"
 		"Usage: kipsec policy count\n"
 		"SELECTOR := [ src ADDR[/PLEN] ] [ dst ADDR[/PLEN] ] [ UPSPEC ]\n"
 		"UPSPEC := proto { { tcp | udp | sctp | dccp } [ sport PORT ] [ dport PORT ] |\n"
 		"                  { icmp | ipv6-icmp } [ type NUMBER ] [ code NUMBER ] |\n"
 		"                  PROTO }\n"
 		"DIR := in | out | fwd\n"
+		"PTYPE := main | sub   (sub policies are refused by the module)\n"
 		"ACTION := allow | block\n"
+		"LIMIT-LIST := [ LIMIT-LIST ] limit LIMIT\n"
+		"LIMIT := { time-soft | time-hard | time-use-soft | time-use-hard } SECONDS |\n"
+		"         { byte-soft | byte-hard } SIZE | { packet-soft | packet-hard } COUNT\n"
+		"         (policies, as xfrm's, enforce only the time limits)\n"
 		"TMPL := ID [ mode MODE ] [ reqid REQID ] [ level LEVEL ]\n"
 		"ID := [ src ADDR ] [ dst ADDR ] proto XFRM-PROTO [ spi SPI ]\n"
 		"XFRM-PROTO := esp | ah\n"
 		"MODE := transport | tunnel\n"
 		"LEVEL := required | use\n"
 		"A policy takes one template. ADDR[/PLEN] without /PLEN is a host.\n"
-		"Not supported: limit, mark, ctx, flag, dev, if_id, ptype sub, set.\n");
+		"Not supported: mark, ctx, flag, dev, if_id, ptype sub, set.\n");
 	exit(0);
 }
 
@@ -129,7 +142,6 @@ static void parse_tmpl(struct ktmpl *t, int *argcp, char ***argvp)
 }
 
 static const char *const unsupported_pol_kw[][2] = {
-	{ "limit", "(policy lifetimes) is not supported yet" },
 	{ "mark", "is not supported by kipsec" },
 	{ "ctx", "(security context) is not supported by kipsec" },
 	{ "flag", "(policy flags localok, icmp) is not supported by kipsec" },
@@ -149,6 +161,16 @@ static void check_unsupported(const char *kw)
 
 enum parse_mode { P_ADD, P_ID, P_FILTER };
 
+/* main or sub: the module decides (it refuses sub, with a message) */
+static uint8_t ptype_parse(const char *arg)
+{
+	if (strcmp(arg, "main") == 0)
+		return KIPSEC_PTYPE_MAIN;
+	if (strcmp(arg, "sub") == 0)
+		return KIPSEC_PTYPE_SUB;
+	invarg("PTYPE value is invalid", arg);
+}
+
 static void parse_policy(struct pol *p, enum parse_mode pm, int argc,
 			 char **argv)
 {
@@ -161,9 +183,6 @@ static void parse_policy(struct pol *p, enum parse_mode pm, int argc,
 			p->dir = dir_parse(*argv);
 			p->has_dir = true;
 		} else if (strcmp(*argv, "index") == 0) {
-			if (pm == P_ADD)
-				unsupported("index",
-					    "is assigned by the kernel; use it with get, delete and list");
 			NEXT_ARG();
 			if (p->has_index)
 				duparg("index", *argv);
@@ -190,11 +209,13 @@ static void parse_policy(struct pol *p, enum parse_mode pm, int argc,
 			p->has_action = true;
 		} else if (strcmp(*argv, "ptype") == 0) {
 			NEXT_ARG();
-			if (strcmp(*argv, "sub") == 0)
-				unsupported("ptype sub",
-					    "(sub policies) is not supported by kipsec");
-			if (strcmp(*argv, "main") != 0)
-				invarg("PTYPE value is invalid", *argv);
+			if (p->has_ptype)
+				duparg("ptype", *argv);
+			p->ptype = ptype_parse(*argv);
+			p->has_ptype = true;
+		} else if (strcmp(*argv, "limit") == 0 && pm == P_ADD) {
+			lft_parse(p->lft, &argc, &argv);
+			p->has_lft = true;
 		} else if (strcmp(*argv, "tmpl") == 0 && pm == P_ADD) {
 			/*
 			 * A bundle (e.g. ESP then AH) would apply two
@@ -262,6 +283,12 @@ static int policy_modify(int argc, char **argv, bool update)
 	mnl_attr_put_u8(nlh, KIPSEC_A_POL_DIR, p.dir);
 	mnl_attr_put_u32(nlh, KIPSEC_A_POL_PRIORITY, p.priority);
 	mnl_attr_put_u8(nlh, KIPSEC_A_POL_ACTION, p.action);
+	if (p.has_index)
+		mnl_attr_put_u32(nlh, KIPSEC_A_POL_INDEX, p.index);
+	if (p.has_ptype)
+		mnl_attr_put_u8(nlh, KIPSEC_A_POL_PTYPE, p.ptype);
+	if (p.has_lft)
+		lft_put(nlh, KIPSEC_A_POL_LIFETIME, p.lft);
 	if (p.tmpl.set)
 		put_tmpl(nlh, &p.tmpl);
 	return nl_talk(nlh, NULL, NULL, false);
@@ -340,6 +367,11 @@ static int pol_get(const struct nlmsghdr *nlh, struct pol *p)
 		return -1;
 	if (stats_get(tb[KIPSEC_A_POL_STATS], &p->stats))
 		return -1;
+	p->has_lft = !u64_nest(tb[KIPSEC_A_POL_LIFETIME],
+			       KIPSEC_A_LFT_SOFT_BYTES, p->lft, N_LFT);
+	p->has_cur = !u64_nest(tb[KIPSEC_A_POL_CURLFT],
+			       KIPSEC_A_CURLFT_ADD_TIME, p->cur,
+			       ARRAY_SIZE(p->cur));
 	return 0;
 }
 
@@ -377,9 +409,34 @@ static void tmpl_print(const struct ktmpl *t, int sel_family)
 	close_json_object();
 }
 
-static void pol_print_ev(const struct pol *p, const char *ev,
-			 const char *prefix)
+/* the limits, and the times for the "lifetime current" block in @cur */
+static void pol_lifetime_print(const struct pol *p, char *cur, size_t len)
 {
+	char a[32], u[32];
+
+	cur[0] = 0;
+	if (p->has_lft)
+		lft_print(p->lft);
+	if (!p->has_cur)
+		return;
+	if (is_json_context()) {
+		open_json_object("lifetime_current");
+		print_u64(PRINT_JSON, "add_time", NULL, p->cur[0]);
+		print_u64(PRINT_JSON, "use_time", NULL, p->cur[1]);
+		close_json_object();
+		return;
+	}
+	lft_time_str(p->cur[0], a, sizeof(a));
+	lft_time_str(p->cur[1], u, sizeof(u));
+	snprintf(cur, len, "\t  add %s use %s\n", a, u);
+}
+
+/* a policy; for an event, @ev names it, @prefix starts the text, @hard >= 0 */
+static void pol_print_ev(const struct pol *p, const char *ev,
+			 const char *prefix, int hard)
+{
+	char cur[96];
+
 	open_json_object(NULL);
 	if (ev)
 		print_string(PRINT_JSON, "event", NULL, ev);
@@ -398,24 +455,34 @@ static void pol_print_ev(const struct pol *p, const char *ev,
 	print_nl();
 	if (p->tmpl.set)
 		tmpl_print(&p->tmpl, p->sel.family);
+	pol_lifetime_print(p, cur, sizeof(cur));
 	if (show_stats)
-		stats_print_object(&p->stats, NULL);
+		stats_print_object(&p->stats, cur);
+	if (hard >= 0) {
+		print_bool(PRINT_JSON, "hard", NULL, hard);
+		print_fp("\thard %d\n", hard);
+	}
 	close_json_object();
 }
 
 static void pol_print(const struct pol *p)
 {
-	pol_print_ev(p, NULL, NULL);
+	pol_print_ev(p, NULL, NULL, -1);
 }
 
 int pol_event_print(const struct nlmsghdr *nlh, const char *ev,
-		    const char *prefix)
+		    const char *prefix, bool expire)
 {
+	const struct nlattr *tb[NL_TB_MAX];
+	uint8_t hard = 0;
 	struct pol p;
 
-	if (pol_get(nlh, &p))
+	if (pol_get(nlh, &p) || nl_parse(nlh, tb))
 		return -1;
-	pol_print_ev(&p, ev, prefix);
+	if (expire && tb[KIPSEC_A_EV_HARD] &&
+	    mnl_attr_get_payload_len(tb[KIPSEC_A_EV_HARD]) == 1)
+		hard = mnl_attr_get_u8(tb[KIPSEC_A_EV_HARD]);
+	pol_print_ev(&p, ev, prefix, expire ? hard : -1);
 	return 0;
 }
 
@@ -430,6 +497,9 @@ static bool filter_match(const struct pol *f, const struct pol *p)
 	if (f->has_action && f->action != p->action)
 		return false;
 	if (f->has_priority && f->priority != p->priority)
+		return false;
+	/* every kipsec policy is a main one */
+	if (f->has_ptype && f->ptype != KIPSEC_PTYPE_MAIN)
 		return false;
 	return true;
 }
@@ -490,6 +560,8 @@ static void put_key(struct nlmsghdr *nlh, const struct pol *p)
 	else
 		sel_put(nlh, KIPSEC_A_POL_SEL, &p->sel);
 	mnl_attr_put_u8(nlh, KIPSEC_A_POL_DIR, p->dir);
+	if (p->has_ptype)
+		mnl_attr_put_u8(nlh, KIPSEC_A_POL_PTYPE, p->ptype);
 }
 
 static int policy_deleteall(int argc, char **argv)
@@ -544,12 +616,15 @@ static int policy_get_or_delete(int argc, char **argv, bool del)
 static int policy_flush(int argc, char **argv)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	int ptype = -1;
 
 	while (argc > 0) {
 		if (strcmp(*argv, "ptype") == 0) {
 			NEXT_ARG();
-			if (strcmp(*argv, "main") != 0)
-				invarg("PTYPE value is invalid", *argv);
+			if (ptype >= 0)
+				duparg("ptype", *argv);
+			ptype = ptype_parse(*argv);
 		} else if (strcmp(*argv, "help") == 0) {
 			usage();
 		} else {
@@ -558,8 +633,10 @@ static int policy_flush(int argc, char **argv)
 		argc--;
 		argv++;
 	}
-	return nl_talk(nl_new(buf, KIPSEC_CMD_POLICY_FLUSH, 0), NULL, NULL,
-		       false);
+	nlh = nl_new(buf, KIPSEC_CMD_POLICY_FLUSH, 0);
+	if (ptype >= 0)
+		mnl_attr_put_u8(nlh, KIPSEC_A_POL_PTYPE, ptype);
+	return nl_talk(nlh, NULL, NULL, false);
 }
 
 static int policy_count(int argc, char **argv)

@@ -44,14 +44,6 @@ static const struct {
 
 #define N_SA_FLAGS ARRAY_SIZE(sa_flags)
 
-/* ip xfrm's "limit" keywords, in enum kipsec_lft_attr order */
-static const char *const lft_names[] = {
-	"byte-soft", "byte-hard", "packet-soft", "packet-hard",
-	"time-soft", "time-hard", "time-use-soft", "time-use-hard",
-};
-
-#define N_LFT ARRAY_SIZE(lft_names)
-
 /* an algorithm given on the command line */
 struct kalg {
 	const char *keyword;	/* aead, enc, auth, auth-trunc */
@@ -541,35 +533,6 @@ static void check_unsupported(const char *kw)
 			unsupported(kw, unsupported_sa_kw[i][1]);
 }
 
-/* limit LIMIT [ LIMIT ... ]: argv on "limit", left on the last value */
-static void parse_limit(struct sa_req *r, int *argcp, char ***argvp)
-{
-	int argc = *argcp;
-	char **argv = *argvp;
-	unsigned int i, n = 0;
-
-	while (NEXT_ARG_OK()) {
-		for (i = 0; i < N_LFT; i++)
-			if (strcmp(argv[1], lft_names[i]) == 0)
-				break;
-		if (i == N_LFT)
-			break;
-		NEXT_ARG();
-		NEXT_ARG();
-		if (get_u64(&r->lft[i], *argv))
-			invarg("value after \"limit\" is invalid", *argv);
-		n++;
-	}
-	if (!n) {
-		if (NEXT_ARG_OK())
-			invarg("LIMIT value is invalid", argv[1]);
-		incomplete(*argv);
-	}
-	r->has_lft = true;
-	*argcp = argc;
-	*argvp = argv;
-}
-
 static void parse_add(struct sa_req *r, int argc, char **argv)
 {
 	while (argc > 0) {
@@ -616,7 +579,8 @@ static void parse_add(struct sa_req *r, int argc, char **argv)
 		} else if (strcmp(*argv, "alg") == 0) {
 			parse_alg_alias(r, &argc, &argv);
 		} else if (strcmp(*argv, "limit") == 0) {
-			parse_limit(r, &argc, &argv);
+			lft_parse(r->lft, &argc, &argv);
+			r->has_lft = true;
 		} else if (strcmp(*argv, "help") == 0) {
 			usage();
 		} else {
@@ -720,17 +684,8 @@ static int state_modify(int argc, char **argv, bool update)
 			KIPSEC_A_SA_AUTH_KEY, KIPSEC_A_SA_AUTH_TRUNC);
 	if (r->sel.set)
 		sel_put(nlh, KIPSEC_A_SA_SEL, &r->sel);
-	if (r->has_lft) {
-		struct nlattr *nest = mnl_attr_nest_start(nlh,
-							  KIPSEC_A_SA_LIFETIME);
-		unsigned int i;
-
-		for (i = 0; i < N_LFT; i++)
-			if (r->lft[i])
-				mnl_attr_put_u64(nlh, KIPSEC_A_LFT_SOFT_BYTES + i,
-						 r->lft[i]);
-		mnl_attr_nest_end(nlh, nest);
-	}
+	if (r->has_lft)
+		lft_put(nlh, KIPSEC_A_SA_LIFETIME, r->lft);
 
 	/* the keys are in r and in buf: wipe both once the kernel has them */
 	explicit_bzero(r, sizeof(*r));
@@ -835,34 +790,6 @@ static int sa_get(const struct nlmsghdr *nlh, struct sa *sa)
 	return 0;
 }
 
-/* the limits as ip xfrm prints them: (INF) for none */
-static void print_limit(const char *what, const char *unit, uint64_t soft,
-			uint64_t hard)
-{
-	print_fp("	  %s: soft ", what);
-	if (soft)
-		print_fp("%" PRIu64, soft);
-	else
-		print_fp("(INF)");
-	print_fp("(%s), hard ", unit);
-	if (hard)
-		print_fp("%" PRIu64, hard);
-	else
-		print_fp("(INF)");
-	print_fp("(%s)\n", unit);
-}
-
-static void time_str(uint64_t t, char *buf, size_t len)
-{
-	struct tm tm;
-	time_t tt = t;
-
-	if (!t || !localtime_r(&tt, &tm))
-		snprintf(buf, len, "-");
-	else
-		strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
-}
-
 static void lifetime_print(const struct sa *sa, char *cur, size_t len)
 {
 	static const char *const cur_names[] = {
@@ -872,14 +799,9 @@ static void lifetime_print(const struct sa *sa, char *cur, size_t len)
 	unsigned int i;
 
 	cur[0] = 0;
+	if (sa->has_lft)
+		lft_print(sa->lft);
 	if (is_json_context()) {
-		if (sa->has_lft) {
-			open_json_object("lifetime");
-			for (i = 0; i < N_LFT; i++)
-				print_u64(PRINT_JSON, lft_names[i], NULL,
-					  sa->lft[i]);
-			close_json_object();
-		}
 		if (sa->has_cur) {
 			open_json_object("lifetime_current");
 			for (i = 0; i < ARRAY_SIZE(cur_names); i++)
@@ -891,18 +813,9 @@ static void lifetime_print(const struct sa *sa, char *cur, size_t len)
 	}
 	if (!show_stats)
 		return;
-	if (sa->has_lft) {
-		print_fp("\tlifetime config:\n");
-		print_limit("limit", "bytes", sa->lft[0], sa->lft[1]);
-		print_limit("limit", "packets", sa->lft[2], sa->lft[3]);
-		print_fp("\t  expire add: soft %" PRIu64 "(sec), hard %" PRIu64
-			 "(sec)\n", sa->lft[4], sa->lft[5]);
-		print_fp("\t  expire use: soft %" PRIu64 "(sec), hard %" PRIu64
-			 "(sec)\n", sa->lft[6], sa->lft[7]);
-	}
 	if (sa->has_cur) {
-		time_str(sa->cur[2], a, sizeof(a));
-		time_str(sa->cur[3], u, sizeof(u));
+		lft_time_str(sa->cur[2], a, sizeof(a));
+		lft_time_str(sa->cur[3], u, sizeof(u));
 		snprintf(cur, len, "\t  %" PRIu64 "(bytes), %" PRIu64
 			 "(packets)\n\t  add %s use %s\n",
 			 sa->cur[0], sa->cur[1], a, u);

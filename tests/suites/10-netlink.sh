@@ -144,7 +144,10 @@ sa_new $SA sa_spi=be32:1 $AEAD sa_replay_window=u32:65536
 --expect ERANGE --msg "integer out of range" sa_new $SA sa_spi=be32:2 $AEAD sa_mode=u8:2
 --expect EINVAL --msg "need a protocol" policy_new pol_dir=u8:1 pol_sel={ sel_family=u16:2 sel_dport=be16:80 }
 --expect ERANGE --msg "integer out of range" policy_new $SEL pol_dir=u8:3
---expect EINVAL --msg "assigned by the kernel" policy_new $SEL pol_dir=u8:1 pol_index=u32:9
+--expect EINVAL --msg "index does not match direction" policy_new $SEL pol_dir=u8:1 pol_index=u32:10
+--expect EOPNOTSUPP --msg "sub policies (ptype sub) are not supported" policy_new $SEL pol_dir=u8:1 pol_ptype=u8:1
+--expect EINVAL --msg "invalid policy type" policy_new $SEL pol_dir=u8:1 pol_ptype=u8:2
+--expect EINVAL --msg "only sent by the kernel" policy_new $SEL pol_dir=u8:1 pol_curlft=u64:1
 --expect EPROTONOSUPPORT --msg "template protocol must be ESP (50) or AH (51)" policy_new $SEL pol_dir=u8:1 pol_tmpl={ tmpl_proto=u8:6 }
 sa_flush
 EOF

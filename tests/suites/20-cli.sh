@@ -136,14 +136,14 @@ t_cli_usage_errors() {
 		"$k" policy add src 10.0.0.0/24 dst 10.1.0.0/24 dir up
 	t20_expect 1 'argument "10.0.0.0/33" is wrong' \
 		"$k" policy add src 10.0.0.0/33 dst 10.1.0.0/24 dir out
-	t20_expect 1 '"index" is assigned by the kernel' \
+	t20_expect 2 'index does not match direction' \
 		"$k" policy add src 10.0.0.0/24 dst 10.1.0.0/24 dir out index 8
 	t20_expect 1 '"tmpl" given twice' \
 		"$k" policy add src 10.0.0.0/24 dst 10.1.0.0/24 dir out \
 		tmpl proto esp tmpl proto esp
-	t20_expect 1 '"limit" (policy lifetimes) is not supported yet' \
+	t20_expect 1 'LIMIT value is invalid' \
 		"$k" policy add src 10.0.0.0/24 dst 10.1.0.0/24 dir out \
-		limit time-hard 5
+		limit time-hardest 5
 	t20_expect 1 'Command "frob" is unknown' "$k" state frob
 	after="$(t20_sad_count)/$(t20_spd_count)"
 	[ "$before" = "$after" ] ||

@@ -52,7 +52,7 @@ enum kipsec_cmd {
 	KIPSEC_CMD_SA_UPD,	/* SA updated (state update) */
 	KIPSEC_CMD_POLICY_UPD,	/* policy updated (policy update) */
 	KIPSEC_CMD_ACQUIRE,	/* reserved: no SA for a policy (later) */
-	KIPSEC_CMD_POLICY_EXPIRE, /* reserved: policy lifetime (later) */
+	KIPSEC_CMD_POLICY_EXPIRE, /* policy lifetime reached; KIPSEC_A_EV_HARD */
 
 	__KIPSEC_CMD_MAX,
 	KIPSEC_CMD_MAX = __KIPSEC_CMD_MAX - 1
@@ -62,6 +62,15 @@ enum kipsec_cmd {
 enum kipsec_mode {
 	KIPSEC_MODE_TRANSPORT,
 	KIPSEC_MODE_TUNNEL,
+};
+
+/*
+ * Policy type, KIPSEC_A_POL_PTYPE (values as XFRM_POLICY_TYPE_MAIN/SUB):
+ * only MAIN is supported; SUB is refused.
+ */
+enum kipsec_ptype {
+	KIPSEC_PTYPE_MAIN,
+	KIPSEC_PTYPE_SUB,
 };
 
 /* Policy direction, KIPSEC_A_POL_DIR (values as XFRM_POLICY_IN/OUT/FWD) */
@@ -162,10 +171,12 @@ enum kipsec_tmpl_attr {
 };
 
 /*
- * SA lifetime limits, nested in KIPSEC_A_SA_LIFETIME (as struct
- * xfrm_lifetime_cfg; ip xfrm's "limit" keywords).  All u64; 0 or absent
- * means no limit.  Times are in seconds: *_ADD_* from the SA's creation,
- * *_USE_* from its first packet.
+ * Lifetime limits, nested in KIPSEC_A_SA_LIFETIME and KIPSEC_A_POL_LIFETIME
+ * (as struct xfrm_lifetime_cfg; ip xfrm's "limit" keywords).  All u64; 0
+ * or absent means no limit.  Times are in seconds: *_ADD_* from the
+ * creation, *_USE_* from an SA's first packet, or from a policy's last
+ * use (its creation when unused), as xfrm.  Policies, as xfrm's, keep
+ * the byte and packet limits but do not enforce them.
  */
 enum kipsec_lft_attr {
 	KIPSEC_A_LFT_UNSPEC,
@@ -184,8 +195,10 @@ enum kipsec_lft_attr {
 };
 
 /*
- * SA current usage, nested in KIPSEC_A_SA_CURLFT (as struct
- * xfrm_lifetime_cur); sent by the kernel only.  All u64.
+ * Current usage, nested in KIPSEC_A_SA_CURLFT and KIPSEC_A_POL_CURLFT (as
+ * struct xfrm_lifetime_cur); sent by the kernel only.  All u64.  A
+ * policy's has ADD_TIME and USE_TIME only (its packets are in
+ * KIPSEC_A_POL_STATS), and its USE_TIME is the last use.
  */
 enum kipsec_curlft_attr {
 	KIPSEC_A_CURLFT_UNSPEC,
@@ -243,7 +256,7 @@ enum kipsec_attr {
 	KIPSEC_A_POL_DIR,		/* u8 enum kipsec_dir */
 	KIPSEC_A_POL_PRIORITY,		/* u32, lowest wins */
 	KIPSEC_A_POL_ACTION,		/* u8 enum kipsec_action */
-	KIPSEC_A_POL_INDEX,		/* u32, assigned by the kernel */
+	KIPSEC_A_POL_INDEX,		/* u32; (n << 3) | dir, 0 = kernel's choice */
 	KIPSEC_A_POL_TMPL,		/* nested enum kipsec_tmpl_attr */
 	KIPSEC_A_POL_STATS,		/* nested enum kipsec_stat, u64 */
 
@@ -257,8 +270,13 @@ enum kipsec_attr {
 	/* SA lifetimes, appended later */
 	KIPSEC_A_SA_LIFETIME,		/* nested enum kipsec_lft_attr */
 	KIPSEC_A_SA_CURLFT,		/* nested enum kipsec_curlft_attr */
-	KIPSEC_A_EV_HARD,		/* u8, SA_EXPIRE: 1 hard, 0 soft */
+	KIPSEC_A_EV_HARD,		/* u8, SA_/POLICY_EXPIRE: 1 hard, 0 soft */
 	KIPSEC_A_EV_PROTO,		/* u8, SA_FLUSH event: 0 = all */
+
+	/* policy lifetimes and type, appended later */
+	KIPSEC_A_POL_LIFETIME,		/* nested enum kipsec_lft_attr */
+	KIPSEC_A_POL_CURLFT,		/* nested enum kipsec_curlft_attr */
+	KIPSEC_A_POL_PTYPE,		/* u8 enum kipsec_ptype, absent = main */
 
 	__KIPSEC_A_MAX,
 	KIPSEC_A_MAX = __KIPSEC_A_MAX - 1
