@@ -248,7 +248,7 @@ static void acq_work_fn(struct work_struct *work)
 	spin_unlock_bh(&kn->acq_lock);
 }
 
-/* remove the entry matching @fn, acq_lock held by the caller */
+/* the acquire with sequence number @seq for this SA; acq_lock held */
 static struct kipsec_acq *acq_find_seq(struct kipsec_net *kn, u32 seq,
 				       u16 family, const xfrm_address_t *daddr,
 				       u8 proto)
@@ -318,6 +318,17 @@ static struct kipsec_acq *acq_take(struct kipsec_net *kn,
 	}
 	spin_unlock_bh(&kn->acq_lock);
 	return a;
+}
+
+/* undo acq_take() */
+static void acq_put_back(struct kipsec_net *kn, struct kipsec_acq *a)
+{
+	unsigned int b = acq_bucket(a->family, &a->daddr);
+
+	spin_lock_bh(&kn->acq_lock);
+	hlist_add_head_rcu(&a->node, &kn->acq_hash[b]);
+	kn->acq_count++;
+	spin_unlock_bh(&kn->acq_lock);
 }
 
 /* the larval SA of @req; @acq: the acquire it answers, or NULL */
@@ -453,15 +464,10 @@ static struct kipsec_sa *allocspi_locked(struct kipsec_net *kn,
 	else
 		kipsec_sa_put(sa);
 out:
-	if (acq && err) {	/* put it back: the acquire goes on */
-		spin_lock_bh(&kn->acq_lock);
-		hlist_add_head_rcu(&acq->node, &kn->acq_hash[acq_bucket(acq->family,
-								       &acq->daddr)]);
-		kn->acq_count++;
-		spin_unlock_bh(&kn->acq_lock);
-	} else if (acq) {
+	if (acq && err)		/* the acquire goes on */
+		acq_put_back(kn, acq);
+	else if (acq)
 		kfree_rcu(acq, rcu);
-	}
 	return err ? ERR_PTR(err) : sa;
 }
 
