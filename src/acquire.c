@@ -157,22 +157,30 @@ static void acq_unlink(struct kipsec_net *kn, struct kipsec_acq *a)
 	kfree_rcu(a, rcu);
 }
 
+/* drop the expired entries of one bucket; acq_lock held */
+static void acq_gc_bucket(struct kipsec_net *kn, struct hlist_head *h)
+{
+	struct kipsec_acq *e;
+	struct hlist_node *tmp;
+
+	hlist_for_each_entry_safe(e, tmp, h, node)
+		if (!time_before(jiffies, e->expires))
+			acq_unlink(kn, e);
+}
+
 /* drop expired entries; acq_lock held */
 static void acq_gc_locked(struct kipsec_net *kn)
 {
-	struct kipsec_acq *a;
-	struct hlist_node *tmp;
 	unsigned int i;
 
 	for (i = 0; i < KIPSEC_ACQ_HSIZE; i++)
-		hlist_for_each_entry_safe(a, tmp, &kn->acq_hash[i], node)
-			if (!time_before(jiffies, a->expires))
-				acq_unlink(kn, a);
+		acq_gc_bucket(kn, &kn->acq_hash[i]);
 }
 
 /*
- * Publish @a unless an unexpired entry for the same SA exists; replaces
- * an expired one.  Return: true when published.
+ * Publish @a unless an unexpired entry for the same SA exists; an expired
+ * one goes first, so that an SA or allocspi finds the live entry.
+ * Return: true when published.
  */
 static bool acq_insert(struct kipsec_net *kn, struct kipsec_acq *a)
 {
@@ -181,6 +189,7 @@ static bool acq_insert(struct kipsec_net *kn, struct kipsec_acq *a)
 	spin_lock_bh(&kn->acq_lock);
 	if (acq_find(kn, a))
 		goto out;
+	acq_gc_bucket(kn, &kn->acq_hash[acq_bucket(a->family, &a->daddr)]);
 	if (kn->acq_count >= KIPSEC_ACQ_MAX)
 		acq_gc_locked(kn);
 	if (kn->acq_count >= KIPSEC_ACQ_MAX)
