@@ -7,9 +7,9 @@
  * event to its "events" multicast group.  A front end speaking XFRM
  * netlink would render the same events for the XFRM groups here.
  *
- * Every function is called in process context with kipsec_net.lock held,
- * so that listeners see the events of a netns in the order of the
- * changes.
+ * Every function but kipsec_event_acquire() is called in process context
+ * with kipsec_net.lock held, so that listeners see the events of a netns
+ * in the order of the changes.
  */
 #include "kipsec.h"
 
@@ -75,4 +75,17 @@ void kipsec_event_policy(struct net *net, struct kipsec_policy *pol,
 void kipsec_event_flush(struct net *net, enum kipsec_event ev, u8 proto)
 {
 	kipsec_nl_notify_flush(net, ev_genl_cmd[ev], proto);
+}
+
+/**
+ * kipsec_event_acquire - a PROTECT policy's template found no SA
+ * @net: the netns
+ * @acq: the acquire, RCU-protected
+ *
+ * Unlike the other events, from the output hook: softirq context,
+ * rcu_read_lock() held, no kipsec_net.lock; must not sleep.
+ */
+void kipsec_event_acquire(struct net *net, const struct kipsec_acq *acq)
+{
+	kipsec_nl_notify_acquire(net, acq, ev_genl_cmd[KIPSEC_EV_ACQUIRE]);
 }

@@ -372,7 +372,12 @@ static unsigned int kipsec_output(const struct nf_hook_state *state,
 
 	sa = out_sa(net, pol, &fl);
 	if (!sa) {
-		/* never plaintext for PROTECT, whatever the level */
+		/*
+		 * Never plaintext for PROTECT, whatever the level; ask the
+		 * key manager for an SA and drop the packet meanwhile, as
+		 * xfrm with net.core.xfrm_larval_drop=1 (its default).
+		 */
+		kipsec_acquire(net, pol, &fl);
 		policy_count(pol, KIPSEC_STAT_OUT_NO_SA);
 		kipsec_drop(net, NULL, KIPSEC_STAT_OUT_NO_SA);
 		return NF_DROP;
@@ -563,6 +568,12 @@ static unsigned int kipsec_input(const struct nf_hook_state *state,
 			      &daddr, spi, proto);
 	if (!sa) {
 		kipsec_drop(net, NULL, KIPSEC_STAT_IN_NO_SA);
+		return NF_DROP;
+	}
+	if (unlikely(sa->larval)) {
+		/* an allocated SPI without keys yet (XfrmInStateInvalid) */
+		kipsec_drop(net, sa, KIPSEC_STAT_IN_STATE_INVALID);
+		kipsec_sa_put(sa);
 		return NF_DROP;
 	}
 	if (unlikely(kipsec_lft_expired(sa))) {

@@ -190,6 +190,16 @@ struct kipsec_sa_key {
  * @esp_order: esp.c's reorder ring for parallel crypto, allocated on the
  *             first packet (cmpxchg), freed with the SA
  * @lft: lifetime limits, usage and timer (lifetime.c)
+ * @larval: set before the SA is published and then constant: a larval
+ *          SA (state allocspi) reserves its SPI and has no transform.
+ *          Its state, kipsec_sa_state(), goes larval -> dead (expiry
+ *          after net.kipsec.acq_expires, delete, or replacement by the
+ *          mature SA of a state update); a mature SA goes mature -> dead.
+ *          The datapath never uses a larval SA: kipsec_sa_find_out()
+ *          skips it and the input hook drops its packets
+ *          (KIPSEC_STAT_IN_STATE_INVALID)
+ * @acq_seq: the acquire sequence number the SA answers (state allocspi
+ *           seq, state add seq), 0 for none; constant
  */
 struct kipsec_sa {
 	struct rhash_head node;
@@ -226,7 +236,22 @@ struct kipsec_sa {
 	struct rcu_work free_work;
 	struct kipsec_esp_order *esp_order;
 	struct kipsec_lifetime lft;
+	bool larval;
+	u32 acq_seq;
 };
+
+/**
+ * kipsec_sa_state - where an SA is in its life
+ * @sa: the SA
+ *
+ * Return: KIPSEC_SA_STATE_DEAD once it left the SAD, else larval or mature.
+ */
+static inline enum kipsec_sa_state kipsec_sa_state(const struct kipsec_sa *sa)
+{
+	if (READ_ONCE(sa->dead))
+		return KIPSEC_SA_STATE_DEAD;
+	return sa->larval ? KIPSEC_SA_STATE_LARVAL : KIPSEC_SA_STATE_MATURE;
+}
 
 /**
  * struct kipsec_tmpl - a policy template (what PROTECT applies)
@@ -337,6 +362,10 @@ struct kipsec_policy {
 	possible_net_t net;
 };
 
+/* acquires in progress: hash buckets and the most a netns may hold */
+#define KIPSEC_ACQ_HSIZE	64
+#define KIPSEC_ACQ_MAX		1024
+
 /**
  * struct kipsec_net - per network namespace state
  * @lock: serialises configuration changes
@@ -365,6 +394,16 @@ struct kipsec_policy {
  * @inflight: packets between kipsec_inflight_get() and kipsec_inflight_put()
  *            (in a transform that may complete later); atomic, no lock
  * @net: the netns this state belongs to
+ * @acq_expires: seconds an acquire, or a larval SA of state allocspi,
+ *               lives (sysctl net.kipsec.acq_expires, xfrm's
+ *               xfrm_acq_expires); read with READ_ONCE
+ * @acq_lock: protects @acq_hash and @acq_count; taken with BH disabled
+ *            (the output hook creates acquires in softirq context).
+ *            Nests inside @lock, never the other way round
+ * @acq_hash: the acquires in progress (struct kipsec_acq), hashed by
+ *            destination; writers under @acq_lock, readers under RCU
+ * @acq_count: number of entries in @acq_hash, at most KIPSEC_ACQ_MAX
+ * @acq_work: deletes expired acquires (acquire.c)
  */
 struct kipsec_net {
 	struct mutex lock;	/* serialises configuration writers */
@@ -386,6 +425,11 @@ struct kipsec_net {
 	struct ctl_table_header *sysctl_hdr;
 	atomic_t inflight;
 	possible_net_t net;
+	unsigned int acq_expires;
+	spinlock_t acq_lock;	/* acq_hash, acq_count; BH disabled */
+	struct hlist_head acq_hash[KIPSEC_ACQ_HSIZE];
+	unsigned int acq_count;
+	struct delayed_work acq_work;
 };
 
 extern unsigned int kipsec_net_id;
@@ -512,6 +556,110 @@ unsigned int kipsec_policy_flush(struct kipsec_net *kn);
 void kipsec_policy_flush_sa_cache(struct kipsec_net *kn);
 
 /**
+ * struct kipsec_acq - an acquire in progress: a PROTECT policy's template
+ *                     found no SA (xfrm's ACQ state with SPI 0)
+ * @node: in kipsec_net.acq_hash, under kipsec_net.acq_lock; RCU readers
+ * @rcu: freed after readers are gone
+ * @family: family of @saddr and @daddr
+ * @saddr: the SA's source as the template resolves it (all-zero: any)
+ * @daddr: the SA's destination
+ * @proto: IPPROTO_ESP or IPPROTO_AH
+ * @mode: enum kipsec_mode
+ * @reqid: the template's reqid
+ * @seq: acquire sequence number, unique, never 0
+ * @expires: jiffies when the entry goes, and a new packet acquires again
+ * @add_time: creation, seconds since the epoch
+ * @sel: the packet's selector (host addresses, protocol, ports)
+ * @pol_sel: the policy's selector
+ * @pol_index: the policy's index
+ * @pol_priority: the policy's priority
+ * @pol_dir: the policy's direction
+ * @tmpl: the template
+ *
+ * Everything is set before the entry is published and then constant.
+ */
+struct kipsec_acq {
+	struct hlist_node node;
+	struct rcu_head rcu;
+	u16 family;
+	xfrm_address_t saddr;
+	xfrm_address_t daddr;
+	u8 proto;
+	u8 mode;
+	u32 reqid;
+	u32 seq;
+	unsigned long expires;
+	time64_t add_time;
+	struct xfrm_selector sel;
+	struct xfrm_selector pol_sel;
+	u32 pol_index;
+	u32 pol_priority;
+	u8 pol_dir;
+	struct kipsec_tmpl tmpl;
+};
+
+/**
+ * struct kipsec_spi_req - what state allocspi asks for (xfrm_userspi_info)
+ * @family: AF_INET or AF_INET6
+ * @saddr: the SA's source
+ * @daddr: the SA's destination
+ * @proto: IPPROTO_ESP or IPPROTO_AH
+ * @mode: enum kipsec_mode
+ * @reqid: request id
+ * @seq: acquire sequence number to answer, 0 for none
+ * @min: lowest SPI, host order
+ * @max: highest SPI, host order, >= @min
+ */
+struct kipsec_spi_req {
+	u16 family;
+	xfrm_address_t saddr;
+	xfrm_address_t daddr;
+	u8 proto;
+	u8 mode;
+	u32 reqid;
+	u32 seq;
+	u32 min;
+	u32 max;
+};
+
+/* acquire.c */
+void kipsec_acq_init_net(struct kipsec_net *kn);
+void kipsec_acq_exit_net(struct kipsec_net *kn);	/* hooks are gone */
+/* output hook, softirq, RCU: a PROTECT policy's template found no SA */
+void kipsec_acquire(struct net *net, const struct kipsec_policy *pol,
+		    const struct kipsec_flow *fl);
+/* an SA that satisfies an acquire entered the SAD (kipsec_net.lock held) */
+void kipsec_acq_sa_added(struct kipsec_net *kn, const struct kipsec_sa *sa);
+void kipsec_acq_flush(struct kipsec_net *kn, u8 proto);
+/**
+ * kipsec_sa_allocspi - reserve a free SPI: a larval SA (state allocspi)
+ * @kn: the netns state; takes kipsec_net.lock (process context)
+ * @req: the SA asked for and the SPI range
+ * @extack: the reason of a failure, for the user
+ *
+ * As xfrm_alloc_userspi(): the larval SA that already answers @req->seq
+ * (same destination and protocol) is returned as it is; else the acquire
+ * in progress with that sequence number, or for the same endpoints,
+ * proto, mode and reqid (__find_acq_core()), becomes the larval SA; else
+ * a new one is made.  The SPI is chosen and the SA inserted under
+ * kipsec_net.lock, so no two SAs get the same (daddr, SPI, proto).  The
+ * larval SA expires net.kipsec.acq_expires seconds later unless a state
+ * update (any configuration API: kipsec_sa_add()) completes it first.
+ * Front ends render the result with their own SA dump format.
+ *
+ * Return: the larval SA with a reference for the caller (kipsec_sa_put()),
+ * or ERR_PTR(): -ENOENT when no SPI of [min, max] is free (as xfrm),
+ * -EINVAL, -EAFNOSUPPORT, -ENOSPC (net.kipsec.sa_max), -ENOMEM.
+ */
+struct kipsec_sa *kipsec_sa_allocspi(struct kipsec_net *kn,
+				     const struct kipsec_spi_req *req,
+				     struct netlink_ext_ack *extack);
+/* call @fn for each acquire in progress, under kipsec_net.acq_lock */
+int kipsec_acq_walk(struct kipsec_net *kn, long *skip,
+		    int (*fn)(const struct kipsec_acq *acq, void *arg),
+		    void *arg);
+
+/**
  * struct kipsec_alg_params - the algorithms of a new SA, as parsed from
  *                            netlink; keys are owned (and wiped) by the caller
  * @aead_name: combined-mode algorithm, or NULL
@@ -593,6 +741,9 @@ void kipsec_nl_notify_sa(struct net *net, struct kipsec_sa *sa, u8 cmd,
 void kipsec_nl_notify_policy(struct net *net, struct kipsec_policy *pol,
 			     u8 cmd, int hard);
 void kipsec_nl_notify_flush(struct net *net, u8 cmd, u8 proto);
+/* any context (GFP_ATOMIC) */
+void kipsec_nl_notify_acquire(struct net *net, const struct kipsec_acq *acq,
+			      u8 cmd);
 
 /**
  * enum kipsec_event - what the core tells the front ends (event.c)
@@ -606,7 +757,7 @@ void kipsec_nl_notify_flush(struct net *net, u8 cmd, u8 proto);
  * @KIPSEC_EV_POLICY_UPDATE: a policy was replaced by an update
  * @KIPSEC_EV_POLICY_DEL: a policy was deleted by request
  * @KIPSEC_EV_POLICY_FLUSH: the SPD was flushed
- * @KIPSEC_EV_ACQUIRE: reserved: a PROTECT policy found no SA
+ * @KIPSEC_EV_ACQUIRE: a PROTECT policy found no SA (kipsec_event_acquire())
  * @KIPSEC_EV_POLICY_SOFT_EXPIRE: a policy reached a soft time limit
  * @KIPSEC_EV_POLICY_HARD_EXPIRE: a policy reached a hard time limit and
  *                                is deleted
@@ -633,6 +784,8 @@ void kipsec_event_sa(struct net *net, struct kipsec_sa *sa,
 void kipsec_event_policy(struct net *net, struct kipsec_policy *pol,
 			 enum kipsec_event ev);
 void kipsec_event_flush(struct net *net, enum kipsec_event ev, u8 proto);
+/* the exception: from the output hook, softirq context, no lock */
+void kipsec_event_acquire(struct net *net, const struct kipsec_acq *acq);
 
 /* lifetime.c */
 int kipsec_lifetime_init(void);

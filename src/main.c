@@ -21,6 +21,11 @@ unsigned int kipsec_net_id __read_mostly;
  */
 #define KIPSEC_SA_MAX_DEFAULT		1000000
 #define KIPSEC_POLICY_MAX_DEFAULT	1000000
+/* seconds an acquire or a larval SA lives: xfrm's xfrm_acq_expires */
+#define KIPSEC_ACQ_EXPIRES_DEFAULT	30
+
+/* a day: jiffies of a delayed work stay far from overflowing */
+static unsigned int kipsec_acq_expires_max = 86400;
 
 static const struct ctl_table kipsec_sysctl_template[] = {
 	{
@@ -35,14 +40,23 @@ static const struct ctl_table kipsec_sysctl_template[] = {
 		.mode		= 0644,
 		.proc_handler	= proc_douintvec_minmax,
 	},
+	{
+		.procname	= "acq_expires",
+		.maxlen		= sizeof(unsigned int),
+		.mode		= 0644,
+		.proc_handler	= proc_douintvec_minmax,
+		.extra1		= SYSCTL_ONE,
+		.extra2		= &kipsec_acq_expires_max,
+	},
 	{ }
 };
 
 /*
  * net/kipsec/{sa_max,policy_max}: a new netns starts with init_net's
- * values.  In a netns owned by another user namespace, whose root may
- * write them, they cannot go above init_net's current values: the
- * limits would bound nothing otherwise.
+ * values; acq_expires starts at 30 s in every netns, as xfrm's.  In a
+ * netns owned by another user namespace, whose root may write them, the
+ * two limits cannot go above init_net's current values: they would bound
+ * nothing otherwise.
  */
 static int kipsec_sysctl_init_net(struct net *net, struct kipsec_net *kn)
 {
@@ -60,8 +74,10 @@ static int kipsec_sysctl_init_net(struct net *net, struct kipsec_net *kn)
 		    GFP_KERNEL);
 	if (!t)
 		return -ENOMEM;
+	kn->acq_expires = KIPSEC_ACQ_EXPIRES_DEFAULT;
 	t[0].data = &kn->sa_max;
 	t[1].data = &kn->policy_max;
+	t[2].data = &kn->acq_expires;
 	if (net->user_ns != &init_user_ns) {
 		t[0].extra2 = &init_kn->sa_max;
 		t[1].extra2 = &init_kn->policy_max;
@@ -95,6 +111,7 @@ static int __net_init kipsec_net_init(struct net *net)
 	atomic_set(&kn->genid, 0);
 	atomic_set(&kn->inflight, 0);
 	kn->policy_next_index = 1;
+	kipsec_acq_init_net(kn);
 
 	kn->stats = netdev_alloc_pcpu_stats(struct kipsec_stats);
 	if (!kn->stats)
@@ -185,6 +202,7 @@ static void __net_exit kipsec_net_exit(struct net *net)
 	kipsec_hooks_unregister_net(net);
 	kipsec_sysctl_exit_net(kn);
 	kipsec_inflight_wait(kn);
+	kipsec_acq_exit_net(kn);
 	kipsec_policy_exit_net(kn);
 	kipsec_state_exit_net(kn);
 	/* packets in flight hold SA references; wait for RCU callbacks */

@@ -123,6 +123,10 @@ static const struct nla_policy sa_nl_policy[KIPSEC_A_MAX + 1] = {
 	[KIPSEC_A_SA_CURLFT]	= READ_ONLY,
 	[KIPSEC_A_EV_HARD]	= READ_ONLY,
 	[KIPSEC_A_EV_PROTO]	= READ_ONLY,
+	[KIPSEC_A_SA_STATE]	= READ_ONLY,
+	[KIPSEC_A_SA_ACQ_SEQ]	= { .type = NLA_U32 },
+	[KIPSEC_A_SPI_MIN]	= { .type = NLA_U32 },
+	[KIPSEC_A_SPI_MAX]	= { .type = NLA_U32 },
 };
 
 /* POLICY_NEW, POLICY_DEL, POLICY_GET, POLICY_FLUSH */
@@ -469,7 +473,10 @@ static int sa_fill_cmd(struct sk_buff *skb, struct kipsec_sa *sa, u32 portid,
 			  sa->auth_key_bits))) ||
 	    (sa->sel.family && put_sel(skb, KIPSEC_A_SA_SEL, &sa->sel)) ||
 	    put_stats(skb, KIPSEC_A_SA_STATS, sa->stats) ||
-	    put_lifetime(skb, sa)) {
+	    put_lifetime(skb, sa) ||
+	    nla_put_u8(skb, KIPSEC_A_SA_STATE, kipsec_sa_state(sa)) ||
+	    (sa->acq_seq &&
+	     nla_put_u32(skb, KIPSEC_A_SA_ACQ_SEQ, sa->acq_seq))) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
@@ -615,6 +622,8 @@ static int sa_build(struct genl_info *info, struct kipsec_sa *sa)
 		seq = nla_get_u64(tb[KIPSEC_A_SA_SEQ]);
 	if (tb[KIPSEC_A_SA_OSEQ])
 		oseq = nla_get_u64(tb[KIPSEC_A_SA_OSEQ]);
+	if (tb[KIPSEC_A_SA_ACQ_SEQ])
+		sa->acq_seq = nla_get_u32(tb[KIPSEC_A_SA_ACQ_SEQ]);
 	if (!(sa->flags & KIPSEC_SA_F_ESN) && (seq > U32_MAX || oseq > U32_MAX)) {
 		NL_SET_ERR_MSG_MOD(extack,
 				   "sequence numbers above 2^32-1 need the ESN flag");
@@ -778,11 +787,39 @@ out:
 	return err;
 }
 
+static int acq_fill_cmd(struct sk_buff *skb, const struct kipsec_acq *acq,
+			u32 portid, u32 seq, int flags, u8 cmd);
+
+struct acq_dump_arg {
+	struct sk_buff *skb;
+	struct netlink_callback *cb;
+};
+
+static int acq_dump_one(const struct kipsec_acq *acq, void *arg)
+{
+	struct acq_dump_arg *d = arg;
+
+	return acq_fill_cmd(d->skb, acq, NETLINK_CB(d->cb->skb).portid,
+			    d->cb->nlh->nlmsg_seq, NLM_F_MULTI,
+			    KIPSEC_CMD_SA_GET);
+}
+
+/* the acquires in progress, after the SAs: larval SAs without SPI */
+static int sa_dump_acq(struct sk_buff *skb, struct netlink_callback *cb,
+		       struct kipsec_net *kn)
+{
+	struct acq_dump_arg d = { .skb = skb, .cb = cb };
+
+	kipsec_acq_walk(kn, &cb->args[3], acq_dump_one, &d);
+	return skb->len;
+}
+
 /*
  * SA dump cursor: cb->args[0] counts the SAs dumped, cb->args[1] holds a
  * reference to the last one.  A dump resumes after that SA when it is
  * still in the SAD (O(1)), else by counting (an SA may then be missed or
- * repeated, as with any netlink dump that races with changes).
+ * repeated, as with any netlink dump that races with changes).  Then
+ * cb->args[2] is set and cb->args[3] counts the acquires dumped.
  */
 static int kipsec_nl_sa_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
@@ -792,6 +829,8 @@ static int kipsec_nl_sa_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	long idx = 0, skip = cb->args[0];
 	int err = 0;
 
+	if (cb->args[2])	/* the SAs are done: the acquires */
+		return sa_dump_acq(skb, cb, kn);
 	mutex_lock(&kn->lock);
 	if (last && !READ_ONCE(last->dead)) {
 		sa = list_next_entry(last, list);
@@ -821,6 +860,10 @@ static int kipsec_nl_sa_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	/* an SA too big for an empty message would loop forever */
 	if (err && !new_last && !skb->len)
 		return err;
+	if (!err) {
+		cb->args[2] = 1;
+		return sa_dump_acq(skb, cb, kn);
+	}
 	return skb->len;
 }
 
@@ -842,6 +885,78 @@ static int kipsec_nl_sa_flush(struct sk_buff *skb, struct genl_info *info)
 	kipsec_sa_flush(kn, proto);
 	mutex_unlock(&kn->lock);
 	return 0;
+}
+
+/* SA_ALLOCSPI: FAMILY, SRC, DST, PROTO [, MODE, REQID, ACQ_SEQ, MIN, MAX] */
+static int allocspi_parse(struct genl_info *info, struct kipsec_spi_req *req)
+{
+	struct nlattr **tb = info->attrs;
+	int err;
+
+	if (REQUIRE(info, KIPSEC_A_SA_FAMILY, "missing SA family") ||
+	    REQUIRE(info, KIPSEC_A_SA_SRC, "missing SA source") ||
+	    REQUIRE(info, KIPSEC_A_SA_DST, "missing SA destination") ||
+	    REQUIRE(info, KIPSEC_A_SA_PROTO, "missing SA protocol"))
+		return -EINVAL;
+	if (tb[KIPSEC_A_SA_SPI]) {
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[KIPSEC_A_SA_SPI],
+				    "kipsec: allocspi chooses the SPI: give min and max instead");
+		return -EINVAL;
+	}
+	err = check_family(tb[KIPSEC_A_SA_FAMILY], &req->family,
+			   info->extack);
+	if (!err)
+		err = get_addr(tb[KIPSEC_A_SA_DST], req->family, &req->daddr,
+			       info->extack);
+	if (!err)
+		err = get_addr(tb[KIPSEC_A_SA_SRC], req->family, &req->saddr,
+			       info->extack);
+	if (err)
+		return err;
+	req->proto = nla_get_u8(tb[KIPSEC_A_SA_PROTO]);
+	if (tb[KIPSEC_A_SA_MODE])
+		req->mode = nla_get_u8(tb[KIPSEC_A_SA_MODE]);
+	if (tb[KIPSEC_A_SA_REQID])
+		req->reqid = nla_get_u32(tb[KIPSEC_A_SA_REQID]);
+	if (tb[KIPSEC_A_SA_ACQ_SEQ])
+		req->seq = nla_get_u32(tb[KIPSEC_A_SA_ACQ_SEQ]);
+	/* ip xfrm's default range */
+	req->min = tb[KIPSEC_A_SPI_MIN] ? nla_get_u32(tb[KIPSEC_A_SPI_MIN]) :
+		   0x100;
+	req->max = tb[KIPSEC_A_SPI_MAX] ? nla_get_u32(tb[KIPSEC_A_SPI_MAX]) :
+		   0x0fffffff;
+	return 0;
+}
+
+static int kipsec_nl_sa_allocspi(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kipsec_net *kn = kipsec_pernet(genl_info_net(info));
+	struct kipsec_spi_req req = {};
+	struct kipsec_sa *sa;
+	struct sk_buff *msg;
+	int err;
+
+	err = allocspi_parse(info, &req);
+	if (err)
+		return err;
+	sa = kipsec_sa_allocspi(kn, &req, info->extack);
+	if (IS_ERR(sa))
+		return PTR_ERR(sa);
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = sa_fill_cmd(msg, sa, info->snd_portid, info->snd_seq, 0,
+			  KIPSEC_CMD_SA_ALLOCSPI);
+	if (err) {
+		nlmsg_free(msg);
+		goto out;
+	}
+	err = genlmsg_reply(msg, info);
+out:
+	kipsec_sa_put(sa);
+	return err;
 }
 
 /* Policies */
@@ -1236,6 +1351,13 @@ static const struct genl_ops kipsec_nl_ops[] = {
 		.maxattr = ARRAY_SIZE(none_nl_policy) - 1,
 		.flags = GENL_UNS_ADMIN_PERM,
 	},
+	{
+		.cmd = KIPSEC_CMD_SA_ALLOCSPI,
+		.doit = kipsec_nl_sa_allocspi,
+		.policy = sa_nl_policy,
+		.maxattr = KIPSEC_A_MAX,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
 };
 
 /*
@@ -1423,6 +1545,93 @@ void kipsec_nl_notify_flush(struct net *net, u8 cmd, u8 proto)
 	}
 	genlmsg_end(msg, hdr);
 	notify(net, msg);
+}
+
+/* the SA an acquire asks for, as a larval SA without SPI (xfrm's ACQ) */
+static int acq_put_sa(struct sk_buff *skb, const struct kipsec_acq *acq)
+{
+	u16 family = acq->family;
+	u64 cur[4] = { 0, 0, acq->add_time, 0 };
+	u64 cfg[8] = {};
+	long left = (long)(acq->expires - jiffies);
+
+	/* hard_add: what is left of its life, rounded up */
+	cfg[5] = left > 0 ? DIV_ROUND_UP(left, HZ) : 0;
+	if (nla_put_u16(skb, KIPSEC_A_SA_FAMILY, family) ||
+	    put_addr(skb, KIPSEC_A_SA_SRC, family, &acq->saddr) ||
+	    put_addr(skb, KIPSEC_A_SA_DST, family, &acq->daddr) ||
+	    nla_put_u8(skb, KIPSEC_A_SA_PROTO, acq->proto) ||
+	    nla_put_be32(skb, KIPSEC_A_SA_SPI, 0) ||
+	    nla_put_u32(skb, KIPSEC_A_SA_REQID, acq->reqid) ||
+	    nla_put_u8(skb, KIPSEC_A_SA_MODE, acq->mode) ||
+	    nla_put_u32(skb, KIPSEC_A_SA_FLAGS, 0) ||
+	    nla_put_u32(skb, KIPSEC_A_SA_REPLAY_WINDOW, 0) ||
+	    put_sel(skb, KIPSEC_A_SA_SEL, &acq->sel) ||
+	    put_u64_attrs(skb, KIPSEC_A_SA_LIFETIME, cfg, ARRAY_SIZE(cfg),
+			  KIPSEC_A_LFT_SOFT_BYTES, KIPSEC_A_LFT_PAD) ||
+	    put_u64_attrs(skb, KIPSEC_A_SA_CURLFT, cur, ARRAY_SIZE(cur),
+			  KIPSEC_A_CURLFT_BYTES, KIPSEC_A_CURLFT_PAD) ||
+	    nla_put_u8(skb, KIPSEC_A_SA_STATE, KIPSEC_SA_STATE_LARVAL) ||
+	    nla_put_u32(skb, KIPSEC_A_SA_ACQ_SEQ, acq->seq))
+		return -EMSGSIZE;
+	return 0;
+}
+
+/* the policy of an acquire: as xfrm_user_acquire's policy and template */
+static int acq_put_policy(struct sk_buff *skb, const struct kipsec_acq *acq)
+{
+	if (put_sel(skb, KIPSEC_A_POL_SEL, &acq->pol_sel) ||
+	    nla_put_u8(skb, KIPSEC_A_POL_DIR, acq->pol_dir) ||
+	    nla_put_u32(skb, KIPSEC_A_POL_PRIORITY, acq->pol_priority) ||
+	    nla_put_u8(skb, KIPSEC_A_POL_ACTION, KIPSEC_ACTION_ALLOW) ||
+	    nla_put_u32(skb, KIPSEC_A_POL_INDEX, acq->pol_index) ||
+	    put_tmpl(skb, &acq->tmpl))
+		return -EMSGSIZE;
+	return 0;
+}
+
+/* an acquire as an SA dump entry (SA_GET) or as the ACQUIRE event */
+static int acq_fill_cmd(struct sk_buff *skb, const struct kipsec_acq *acq,
+			u32 portid, u32 seq, int flags, u8 cmd)
+{
+	void *hdr;
+
+	hdr = genlmsg_put(skb, portid, seq, &kipsec_nl_family, flags, cmd);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (acq_put_sa(skb, acq) ||
+	    (cmd == KIPSEC_CMD_ACQUIRE && acq_put_policy(skb, acq))) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+/**
+ * kipsec_nl_notify_acquire - send an acquire to the "events" group
+ * @net: the netns
+ * @acq: the acquire
+ * @cmd: KIPSEC_CMD_ACQUIRE
+ *
+ * Any context: allocates with GFP_ATOMIC (the output hook calls it).
+ */
+void kipsec_nl_notify_acquire(struct net *net, const struct kipsec_acq *acq,
+			      u8 cmd)
+{
+	struct sk_buff *msg;
+
+	if (!genl_has_listeners(&kipsec_nl_family, net, KIPSEC_NLGRP_EVENTS))
+		return;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_ATOMIC);
+	if (!msg)
+		return;
+	if (acq_fill_cmd(msg, acq, 0, 0, 0, cmd)) {
+		nlmsg_free(msg);
+		return;
+	}
+	genlmsg_multicast_netns(&kipsec_nl_family, net, msg, 0,
+				KIPSEC_NLGRP_EVENTS, GFP_ATOMIC);
 }
 
 int kipsec_netlink_init(void)

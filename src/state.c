@@ -217,7 +217,9 @@ int kipsec_sa_insert(struct kipsec_net *kn, struct kipsec_sa *sa)
 	atomic_inc(&kn->genid);
 	kipsec_net_update_active(kn);
 	kipsec_lft_start(read_pnet(&kn->net), sa, NULL);
-	kipsec_event_sa(read_pnet(&kn->net), sa, KIPSEC_EV_SA_ADD);
+	/* as xfrm, an allocated SPI is no new SA for the listeners */
+	if (!sa->larval)
+		kipsec_event_sa(read_pnet(&kn->net), sa, KIPSEC_EV_SA_ADD);
 	return 0;
 }
 
@@ -327,6 +329,32 @@ int kipsec_sa_replace(struct kipsec_net *kn, struct kipsec_sa *old,
 }
 
 /*
+ * A state update of a larval SA installs the mature SA in its place, as
+ * xfrm_state_update() of an ACQ state: nothing to carry over, no key to
+ * compare.  Readers see the larval SA or the new one in the hash table.
+ */
+static int sa_complete_larval(struct kipsec_net *kn, struct kipsec_sa *old,
+			      struct kipsec_sa *sa)
+{
+	int err;
+
+	spin_lock_bh(&old->lock);
+	err = sa_swap(kn, old, sa);
+	if (!err)
+		WRITE_ONCE(old->dead, true);
+	spin_unlock_bh(&old->lock);
+	if (err)
+		return err;
+	kipsec_lft_start(read_pnet(&kn->net), sa, NULL);
+	sa_unpublish(kn, old);
+	atomic_inc(&kn->genid);
+	kipsec_policy_flush_sa_cache(kn);
+	kipsec_sa_put(old);
+	kipsec_event_sa(read_pnet(&kn->net), sa, KIPSEC_EV_SA_UPDATE);
+	return 0;
+}
+
+/*
  * state update: the SA goes on with its sequence numbers, window and
  * counters (kipsec_sa_replace()); its key and algorithms cannot change,
  * since reusing the sequence state under another key, or a fresh one
@@ -342,6 +370,8 @@ static int sa_update(struct kipsec_net *kn, struct kipsec_sa *old,
 		NL_SET_ERR_MSG_MOD(extack, "no such SA");
 		return -ESRCH;
 	}
+	if (old->larval)
+		return sa_complete_larval(kn, old, sa);
 	if (!kipsec_crypto_same_algs(old, sa)) {
 		NL_SET_ERR_MSG_MOD(extack,
 				   "an update cannot change the key, algorithms, ICV length or ESN: a new key is a new SA (add it with another SPI)");
@@ -383,8 +413,13 @@ int kipsec_sa_add(struct kipsec_net *kn, struct kipsec_sa *sa, bool update,
 	if (update) {
 		err = sa_update(kn, old, sa, set, extack);
 	} else if (old) {
-		NL_SET_ERR_MSG_MOD(extack,
-				   "SA already exists (same dst, SPI, protocol)");
+		/* as xfrm_state_add(): a larval SA's SPI is taken too */
+		if (old->larval)
+			NL_SET_ERR_MSG_MOD(extack,
+					   "a larval SA (state allocspi) has this SPI: complete it with state update");
+		else
+			NL_SET_ERR_MSG_MOD(extack,
+					   "SA already exists (same dst, SPI, protocol)");
 		err = -EEXIST;
 	} else if (kn->sa_count >= READ_ONCE(kn->sa_max)) {
 		NL_SET_ERR_MSG_MOD(extack,
@@ -393,6 +428,8 @@ int kipsec_sa_add(struct kipsec_net *kn, struct kipsec_sa *sa, bool update,
 	} else {
 		err = kipsec_sa_insert(kn, sa);
 	}
+	if (!err)	/* the acquire it answers, if any, is over */
+		kipsec_acq_sa_added(kn, sa);
 	mutex_unlock(&kn->lock);
 	if (err && extack && !extack->_msg)
 		NL_SET_ERR_MSG_MOD(extack, "cannot insert the SA into the SAD");
@@ -470,6 +507,7 @@ unsigned int kipsec_sa_flush(struct kipsec_net *kn, u8 proto)
 		if (!(n % 1024))
 			cond_resched();
 	}
+	kipsec_acq_flush(kn, proto);
 	if (n)
 		kipsec_policy_flush_sa_cache(kn);
 	if (n)		/* as xfrm: no event when nothing was flushed */
@@ -489,7 +527,7 @@ unsigned int kipsec_sa_flush(struct kipsec_net *kn, u8 proto)
  * Any context.
  *
  * Return: a live SA with a reference the caller drops with kipsec_sa_put(),
- * or NULL.
+ * or NULL.  The SA may be larval: the caller must not transform with it.
  */
 struct kipsec_sa *kipsec_sa_lookup(struct net *net, u16 family,
 				   const xfrm_address_t *daddr, __be32 spi,
@@ -567,7 +605,7 @@ struct kipsec_sa *kipsec_sa_find_out(struct net *net,
 	rcu_read_lock();
 	list = rhltable_lookup(&kn->sa_out_ht, &key, sa_out_params);
 	rhl_for_each_entry_rcu(sa, pos, list, out_node) {
-		if (READ_ONCE(sa->dead) || sa->mode != tmpl->mode)
+		if (READ_ONCE(sa->dead) || sa->larval || sa->mode != tmpl->mode)
 			continue;
 		if (tmpl->reqid && sa->reqid != tmpl->reqid)
 			continue;

@@ -234,6 +234,7 @@ int do_policy(int argc, char **argv);
 /* events: print one SA / policy message; -1 when malformed */
 int sa_event_print(const struct nlmsghdr *nlh, const char *ev,
 		   const char *prefix, bool expire);
+int acq_event_print(const struct nlmsghdr *nlh);	/* ACQUIRE event */
 int pol_event_print(const struct nlmsghdr *nlh, const char *ev,
 		    const char *prefix, bool expire);
 /* u64 attributes first..first+n-1 of @nest into @v; -1 when absent */

@@ -14,14 +14,15 @@ enum {
 	MON_EXPIRE = 1 << 0,
 	MON_SA = 1 << 1,
 	MON_POLICY = 1 << 2,
-	MON_ALL = MON_EXPIRE | MON_SA | MON_POLICY,
+	MON_ACQUIRE = 1 << 3,
+	MON_ALL = MON_EXPIRE | MON_SA | MON_POLICY | MON_ACQUIRE,
 };
 
 static void __noreturn usage(void)
 {
 	fprintf(stderr,
 		"Usage: kipsec monitor [ -j ] [ all | OBJECTS ]\n"
-		"OBJECTS := { expire | sa | policy } [ OBJECTS ]\n");
+		"OBJECTS := { acquire | expire | sa | policy } [ OBJECTS ]\n");
 	exit(0);
 }
 
@@ -103,6 +104,11 @@ static int event_cb(const struct nlmsghdr *nlh, void *data)
 			goto skip;
 		err = pol_event_print(nlh, "expire_policy", "Expired ", true);
 		break;
+	case KIPSEC_CMD_ACQUIRE:
+		if (!(want & MON_ACQUIRE))
+			goto skip;
+		err = acq_event_print(nlh);
+		break;
 	case KIPSEC_CMD_POLICY_FLUSH:
 		if (!(want & MON_POLICY))
 			goto skip;
@@ -130,6 +136,8 @@ int do_monitor(int argc, char **argv)
 			json = 1;
 		else if (matches(*argv, "all") == 0)
 			want |= MON_ALL;
+		else if (matches(*argv, "acquire") == 0)
+			want |= MON_ACQUIRE;
 		else if (matches(*argv, "expire") == 0)
 			want |= MON_EXPIRE;
 		else if (strcmp(*argv, "sa") == 0 || matches(*argv, "SA") == 0)

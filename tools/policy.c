@@ -486,6 +486,83 @@ int pol_event_print(const struct nlmsghdr *nlh, const char *ev,
 	return 0;
 }
 
+/*
+ * An acquire, as ip xfrm monitor prints XFRM_MSG_ACQUIRE: the protocol,
+ * the packet's selector, the policy and its template; the SA endpoints
+ * and the sequence number (-s, and in JSON) that state allocspi seq and
+ * state add seq answer.
+ */
+int acq_event_print(const struct nlmsghdr *nlh)
+{
+	const struct nlattr *tb[NL_TB_MAX];
+	char pb[8], buf[INET6_ADDRSTRLEN];
+	const struct nlattr *a;
+	struct ksel sel = { 0 };
+	uint16_t family = 0;
+	uint32_t seq = 0;
+	uint8_t proto = 0;
+	struct pol p;
+
+	if (nl_parse(nlh, tb) || pol_get(nlh, &p))
+		return -1;
+	a = tb[KIPSEC_A_SA_PROTO];
+	if (a && mnl_attr_get_payload_len(a) == 1)
+		proto = mnl_attr_get_u8(a);
+	a = tb[KIPSEC_A_SA_ACQ_SEQ];
+	if (a && mnl_attr_get_payload_len(a) == 4)
+		seq = mnl_attr_get_u32(a);
+	a = tb[KIPSEC_A_SA_FAMILY];
+	if (a && mnl_attr_get_payload_len(a) == 2)
+		family = mnl_attr_get_u16(a);
+	if (tb[KIPSEC_A_SA_SEL] && sel_get(tb[KIPSEC_A_SA_SEL], &sel))
+		return -1;
+
+	open_json_object(NULL);
+	print_string(PRINT_JSON, "event", NULL, "acquire");
+	print_string(PRINT_ANY, "proto", "acquire proto %s ",
+		     xfrmproto_name(proto, pb, sizeof(pb)));
+	print_nl();
+	if ((family == AF_INET || family == AF_INET6) &&
+	    tb[KIPSEC_A_SA_SRC] && tb[KIPSEC_A_SA_DST] &&
+	    mnl_attr_get_payload_len(tb[KIPSEC_A_SA_DST]) ==
+	    (unsigned int)af_bytelen(family) &&
+	    mnl_attr_get_payload_len(tb[KIPSEC_A_SA_SRC]) ==
+	    (unsigned int)af_bytelen(family)) {
+		print_string(PRINT_JSON, "src", NULL,
+			     addr_str(family,
+				      mnl_attr_get_payload(tb[KIPSEC_A_SA_SRC]),
+				      buf, sizeof(buf)));
+		print_string(PRINT_JSON, "dst", NULL,
+			     addr_str(family,
+				      mnl_attr_get_payload(tb[KIPSEC_A_SA_DST]),
+				      buf, sizeof(buf)));
+	}
+	if (sel.set) {
+		print_fp("  sel ");
+		sel_print(&sel, "sel");
+		print_nl();
+	}
+	open_json_object("policy");
+	print_fp("  policy ");
+	sel_print(&p.sel, "sel");
+	print_nl();
+	print_string(PRINT_ANY, "dir", "\tdir %s ", dir_name(p.dir));
+	if (p.has_index)
+		print_uint(PRINT_ANY, "index", "index %u ", p.index);
+	print_uint(PRINT_ANY, "priority", "priority %u ", p.priority);
+	print_nl();
+	if (p.tmpl.set)
+		tmpl_print(&p.tmpl, p.sel.family);
+	close_json_object();
+	print_uint(PRINT_JSON, "seq", NULL, seq);
+	if (show_stats) {
+		print_fp("  seq 0x%08x ", seq);
+		print_nl();
+	}
+	close_json_object();
+	return 0;
+}
+
 static bool filter_match(const struct pol *f, const struct pol *p)
 {
 	if (f->has_dir && f->dir != p->dir)

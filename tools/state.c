@@ -72,6 +72,8 @@ struct sa_req {
 	struct ksel sel;
 	uint64_t lft[N_LFT];	/* in enum kipsec_lft_attr order */
 	bool has_lft;
+	uint32_t acq_seq;	/* seq: the acquire it answers */
+	bool has_acq_seq;
 };
 
 /* an SA as dumped by the kernel */
@@ -91,6 +93,9 @@ struct sa {
 	uint64_t lft[N_LFT];
 	uint64_t cur[4];	/* bytes, packets, add time, use time */
 	bool has_lft, has_cur;
+	uint8_t state;		/* enum kipsec_sa_state */
+	bool has_state;
+	uint32_t acq_seq;
 };
 
 /* state list / deleteall filter */
@@ -110,6 +115,9 @@ static void __noreturn usage(void)
 		"        [ reqid REQID ] [ replay-window SIZE ] [ replay-seq SEQ ]\n"
 		"        [ replay-oseq SEQ ] [ replay-seq-hi SEQ ] [ replay-oseq-hi SEQ ]\n"
 		"        [ flag FLAG-LIST ] [ sel SELECTOR ] [ limit LIMIT-LIST ]\n"
+		"        [ seq ACQ-SEQ ]\n"
+		"Usage: kipsec state allocspi ID [ mode MODE ] [ reqid REQID ] [ seq ACQ-SEQ ]\n"
+		"        [ min SPI max SPI ]   (ID without spi)\n"
 		"Usage: kipsec state { delete | get } ID\n"
 		"Usage: kipsec state { deleteall | list } [ ID ] [ mode MODE ] [ reqid REQID ]\n"
 		"        [ flag FLAG-LIST ]\n"
@@ -148,7 +156,7 @@ static void __noreturn usage(void)
 		"LIMIT := { time-soft | time-hard | time-use-soft | time-use-hard } SECONDS |\n"
 		"         { byte-soft | byte-hard } SIZE | { packet-soft | packet-hard } COUNT\n"
 		"Numbers (SPI, REQID, SEQ, SIZE): decimal or 0x hex.\n"
-		"Not supported: encap, coa, ctx, mark, extra-flag, seq.\n");
+		"Not supported: encap, coa, ctx, mark, extra-flag.\n");
 	exit(0);
 }
 
@@ -518,8 +526,6 @@ static const char *const unsupported_sa_kw[][2] = {
 	{ "extra-flag", "is not supported by kipsec" },
 	{ "offload", "is not supported by kipsec" },
 	{ "tfcpad", "is not supported by kipsec" },
-	{ "seq", "(acquire sequence number) is not supported by kipsec; "
-		 "see replay-seq/replay-oseq" },
 	{ "dir", "(SA direction) is not supported by kipsec" },
 };
 
@@ -561,6 +567,8 @@ static void parse_add(struct sa_req *r, int argc, char **argv)
 		} else if (strcmp(*argv, "replay-oseq-hi") == 0) {
 			parse_num(&r->oseq_hi, NULL, &argc, &argv);
 			r->has_oseq = true;
+		} else if (strcmp(*argv, "seq") == 0) {
+			parse_num(&r->acq_seq, &r->has_acq_seq, &argc, &argv);
 		} else if (strcmp(*argv, "flag") == 0) {
 			NEXT_ARG();
 			r->flags |= parse_flags(&argc, &argv);
@@ -673,6 +681,8 @@ static int state_modify(int argc, char **argv, bool update)
 	if (r->has_oseq)
 		mnl_attr_put_u64(nlh, KIPSEC_A_SA_OSEQ,
 				 (uint64_t)r->oseq_hi << 32 | r->oseq);
+	if (r->has_acq_seq)
+		mnl_attr_put_u32(nlh, KIPSEC_A_SA_ACQ_SEQ, r->acq_seq);
 	if (r->has_aead)
 		put_alg(nlh, &r->aead, KIPSEC_A_SA_AEAD_NAME,
 			KIPSEC_A_SA_AEAD_KEY, KIPSEC_A_SA_AEAD_ICV);
@@ -787,6 +797,8 @@ static int sa_get(const struct nlmsghdr *nlh, struct sa *sa)
 				KIPSEC_A_LFT_SOFT_BYTES, sa->lft, N_LFT);
 	sa->has_cur = !u64_nest(tb[KIPSEC_A_SA_CURLFT], KIPSEC_A_CURLFT_BYTES,
 				sa->cur, ARRAY_SIZE(sa->cur));
+	sa->has_state = u8_attr(tb[KIPSEC_A_SA_STATE], &sa->state);
+	u32_attr(tb[KIPSEC_A_SA_ACQ_SEQ], &sa->acq_seq);
 	return 0;
 }
 
@@ -890,6 +902,14 @@ static void sa_print_ev(const struct sa *sa, const char *ev,
 		print_fp("(0x%08x)", sa->reqid);
 	print_string(PRINT_ANY, "mode", " mode %s", mode_name(sa->mode));
 	print_nl();
+	/* ip xfrm shows no state: JSON only (a larval SA has no algorithms) */
+	if (sa->has_state)
+		print_string(PRINT_JSON, "state", NULL,
+			     sa->state == KIPSEC_SA_STATE_LARVAL ? "larval" :
+			     sa->state == KIPSEC_SA_STATE_MATURE ? "mature" :
+			     "dead");
+	if (sa->acq_seq)
+		print_uint(PRINT_JSON, "acq_seq", NULL, sa->acq_seq);
 
 	print_uint(PRINT_ANY, "replay_window", "\treplay-window %u ",
 		   sa->replay_window);
@@ -1143,6 +1163,74 @@ static int state_flush(int argc, char **argv)
 	return nl_talk(nlh, NULL, NULL, false);
 }
 
+/*
+ * state allocspi ID [ mode MODE ] [ reqid REQID ] [ seq SEQ ]
+ *                [ min SPI max SPI ]: as ip xfrm, the ID without SPI, and
+ * both bounds or none (the kernel then uses ip's 0x100-0x0fffffff).
+ */
+static int state_allocspi(int argc, char **argv)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	uint32_t reqid = 0, seq = 0, min = 0, max = 0;
+	bool has_reqid = false, has_seq = false, has_min = false;
+	bool has_max = false;
+	struct nlmsghdr *nlh;
+	struct kid id = { 0 };
+	int mode = KIPSEC_MODE_TRANSPORT;
+
+	while (argc > 0) {
+		if (id_parse(&id, &argc, &argv)) {
+			;
+		} else if (strcmp(*argv, "mode") == 0) {
+			NEXT_ARG();
+			mode = mode_parse(*argv);
+		} else if (strcmp(*argv, "reqid") == 0) {
+			parse_num(&reqid, &has_reqid, &argc, &argv);
+		} else if (strcmp(*argv, "seq") == 0) {
+			parse_num(&seq, &has_seq, &argc, &argv);
+		} else if (strcmp(*argv, "min") == 0) {
+			parse_num(&min, &has_min, &argc, &argv);
+		} else if (strcmp(*argv, "max") == 0) {
+			parse_num(&max, &has_max, &argc, &argv);
+		} else if (strcmp(*argv, "help") == 0) {
+			usage();
+		} else {
+			check_unsupported(*argv);
+			invarg("unknown keyword", *argv);
+		}
+		argc--;
+		argv++;
+	}
+	if (!id.has_src || !id.has_dst)
+		missarg("ID");
+	if (!id.has_proto)
+		missarg("XFRM-PROTO");
+	if (id.has_spi)
+		invarg("\"spi\" is not allowed with allocspi", "spi");
+	if (has_min != has_max)
+		missarg(has_min ? "max" : "min");
+	if (has_min && min > max)
+		invarg("value after \"min\" is larger than value after \"max\"",
+		       "min");
+	nlh = nl_new(buf, KIPSEC_CMD_SA_ALLOCSPI, 0);
+	mnl_attr_put_u16(nlh, KIPSEC_A_SA_FAMILY, id.family);
+	mnl_attr_put(nlh, KIPSEC_A_SA_SRC, af_bytelen(id.family), id.src);
+	mnl_attr_put(nlh, KIPSEC_A_SA_DST, af_bytelen(id.family), id.dst);
+	mnl_attr_put_u8(nlh, KIPSEC_A_SA_PROTO, id.proto);
+	mnl_attr_put_u8(nlh, KIPSEC_A_SA_MODE, mode);
+	mnl_attr_put_u32(nlh, KIPSEC_A_SA_REQID, reqid);
+	if (has_seq)
+		mnl_attr_put_u32(nlh, KIPSEC_A_SA_ACQ_SEQ, seq);
+	if (has_min) {
+		mnl_attr_put_u32(nlh, KIPSEC_A_SPI_MIN, min);
+		mnl_attr_put_u32(nlh, KIPSEC_A_SPI_MAX, max);
+	}
+	new_json_obj();
+	nl_talk(nlh, get_cb, NULL, false);
+	delete_json_obj();
+	return 0;
+}
+
 static int state_count(int argc, char **argv)
 {
 	struct kinfo info;
@@ -1191,8 +1279,8 @@ int do_state(int argc, char **argv)
 		return state_count(argc, argv);
 	if (matches(cmd, "help") == 0)
 		usage();
-	if (strcmp(cmd, "allocspi") == 0)
-		unsupported("allocspi", "is not supported by kipsec");
+	if (matches(cmd, "allocspi") == 0)
+		return state_allocspi(argc, argv);
 	fprintf(stderr, "Command \"%s\" is unknown, try \"kipsec state help\".\n",
 		cmd);
 	exit(EXIT_USAGE);

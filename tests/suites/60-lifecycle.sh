@@ -66,9 +66,11 @@ lc_events() {
 		"$LC_MON" | tr '\n' ' ' | sed 's/ $//'
 }
 
-# lc_spis: the SPIs kipsec has in ka
+# lc_spis: the SPIs of the mature SAs kipsec has in ka (a PROTECT policy
+# left without SA lists its acquire as a larval SA with SPI 0)
 lc_spis() {
-	"$KIPSEC" -n "$KA" -j state list | jq -r '.[].spi' | tr '\n' ' '
+	"$KIPSEC" -n "$KA" -j state list |
+		jq -r '.[] | select(.state != "larval") | .spi' | tr '\n' ' '
 }
 
 # lc_pair "KX LIMITS" "XK LIMITS": the SA pair and the policies, the

@@ -51,8 +51,9 @@ enum kipsec_cmd {
 	KIPSEC_CMD_SA_EXPIRE,	/* SA lifetime reached; KIPSEC_A_EV_HARD */
 	KIPSEC_CMD_SA_UPD,	/* SA updated (state update) */
 	KIPSEC_CMD_POLICY_UPD,	/* policy updated (policy update) */
-	KIPSEC_CMD_ACQUIRE,	/* reserved: no SA for a policy (later) */
+	KIPSEC_CMD_ACQUIRE,	/* a PROTECT policy found no SA (notification) */
 	KIPSEC_CMD_POLICY_EXPIRE, /* policy lifetime reached; KIPSEC_A_EV_HARD */
+	KIPSEC_CMD_SA_ALLOCSPI,	/* state allocspi: reserve an SPI, larval SA */
 
 	__KIPSEC_CMD_MAX,
 	KIPSEC_CMD_MAX = __KIPSEC_CMD_MAX - 1
@@ -133,9 +134,21 @@ enum kipsec_stat {
 	KIPSEC_STAT_SA_DEAD,		/* SA deleted while packet in flight */
 	KIPSEC_STAT_IN_FRAGMENT,	/* IPv6 fragment not reassembled */
 	KIPSEC_STAT_SA_EXPIRED,		/* SA past its hard lifetime */
+	KIPSEC_STAT_IN_STATE_INVALID,	/* inbound SA is larval (no keys yet) */
 
 	__KIPSEC_STAT_MAX,
 	KIPSEC_STAT_MAX = __KIPSEC_STAT_MAX - 1
+};
+
+/*
+ * SA state, KIPSEC_A_SA_STATE.  A larval SA has an SPI (state allocspi)
+ * or none (SPI 0: an acquire in progress) and no algorithms; the
+ * datapath never uses it.  State update/add makes it mature.
+ */
+enum kipsec_sa_state {
+	KIPSEC_SA_STATE_LARVAL,
+	KIPSEC_SA_STATE_MATURE,
+	KIPSEC_SA_STATE_DEAD,
 };
 
 /* Selector, nested in KIPSEC_A_SA_SEL and KIPSEC_A_POL_SEL */
@@ -277,6 +290,11 @@ enum kipsec_attr {
 	KIPSEC_A_POL_LIFETIME,		/* nested enum kipsec_lft_attr */
 	KIPSEC_A_POL_CURLFT,		/* nested enum kipsec_curlft_attr */
 	KIPSEC_A_POL_PTYPE,		/* u8 enum kipsec_ptype, absent = main */
+	/* larval SAs and acquires, appended later */
+	KIPSEC_A_SA_STATE,		/* u8 enum kipsec_sa_state */
+	KIPSEC_A_SA_ACQ_SEQ,		/* u32, acquire sequence number */
+	KIPSEC_A_SPI_MIN,		/* u32, SA_ALLOCSPI: lowest SPI */
+	KIPSEC_A_SPI_MAX,		/* u32, SA_ALLOCSPI: highest SPI */
 
 	__KIPSEC_A_MAX,
 	KIPSEC_A_MAX = __KIPSEC_A_MAX - 1
