@@ -31,8 +31,6 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/workqueue.h>
-#include <linux/if_arp.h>
-#include <linux/if_ether.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/scatterlist.h>
@@ -40,10 +38,7 @@
 #include <crypto/algapi.h>
 #include <net/ip.h>
 #include <net/ipv6.h>
-#include <net/ip6_route.h>
-#include <net/route.h>
 #include <net/dst.h>
-#include <net/inet_ecn.h>
 #include <net/ah.h>
 #include "kipsec.h"
 #include "datapath.h"
@@ -172,19 +167,6 @@ void kipsec_ah_exit(void)
 {
 	destroy_workqueue(ah_defer_wq);
 	ah_defer_wq = NULL;
-}
-
-static void ah_count(struct kipsec_sa *sa, struct net *net,
-		     enum kipsec_stat pkts, unsigned int len)
-{
-	struct kipsec_net *kn = kipsec_pernet(net);
-
-	kipsec_stats_inc(sa->stats, pkts);
-	kipsec_stats_add(sa->stats, pkts + 1, len);
-	kipsec_stats_inc(kn->stats, pkts);
-	kipsec_stats_add(kn->stats, pkts + 1, len);
-	if (pkts == KIPSEC_STAT_IN_PACKETS)
-		kipsec_lft_count(sa, len);
 }
 
 /* the AH header length for an ICV of @icv bytes: 64-bit aligned (xfrm's
@@ -408,120 +390,53 @@ static int ah_fill_sg(struct sk_buff *skb, struct ah_ctx *c,
 	return 0;
 }
 
-/* ---- output ---- */
-
-/* the outer route of a tunnel SA, from the SA's cache; takes a reference */
-static struct dst_entry *ah_route(struct net *net, struct kipsec_sa *sa,
-				  xfrm_address_t *saddr)
+/* the SA's transform is usable for AH */
+static bool ah_sa_ok(const struct kipsec_sa *sa)
 {
-	struct dst_entry *dst;
-
-	memset(saddr, 0, sizeof(*saddr));
-	local_bh_disable();
-	if (sa->key.family == AF_INET) {
-		struct flowi4 fl4 = {};
-		struct rtable *rt;
-
-		rt = dst_cache_get_ip4(&sa->dst_cache, &saddr->a4);
-		if (rt) {
-			dst = &rt->dst;
-			goto out;
-		}
-		fl4.daddr = sa->key.daddr.a4;
-		fl4.saddr = sa->saddr.a4;
-		fl4.flowi4_proto = IPPROTO_AH;
-		rt = ip_route_output_key(net, &fl4);
-		if (IS_ERR(rt)) {
-			dst = NULL;
-			goto out;
-		}
-		dst = &rt->dst;
-		saddr->a4 = fl4.saddr;
-		dst_cache_set_ip4(&sa->dst_cache, dst, fl4.saddr);
-	} else {
-		struct flowi6 fl6 = {};
-
-		dst = dst_cache_get_ip6(&sa->dst_cache, &saddr->in6);
-		if (dst)
-			goto out;
-		fl6.daddr = sa->key.daddr.in6;
-		fl6.saddr = sa->saddr.in6;
-		fl6.flowi6_proto = IPPROTO_AH;
-		dst = ip6_dst_lookup_flow(net, NULL, &fl6, NULL);
-		if (IS_ERR(dst)) {
-			dst = NULL;
-			goto out;
-		}
-		saddr->in6 = fl6.saddr;
-		dst_cache_set_ip6(&sa->dst_cache, dst, &fl6.saddr);
-	}
-out:
-	local_bh_enable();
-	return dst;
+	return sa->ahash && sa->icv_len && sa->icv_len <= AH_ICV_MAX;
 }
 
-/* the outer IPv4 header, as xfrm4_tunnel_encap_add() */
-static void ah_outer4(struct sk_buff *skb, struct kipsec_sa *sa,
-		      const xfrm_address_t *saddr, u8 tos, __be16 df)
+/* the context of one packet, its AH header at @hoff; NULL without memory */
+static struct ah_ctx *ah_ctx_new(struct net *net, struct kipsec_sa *sa,
+				 struct sk_buff *skb, int hoff, int nfrags,
+				 u64 seq)
 {
-	struct iphdr *top = ip_hdr(skb);
+	bool esn = sa->flags & KIPSEC_SA_F_ESN;
+	struct ah_ctx *c;
 
-	top->version = 4;
-	top->ihl = 5;
-	tos = INET_ECN_encapsulate(tos, tos);
-	if (sa->flags & KIPSEC_SA_F_NOECN)
-		tos &= ~INET_ECN_MASK;
-	top->tos = tos;
-	top->tot_len = htons(skb->len);
-	top->frag_off = (sa->flags & KIPSEC_SA_F_NOPMTUDISC) ? 0 : df;
-	top->ttl = ip4_dst_hoplimit(skb_dst(skb));
-	top->protocol = IPPROTO_AH;
-	top->saddr = saddr->a4;
-	top->daddr = sa->key.daddr.a4;
-	ip_select_ident(dev_net(skb_dst(skb)->dev), skb, NULL);
-	ip_send_check(top);
+	c = ah_alloc_ctx(sa->ahash, hoff, nfrags + esn);
+	if (!c)
+		return NULL;
+	c->skb = skb;
+	c->sa = sa;
+	c->net = net;
+	c->seq = seq;
+	return c;
 }
 
-/* the outer IPv6 header, as xfrm6_tunnel_encap_add() */
-static void ah_outer6(struct sk_buff *skb, struct kipsec_sa *sa,
-		      const xfrm_address_t *saddr, u8 tos, const u8 *flow_lbl)
+/*
+ * Submit the hash of @c over @sg (the packet, then the ESN high half);
+ * the packet continues in @finish, now or from @done.
+ */
+static void ah_submit(struct ah_ctx *c, struct ahash_request *req,
+		      struct scatterlist *sg, crypto_completion_t done,
+		      void (*finish)(struct ah_ctx *c, int err))
 {
-	struct ipv6hdr *top = ipv6_hdr(skb);
+	struct crypto_ahash *ahash = c->sa->ahash;
+	bool esn = c->sa->flags & KIPSEC_SA_F_ESN;
+	int err;
 
-	top->version = 6;
-	top->priority = 0;
-	memcpy(top->flow_lbl, flow_lbl, sizeof(top->flow_lbl));
-	tos = INET_ECN_encapsulate(tos, tos);
-	if (sa->flags & KIPSEC_SA_F_NOECN)
-		tos &= ~INET_ECN_MASK;
-	ipv6_change_dsfield(top, 0, tos);
-	top->payload_len = htons(skb->len - sizeof(*top));
-	top->nexthdr = IPPROTO_AH;
-	top->hop_limit = ip6_dst_hoplimit(skb_dst(skb));
-	top->saddr = saddr->in6;
-	top->daddr = sa->key.daddr.in6;
-}
-
-/* tunnel mode: lower the inner path MTU by the AH overhead (as esp.c) */
-static void ah_inner_pmtu(struct sk_buff *skb, struct kipsec_sa *sa,
-			  struct dst_entry *odst, unsigned int overhead)
-{
-	unsigned int omtu = dst_mtu(odst);
-	struct dst_entry *idst = skb_dst(skb);
-	bool same;
-
-	if (!idst || skb->len + overhead <= omtu || omtu <= overhead + 576)
+	ahash_request_set_tfm(req, ahash);
+	ahash_request_set_callback(req, CRYPTO_TFM_REQ_MAY_BACKLOG, done, c);
+	ahash_request_set_crypt(req, sg, ctx_icv(ahash, c),
+				c->skb->len + (esn ? sizeof(c->seqhi) : 0));
+	err = ah_digest(c, req);
+	if (err == -EINPROGRESS || err == -EBUSY)
 		return;
-	if (ip_hdr(skb)->version == 4)
-		same = sa->key.family == AF_INET &&
-		       ip_hdr(skb)->daddr == sa->key.daddr.a4;
-	else
-		same = sa->key.family == AF_INET6 &&
-		       ipv6_addr_equal(&ipv6_hdr(skb)->daddr,
-				       &sa->key.daddr.in6);
-	if (!same && dst_mtu(idst) > omtu - overhead)
-		skb_dst_update_pmtu_no_confirm(skb, omtu - overhead);
+	finish(c, err);
 }
+
+/* ---- output ---- */
 
 static void ah_output_finish(struct ah_ctx *c, int err)
 {
@@ -537,18 +452,7 @@ static void ah_output_finish(struct ah_ctx *c, int err)
 		memcpy(skb_network_header(skb), c->hdr, c->hoff);
 	}
 	kfree(c);
-	if (err) {
-		kipsec_drop(net, sa, KIPSEC_STAT_CRYPTO_ERROR);
-		kfree_skb(skb);
-	} else if (READ_ONCE(sa->dead)) {
-		kipsec_drop(net, sa, KIPSEC_STAT_SA_DEAD);
-		kfree_skb(skb);
-	} else {
-		ah_count(sa, net, KIPSEC_STAT_OUT_PACKETS, len);
-		kipsec_hooks_xmit(net, skb);
-	}
-	kipsec_sa_put(sa);
-	kipsec_inflight_put(net);
+	kipsec_encap_output_finish(net, sa, skb, len, err);
 }
 
 static void ah_output_done(struct crypto_async_request *base, int err)
@@ -556,6 +460,44 @@ static void ah_output_done(struct crypto_async_request *base, int err)
 	if (err == -EINPROGRESS)
 		return;		/* left the backlog; the result follows */
 	ah_output_finish(base->data, err);
+}
+
+/* the AH header, its ICV field zero */
+static void ah_write_hdr(struct ip_auth_hdr *ah, struct kipsec_sa *sa,
+			 u8 proto, unsigned int ahlen, u64 seq)
+{
+	ah->nexthdr = proto;
+	ah->hdrlen = (ahlen >> 2) - 2;
+	ah->reserved = 0;
+	ah->spi = sa->key.spi;
+	ah->seq_no = htonl(lower_32_bits(seq));
+	/* the ICV field (and its padding) counts as zero in the ICV */
+	memset(ah->auth_data, 0, ahlen - sizeof(*ah));
+}
+
+/* hash the finished packet; it continues in ah_output_finish() */
+static enum kipsec_stat ah_out_hash(struct ah_ctx *c, int nfrags)
+{
+	struct crypto_ahash *ahash = c->sa->ahash;
+	struct ahash_request *req = ctx_req(ahash, ctx_icv(ahash, c));
+	struct scatterlist *sg = ctx_sg(ahash, req);
+	enum kipsec_stat why = KIPSEC_STAT_OUT_ERROR;
+	struct sk_buff *skb = c->skb;
+
+	if (ah_clear_mutable(skb, c, true) ||
+	    ah_fill_sg(skb, c, sg, nfrags, c->sa->flags & KIPSEC_SA_F_ESN))
+		goto undo;
+	why = KIPSEC_STAT_SA_DEAD;
+	if (!kipsec_inflight_get(c->net))
+		goto undo;
+	kipsec_sa_hold(c->sa);
+	ah_submit(c, req, sg, ah_output_done, ah_output_finish);
+	return 0;
+
+undo:
+	memcpy(skb_network_header(skb), c->hdr, c->hoff);
+	kfree(c);
+	return why;
 }
 
 /**
@@ -572,237 +514,56 @@ static void ah_output_done(struct crypto_async_request *base, int err)
 int kipsec_ah_output(struct net *net, struct kipsec_sa *sa,
 		     struct sk_buff *skb)
 {
-	struct crypto_ahash *ahash = sa->ahash;
-	bool tunnel = sa->mode == KIPSEC_MODE_TUNNEL;
-	bool esn = sa->flags & KIPSEC_SA_F_ESN;
-	enum kipsec_stat why = KIPSEC_STAT_OUT_ERROR;
-	int hdr_off, prev_off = 0, nfrags, err;
-	u8 proto, tos = 0, flow_lbl[3] = {};
-	unsigned int inner_len = skb->len;
-	unsigned int ahlen, outer = 0;
-	struct dst_entry *dst = NULL;
-	struct ahash_request *req;
-	struct ip_auth_hdr *ah;
-	struct scatterlist *sg;
+	enum kipsec_stat why = KIPSEC_STAT_CRYPTO_ERROR;
+	unsigned int inner_len = skb->len, ahlen;
 	struct sk_buff *trailer;
-	xfrm_address_t saddr;
-	bool inner4, outer4;
+	struct kipsec_encap e;
+	struct ip_auth_hdr *ah;
 	struct ah_ctx *c;
-	__be16 df = 0;
+	int nfrags;
 	u64 seq;
 
-	if (!ahash || sa->key.proto != IPPROTO_AH || !sa->icv_len ||
-	    sa->icv_len > AH_ICV_MAX) {
-		why = KIPSEC_STAT_CRYPTO_ERROR;
-		goto drop;
-	}
-	inner4 = ip_hdr(skb)->version == 4;
-	outer4 = sa->key.family == AF_INET;
+	if (!ah_sa_ok(sa) || sa->key.proto != IPPROTO_AH)
+		goto drop_skb;
 	ahlen = ah_hdr_len(sa, sa->key.family, sa->icv_len);
-	if (!skb_dst(skb) || skb_network_offset(skb))
+	why = kipsec_encap_prepare(net, sa, skb, IPPROTO_AH, &e);
+	if (why)
 		goto drop;
-
-	if (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb))
+	why = KIPSEC_STAT_OUT_ERROR;
+	if (!kipsec_encap_fits(skb, &e, ahlen))
 		goto drop;
-
-	if (tunnel) {
-		dst = ah_route(net, sa, &saddr);
-		if (!dst) {
-			why = KIPSEC_STAT_OUT_ROUTE;
-			goto drop;
-		}
-		hdr_off = 0;
-		outer = outer4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
-		if (inner4) {
-			proto = IPPROTO_IPIP;
-			tos = ip_hdr(skb)->tos;
-			df = ip_hdr(skb)->frag_off & htons(IP_DF);
-		} else {
-			proto = IPPROTO_IPV6;
-			tos = ipv6_get_dsfield(ipv6_hdr(skb));
-			df = htons(IP_DF);
-			memcpy(flow_lbl, ipv6_hdr(skb)->flow_lbl,
-			       sizeof(flow_lbl));
-		}
-	} else if (inner4) {
-		hdr_off = ip_hdr(skb)->ihl * 4;
-		proto = ip_hdr(skb)->protocol;
-	} else {
-		u8 *prevhdr;
-
-		hdr_off = ip6_find_1stfragopt(skb, &prevhdr);
-		if (hdr_off < 0)
-			goto drop;
-		prev_off = prevhdr - skb_network_header(skb);
-		proto = *prevhdr;
-	}
-	if (!tunnel && inner4 != outer4)
+	why = kipsec_encap_next_seq(sa, &seq);
+	if (why)
 		goto drop;
-	if (!kipsec_len_fits(skb->len + outer + ahlen, outer4))
-		goto drop;
-
-	/*
-	 * The sequence number: never wraps (RFC 4302 2.5), and never comes
-	 * from an SA that handed its counter to a successor (state update).
-	 */
-	spin_lock_bh(&sa->lock);
-	if (READ_ONCE(sa->dead)) {
-		spin_unlock_bh(&sa->lock);
-		why = KIPSEC_STAT_SA_DEAD;
-		goto drop;
-	}
-	if (sa->oseq >= (esn ? U64_MAX : U32_MAX)) {
-		spin_unlock_bh(&sa->lock);
-		kipsec_lft_seq_exhausted(sa);	/* a hard expiry */
-		why = KIPSEC_STAT_OUT_SEQ_OVERFLOW;
-		goto drop;
-	}
-	seq = ++sa->oseq;
-	spin_unlock_bh(&sa->lock);
-
+	why = KIPSEC_STAT_OUT_ERROR;
 	nfrags = skb_cow_data(skb, 0, &trailer);
-	if (nfrags < 0)
+	if (nfrags < 0 || kipsec_encap_route_skb(skb, sa, &e, ahlen, ahlen))
 		goto drop;
-
-	if (tunnel) {
-		ah_inner_pmtu(skb, sa, dst, outer + ahlen);
-		skb_dst_drop(skb);
-		skb_dst_set(skb, dst);
-		dst = NULL;
-	}
-	if (skb_cow_head(skb, ahlen + outer +
-			 LL_RESERVED_SPACE(skb_dst(skb)->dev)))
-		goto drop;
-
-	skb->ignore_df = 1;
-
-	/* headers: move the IP header (and v6 options) in front of AH */
-	if (!tunnel) {
-		u8 *old = skb->data;
-
-		skb_push(skb, ahlen);
-		memmove(skb->data, old, hdr_off);
-		skb_reset_network_header(skb);
-		if (inner4) {
-			ip_hdr(skb)->protocol = IPPROTO_AH;
-			ip_hdr(skb)->tot_len = htons(skb->len);
-			/* the ID is in the ICV: choose it before hashing */
-			if (skb->len > dst_mtu(skb_dst(skb)))
-				ip_select_ident(net, skb, NULL);
-			ip_send_check(ip_hdr(skb));
-		} else {
-			skb_network_header(skb)[prev_off] = IPPROTO_AH;
-			ipv6_hdr(skb)->payload_len =
-				htons(skb->len - sizeof(struct ipv6hdr));
-		}
-	} else {
-		skb_push(skb, ahlen + outer);
-		skb_reset_network_header(skb);
-		hdr_off = outer;
-		if (outer4) {
-			skb->protocol = htons(ETH_P_IP);
-			ah_outer4(skb, sa, &saddr, tos, df);
-		} else {
-			skb->protocol = htons(ETH_P_IPV6);
-			ah_outer6(skb, sa, &saddr, tos, flow_lbl);
-		}
-	}
-	skb_set_transport_header(skb, hdr_off);
-	ah = ip_auth_hdr(skb);
-	ah->nexthdr = proto;
-	ah->hdrlen = (ahlen >> 2) - 2;
-	ah->reserved = 0;
-	ah->spi = sa->key.spi;
-	ah->seq_no = htonl(lower_32_bits(seq));
-	/* the ICV field (and its padding) counts as zero in the ICV */
-	memset(ah->auth_data, 0, ahlen - sizeof(*ah));
-
-	skb_dst_force(skb);
-	if (!skb_dst(skb)) {
+	ah = kipsec_encap_push(net, sa, skb, &e, ahlen);
+	if (!ah) {
 		why = KIPSEC_STAT_OUT_ROUTE;
 		goto drop;
 	}
-
-	c = ah_alloc_ctx(ahash, hdr_off, nfrags + esn);
+	ah_write_hdr(ah, sa, e.proto, ahlen, seq);
+	c = ah_ctx_new(net, sa, skb, e.hdr_off, nfrags, seq);
 	if (!c)
 		goto drop;
-	c->skb = skb;
-	c->sa = sa;
-	c->net = net;
-	c->seq = seq;
 	c->len = inner_len;
 	c->ahlen = ahlen;
-	req = ctx_req(ahash, ctx_icv(ahash, c));
-	sg = ctx_sg(ahash, req);
-	if (ah_clear_mutable(skb, c, true) ||
-	    ah_fill_sg(skb, c, sg, nfrags, esn)) {
-		memcpy(skb_network_header(skb), c->hdr, c->hoff);
-		kfree(c);
+	why = ah_out_hash(c, nfrags);
+	if (why)
 		goto drop;
-	}
-	if (!kipsec_inflight_get(net)) {
-		memcpy(skb_network_header(skb), c->hdr, c->hoff);
-		kfree(c);
-		why = KIPSEC_STAT_SA_DEAD;
-		goto drop;
-	}
-
-	kipsec_sa_hold(sa);
-	ahash_request_set_tfm(req, ahash);
-	ahash_request_set_callback(req, CRYPTO_TFM_REQ_MAY_BACKLOG,
-				   ah_output_done, c);
-	ahash_request_set_crypt(req, sg, ctx_icv(ahash, c),
-				skb->len + (esn ? sizeof(c->seqhi) : 0));
-	err = ah_digest(c, req);
-	if (err == -EINPROGRESS || err == -EBUSY)
-		return 0;
-	ah_output_finish(c, err);
 	return 0;
 
 drop:
-	if (dst)
-		dst_release(dst);
+	kipsec_encap_release(&e);
+drop_skb:
 	kipsec_drop(net, sa, why);
 	kfree_skb(skb);
 	return -EINVAL;
 }
 
 /* ---- input ---- */
-
-/*
- * Offsets of the AH header and of the next-header byte naming it, from
- * the network header; -1 when the packet is not AH.
- */
-static int ah_find(struct sk_buff *skb, int *nhoff)
-{
-	const struct ipv6hdr *ip6h;
-	int off;
-	u8 nexthdr;
-
-	if (ip_hdr(skb)->version == 4) {
-		*nhoff = offsetof(struct iphdr, protocol);
-		return ip_hdr(skb)->protocol == IPPROTO_AH ?
-		       ip_hdr(skb)->ihl * 4 : -1;
-	}
-	ip6h = ipv6_hdr(skb);
-	nexthdr = ip6h->nexthdr;
-	*nhoff = offsetof(struct ipv6hdr, nexthdr);
-	off = sizeof(*ip6h);
-	while (nexthdr != IPPROTO_AH) {
-		struct ipv6_opt_hdr _h, *h;
-
-		if (!ipv6_ext_hdr(nexthdr) || nexthdr == NEXTHDR_NONE ||
-		    nexthdr == NEXTHDR_FRAGMENT || nexthdr == NEXTHDR_ESP)
-			return -1;
-		h = skb_header_pointer(skb, off, sizeof(_h), &_h);
-		if (!h)
-			return -1;
-		*nhoff = off;
-		off += ipv6_optlen(h);
-		nexthdr = h->nexthdr;
-	}
-	return off;
-}
 
 static void ah_input_finish(struct ah_ctx *c, int err);
 
@@ -822,6 +583,77 @@ static bool ah_len_ok(const struct kipsec_sa *sa, int family,
 				   crypto_ahash_digestsize(sa->ahash));
 }
 
+/* the AH header's offset, pulled into the linear part; -1 if malformed */
+static int ah_in_header(struct kipsec_sa *sa, struct sk_buff *skb,
+			int *nhoff, int *ahlen)
+{
+	struct ip_auth_hdr *ah;
+	int hoff;
+	u8 proto;
+
+	hoff = kipsec_encap_find(skb, &proto, nhoff);
+	if (hoff < 0 || proto != IPPROTO_AH ||
+	    !pskb_may_pull(skb, hoff + sizeof(*ah)))
+		return -1;
+	ah = (struct ip_auth_hdr *)(skb->data + hoff);
+	*ahlen = (ah->hdrlen + 2) << 2;
+	if (!ah_len_ok(sa, sa->key.family, *ahlen) ||
+	    !pskb_may_pull(skb, hoff + *ahlen))
+		return -1;
+	return hoff;
+}
+
+/*
+ * The context of an inbound packet, which becomes ours first: its headers
+ * are cleared in place.  NULL on error.
+ */
+static struct ah_ctx *ah_in_ctx(struct net *net, struct kipsec_sa *sa,
+				struct sk_buff *skb, int hoff, u64 seq,
+				int *nfrags)
+{
+	struct sk_buff *trailer;
+
+	if (skb_unclone(skb, GFP_ATOMIC))
+		return NULL;
+	*nfrags = skb_cow_data(skb, 0, &trailer);
+	if (*nfrags < 0)
+		return NULL;
+	return ah_ctx_new(net, sa, skb, hoff, *nfrags, seq);
+}
+
+/* keep the ICV received, hash; the packet continues in ah_input_finish() */
+static enum kipsec_stat ah_in_hash(struct ah_ctx *c, int nfrags)
+{
+	struct crypto_ahash *ahash = c->sa->ahash;
+	struct ahash_request *req = ctx_req(ahash, ctx_icv(ahash, c));
+	struct scatterlist *sg = ctx_sg(ahash, req);
+	enum kipsec_stat why = KIPSEC_STAT_IN_MALFORMED;
+	struct sk_buff *skb = c->skb;
+	struct ip_auth_hdr *ah;
+
+	ah = (struct ip_auth_hdr *)(skb->data + c->hoff);
+	memcpy(c->auth, ah->auth_data, c->sa->icv_len);
+	memset(ah->auth_data, 0, c->sa->icv_len);
+	if (ah_clear_mutable(skb, c, false))
+		goto free;
+	why = KIPSEC_STAT_CRYPTO_ERROR;
+	if (ah_fill_sg(skb, c, sg, nfrags, c->sa->flags & KIPSEC_SA_F_ESN))
+		goto free;
+	why = KIPSEC_STAT_SA_DEAD;
+	if (!kipsec_inflight_get(c->net))
+		goto free;
+	/* re-routed after AH; the device must outlive async crypto */
+	skb_dst_drop(skb);
+	dev_hold(skb->dev);
+	skb->ip_summed = CHECKSUM_NONE;
+	ah_submit(c, req, sg, ah_input_done, ah_input_finish);
+	return 0;
+
+free:
+	kfree(c);
+	return why;
+}
+
 /**
  * kipsec_ah_input - authenticate, strip AH and re-inject one packet
  * @net: its netns
@@ -836,151 +668,38 @@ static bool ah_len_ok(const struct kipsec_sa *sa, int family,
 int kipsec_ah_input(struct net *net, struct kipsec_sa *sa,
 		    struct sk_buff *skb)
 {
-	struct crypto_ahash *ahash = sa->ahash;
-	bool esn = sa->flags & KIPSEC_SA_F_ESN;
-	enum kipsec_stat why = KIPSEC_STAT_IN_MALFORMED;
-	int hoff, nhoff, ahlen, nfrags, err;
-	struct ahash_request *req;
-	struct sk_buff *trailer;
-	struct scatterlist *sg;
+	enum kipsec_stat why = KIPSEC_STAT_CRYPTO_ERROR;
+	int hoff, nhoff, ahlen, nfrags;
 	struct ip_auth_hdr *ah;
 	struct ah_ctx *c;
 	u64 seq;
 
-	if (!ahash || skb_network_offset(skb) || !sa->icv_len ||
-	    sa->icv_len > AH_ICV_MAX) {
-		why = KIPSEC_STAT_CRYPTO_ERROR;
+	if (!ah_sa_ok(sa) || skb_network_offset(skb))
 		goto drop;
-	}
-	hoff = ah_find(skb, &nhoff);
-	if (hoff < 0 || !pskb_may_pull(skb, hoff + sizeof(*ah)))
+	why = KIPSEC_STAT_IN_MALFORMED;
+	hoff = ah_in_header(sa, skb, &nhoff, &ahlen);
+	if (hoff < 0)
 		goto drop;
 	ah = (struct ip_auth_hdr *)(skb->data + hoff);
-	ahlen = (ah->hdrlen + 2) << 2;
-	if (!ah_len_ok(sa, sa->key.family, ahlen) ||
-	    !pskb_may_pull(skb, hoff + ahlen))
+	why = kipsec_encap_replay_check(sa, ah->seq_no, &seq);
+	if (why)
 		goto drop;
-	ah = (struct ip_auth_hdr *)(skb->data + hoff);
-
-	/* anti-replay before authentication; the window moves after it */
-	spin_lock_bh(&sa->lock);
-	seq = ntohl(ah->seq_no);
-	if (esn)
-		seq = kipsec_replay_infer_esn(&sa->replay, seq);
-	err = kipsec_replay_check(&sa->replay, seq);
-	spin_unlock_bh(&sa->lock);
-	if (err) {
-		why = err;
-		goto drop;
-	}
-
-	/* the headers are cleared in place: the packet must be ours */
 	why = KIPSEC_STAT_CRYPTO_ERROR;
-	if (skb_unclone(skb, GFP_ATOMIC))
-		goto drop;
-	nfrags = skb_cow_data(skb, 0, &trailer);
-	if (nfrags < 0)
-		goto drop;
-	ah = (struct ip_auth_hdr *)(skb->data + hoff);
-
-	c = ah_alloc_ctx(ahash, hoff, nfrags + esn);
+	c = ah_in_ctx(net, sa, skb, hoff, seq, &nfrags);
 	if (!c)
 		goto drop;
-	c->skb = skb;
-	c->sa = sa;
-	c->net = net;
-	c->seq = seq;
 	c->nhoff = nhoff;
 	c->ahlen = ahlen;
 	c->len = skb->len - hoff - ahlen;
-	req = ctx_req(ahash, ctx_icv(ahash, c));
-	sg = ctx_sg(ahash, req);
-	memcpy(c->auth, ah->auth_data, sa->icv_len);
-	memset(ah->auth_data, 0, sa->icv_len);
-	if (ah_clear_mutable(skb, c, false)) {
-		kfree(c);
-		why = KIPSEC_STAT_IN_MALFORMED;
-		goto drop;
-	}
-	if (ah_fill_sg(skb, c, sg, nfrags, esn)) {
-		kfree(c);
-		goto drop;
-	}
-	if (!kipsec_inflight_get(net)) {
-		kfree(c);
-		why = KIPSEC_STAT_SA_DEAD;
-		goto drop;
-	}
-
-	/* re-routed after AH; the device must outlive async crypto */
-	skb_dst_drop(skb);
-	dev_hold(skb->dev);
-	skb->ip_summed = CHECKSUM_NONE;
-
-	ahash_request_set_tfm(req, ahash);
-	ahash_request_set_callback(req, CRYPTO_TFM_REQ_MAY_BACKLOG,
-				   ah_input_done, c);
-	ahash_request_set_crypt(req, sg, ctx_icv(ahash, c),
-				skb->len + (esn ? sizeof(c->seqhi) : 0));
-	err = ah_digest(c, req);
-	if (err == -EINPROGRESS || err == -EBUSY)
+	why = ah_in_hash(c, nfrags);
+	if (!why)
 		return 0;
-	ah_input_finish(c, err);
-	return 0;
 
 drop:
 	kipsec_drop(net, sa, why);
 	kfree_skb(skb);
 	kipsec_sa_put(sa);
 	return -EINVAL;
-}
-
-/* tunnel mode: strip the outer header and AH, ECN per RFC 6040 */
-static int ah_decap_tunnel(struct sk_buff *skb, struct kipsec_sa *sa,
-			   int hlen, u8 nexthdr)
-{
-	u8 outer_tos, inner_tos;
-
-	outer_tos = ip_hdr(skb)->version == 4 ? ip_hdr(skb)->tos :
-			ipv6_get_dsfield(ipv6_hdr(skb));
-	__skb_pull(skb, hlen);
-	skb_reset_network_header(skb);
-	if (nexthdr == IPPROTO_IPIP) {
-		if (!pskb_may_pull(skb, sizeof(struct iphdr)) ||
-		    ip_hdr(skb)->version != 4 || ip_hdr(skb)->ihl < 5)
-			return -EINVAL;
-		skb->protocol = htons(ETH_P_IP);
-		inner_tos = ip_hdr(skb)->tos;
-	} else if (nexthdr == IPPROTO_IPV6) {
-		if (!pskb_may_pull(skb, sizeof(struct ipv6hdr)) ||
-		    ipv6_hdr(skb)->version != 6)
-			return -EINVAL;
-		skb->protocol = htons(ETH_P_IPV6);
-		inner_tos = ipv6_get_dsfield(ipv6_hdr(skb));
-	} else {
-		return -EINVAL;
-	}
-	if (!(sa->flags & KIPSEC_SA_F_NOECN) &&
-	    INET_ECN_decapsulate(skb, outer_tos, inner_tos) == 2)
-		return -EINVAL;	/* CE on a not-ECT inner packet: drop */
-	return 0;
-}
-
-/* transport mode: remove AH, fix the IP header */
-static void ah_decap_transport(struct sk_buff *skb, int hoff, int nhoff,
-			       int ahlen, u8 nexthdr)
-{
-	memmove(skb->data + ahlen, skb->data, hoff);
-	__skb_pull(skb, ahlen);
-	skb_reset_network_header(skb);
-	skb_network_header(skb)[nhoff] = nexthdr;
-	if (ip_hdr(skb)->version == 4) {
-		ip_hdr(skb)->tot_len = htons(skb->len);
-		ip_send_check(ip_hdr(skb));
-	} else {
-		ipv6_hdr(skb)->payload_len =
-			htons(skb->len - sizeof(struct ipv6hdr));
-	}
 }
 
 static void ah_input_finish(struct ah_ctx *c, int err)
@@ -1000,54 +719,16 @@ static void ah_input_finish(struct ah_ctx *c, int err)
 	/* the headers as received (the AH ICV field stays zero: removed) */
 	memcpy(skb_network_header(skb), c->hdr, hoff);
 	kfree(c);
-	if (err) {
+	if (err)
 		why = err == -EBADMSG ? KIPSEC_STAT_IN_AUTH_FAIL :
 					KIPSEC_STAT_CRYPTO_ERROR;
-		goto drop;
-	}
-	/*
-	 * Authentic: now the window may move (recheck: copies may race).  An
-	 * SA replaced by `state update` handed its window over under the
-	 * lock and is dead from then on.
-	 */
-	spin_lock_bh(&sa->lock);
-	err = READ_ONCE(sa->dead) ? KIPSEC_STAT_SA_DEAD :
-		kipsec_replay_advance(&sa->replay, seq);
-	spin_unlock_bh(&sa->lock);
-	if (err) {
-		why = err;
-		goto drop;
+	else	/* authentic: now the window may move */
+		why = kipsec_encap_replay_advance(sa, seq);
+	if (why) {
+		kipsec_encap_input_drop(net, sa, skb, dev, why);
+		return;
 	}
 	nexthdr = ((struct ip_auth_hdr *)(skb->data + hoff))->nexthdr;
-	ah_count(sa, net, KIPSEC_STAT_IN_PACKETS, len);
-
-	why = KIPSEC_STAT_IN_BAD_TRAILER;
-	if (sa->mode == KIPSEC_MODE_TUNNEL) {
-		if (ah_decap_tunnel(skb, sa, hoff + ahlen, nexthdr))
-			goto drop;
-	} else {
-		/* nothing to deliver */
-		if (nexthdr == IPPROTO_NONE)
-			goto drop;
-		ah_decap_transport(skb, hoff, nhoff, ahlen, nexthdr);
-	}
-	skb_mac_header_rebuild(skb);
-	if (skb->mac_len >= ETH_HLEN && dev->type == ARPHRD_ETHER)
-		eth_hdr(skb)->h_proto = skb->protocol;
-
-	nf_reset_ct(skb);
-	skb->pkt_type = PACKET_HOST;
-	skb->encapsulation = 0;
-	kipsec_hooks_reinject(sa, skb);
-	dev_put(dev);
-	kipsec_sa_put(sa);
-	kipsec_inflight_put(net);
-	return;
-
-drop:
-	kipsec_drop(net, sa, why);
-	kfree_skb(skb);
-	dev_put(dev);
-	kipsec_sa_put(sa);
-	kipsec_inflight_put(net);
+	kipsec_encap_count(sa, net, KIPSEC_STAT_IN_PACKETS, len);
+	kipsec_encap_deliver(net, sa, skb, dev, hoff, nhoff, ahlen, nexthdr);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * kipsec datapath internals shared by hooks.c, esp.c and ah.c only.
+ * kipsec datapath internals shared by hooks.c, encap.c, esp.c and ah.c
+ * only.
  * See docs/architecture.md for the packet paths.
  */
 #ifndef _KIPSEC_DATAPATH_H
@@ -37,6 +38,85 @@ static inline bool kipsec_len_fits(unsigned int len, bool v4)
 	return v4 ? len <= IP_MAX_MTU :
 		    len <= IPV6_MAXPLEN + sizeof(struct ipv6hdr);
 }
+
+/**
+ * struct kipsec_encap - the encapsulation of one outbound packet (encap.c)
+ * @dst: tunnel mode: the outer route, one reference, until it passes to
+ *       the packet (kipsec_encap_route_skb()) or is released
+ * @saddr: tunnel mode: the outer source address
+ * @outer: tunnel mode: the length of the outer IP header; 0 in transport
+ *         mode
+ * @hdr_off: where the ESP/AH header goes, from the network header: after
+ *           the IP header and IPv6 options before the fragment header in
+ *           transport mode, after the outer header in tunnel mode (set by
+ *           kipsec_encap_push())
+ * @prev_off: transport mode, IPv6: offset of the next-header byte that
+ *            will name ESP/AH
+ * @proto: the next header the ESP/AH header names
+ * @ipproto: IPPROTO_ESP or IPPROTO_AH
+ * @tos: tunnel mode: the inner DS field, copied to the outer header
+ * @flow_lbl: tunnel mode, IPv6 inner: its flow label, copied
+ * @df: tunnel mode: DF for an IPv4 outer header (set for IPv6 inner)
+ * @tunnel: the SA is in tunnel mode
+ * @inner4: the packet is IPv4
+ * @outer4: the SA is IPv4
+ *
+ * On the stack of the transform's output function, one packet each.
+ */
+struct kipsec_encap {
+	struct dst_entry *dst;
+	xfrm_address_t saddr;
+	unsigned int outer;
+	int hdr_off;
+	int prev_off;
+	u8 proto;
+	u8 ipproto;
+	u8 tos;
+	u8 flow_lbl[3];
+	__be16 df;
+	bool tunnel;
+	bool inner4;
+	bool outer4;
+};
+
+/* a transform's output: kipsec_esp_output(), kipsec_ah_output() */
+typedef int (*kipsec_output_t)(struct net *net, struct kipsec_sa *sa,
+			       struct sk_buff *skb);
+
+/* encap.c: output, in the order a transform calls them */
+enum kipsec_stat kipsec_encap_prepare(struct net *net, struct kipsec_sa *sa,
+				      struct sk_buff *skb, u8 ipproto,
+				      struct kipsec_encap *e);
+void kipsec_encap_release(struct kipsec_encap *e);
+bool kipsec_encap_fits(const struct sk_buff *skb,
+		       const struct kipsec_encap *e, unsigned int extra);
+int kipsec_encap_frag6(struct net *net, struct kipsec_sa *sa,
+		       struct sk_buff *skb, kipsec_output_t output);
+enum kipsec_stat kipsec_encap_next_seq(struct kipsec_sa *sa, u64 *seq);
+int kipsec_encap_route_skb(struct sk_buff *skb, struct kipsec_sa *sa,
+			   struct kipsec_encap *e, unsigned int hlen,
+			   unsigned int pmtu_over);
+void *kipsec_encap_push(struct net *net, struct kipsec_sa *sa,
+			struct sk_buff *skb, struct kipsec_encap *e,
+			unsigned int hlen);
+void kipsec_encap_output_finish(struct net *net, struct kipsec_sa *sa,
+				struct sk_buff *skb, unsigned int len, int err);
+
+/* encap.c: input */
+int kipsec_encap_find(struct sk_buff *skb, u8 *proto, int *nhoff);
+enum kipsec_stat kipsec_encap_replay_check(struct kipsec_sa *sa,
+					   __be32 seq_no, u64 *seq);
+enum kipsec_stat kipsec_encap_replay_advance(struct kipsec_sa *sa, u64 seq);
+void kipsec_encap_input_drop(struct net *net, struct kipsec_sa *sa,
+			     struct sk_buff *skb, struct net_device *dev,
+			     enum kipsec_stat why);
+void kipsec_encap_deliver(struct net *net, struct kipsec_sa *sa,
+			  struct sk_buff *skb, struct net_device *dev,
+			  int hoff, int nhoff, int hlen, u8 nexthdr);
+
+/* encap.c: both directions */
+void kipsec_encap_count(struct kipsec_sa *sa, struct net *net,
+			enum kipsec_stat pkts, unsigned int len);
 
 /* esp.c: set up and tear down esp.c's workqueue (defer_crypto) */
 int kipsec_esp_init(void);

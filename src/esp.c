@@ -40,21 +40,15 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/workqueue.h>
-#include <linux/if_arp.h>
-#include <linux/if_ether.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/random.h>
 #include <linux/scatterlist.h>
-#include <linux/netfilter_ipv6.h>
 #include <crypto/aead.h>
 #include <net/ip.h>
 #include <net/ipv6.h>
-#include <net/ip6_route.h>
-#include <net/route.h>
 #include <net/dst.h>
 #include <net/esp.h>
-#include <net/inet_ecn.h>
 #include "kipsec.h"
 #include "datapath.h"
 
@@ -625,140 +619,29 @@ void kipsec_esp_free_sa(struct kipsec_sa *sa)
 	sa->esp_order = NULL;
 }
 
-static void esp_count(struct kipsec_sa *sa, struct net *net,
-		      enum kipsec_stat pkts, unsigned int len)
-{
-	struct kipsec_net *kn = kipsec_pernet(net);
-
-	kipsec_stats_inc(sa->stats, pkts);
-	kipsec_stats_add(sa->stats, pkts + 1, len);
-	kipsec_stats_inc(kn->stats, pkts);
-	kipsec_stats_add(kn->stats, pkts + 1, len);
-	if (pkts == KIPSEC_STAT_IN_PACKETS)
-		kipsec_lft_count(sa, len);
-}
-
 /* ---- output ---- */
 
-/* the outer route of a tunnel SA, from the SA's cache; takes a reference */
-static struct dst_entry *esp_route(struct net *net, struct kipsec_sa *sa,
-				   xfrm_address_t *saddr)
-{
-	struct dst_entry *dst;
-
-	memset(saddr, 0, sizeof(*saddr));
-	local_bh_disable();
-	if (sa->key.family == AF_INET) {
-		struct flowi4 fl4 = {};
-		struct rtable *rt;
-
-		rt = dst_cache_get_ip4(&sa->dst_cache, &saddr->a4);
-		if (rt) {
-			dst = &rt->dst;
-			goto out;
-		}
-		fl4.daddr = sa->key.daddr.a4;
-		fl4.saddr = sa->saddr.a4;
-		fl4.flowi4_proto = IPPROTO_ESP;
-		rt = ip_route_output_key(net, &fl4);
-		if (IS_ERR(rt)) {
-			dst = NULL;
-			goto out;
-		}
-		dst = &rt->dst;
-		saddr->a4 = fl4.saddr;
-		dst_cache_set_ip4(&sa->dst_cache, dst, fl4.saddr);
-	} else {
-		struct flowi6 fl6 = {};
-
-		dst = dst_cache_get_ip6(&sa->dst_cache, &saddr->in6);
-		if (dst)
-			goto out;
-		fl6.daddr = sa->key.daddr.in6;
-		fl6.saddr = sa->saddr.in6;
-		fl6.flowi6_proto = IPPROTO_ESP;
-		dst = ip6_dst_lookup_flow(net, NULL, &fl6, NULL);
-		if (IS_ERR(dst)) {
-			dst = NULL;
-			goto out;
-		}
-		saddr->in6 = fl6.saddr;
-		dst_cache_set_ip6(&sa->dst_cache, dst, &fl6.saddr);
-	}
-out:
-	local_bh_enable();
-	return dst;
-}
-
-/* the outer IPv4 header, as xfrm4_tunnel_encap_add() */
-static void esp_outer4(struct sk_buff *skb, struct kipsec_sa *sa,
-		       const xfrm_address_t *saddr, u8 tos, __be16 df)
-{
-	struct iphdr *top = ip_hdr(skb);
-
-	top->version = 4;
-	top->ihl = 5;
-	tos = INET_ECN_encapsulate(tos, tos);
-	if (sa->flags & KIPSEC_SA_F_NOECN)
-		tos &= ~INET_ECN_MASK;
-	top->tos = tos;
-	top->tot_len = htons(skb->len);
-	top->frag_off = (sa->flags & KIPSEC_SA_F_NOPMTUDISC) ? 0 : df;
-	top->ttl = ip4_dst_hoplimit(skb_dst(skb));
-	top->protocol = IPPROTO_ESP;
-	top->saddr = saddr->a4;
-	top->daddr = sa->key.daddr.a4;
-	ip_select_ident(dev_net(skb_dst(skb)->dev), skb, NULL);
-	ip_send_check(top);
-}
-
-/* the outer IPv6 header, as xfrm6_tunnel_encap_add() */
-static void esp_outer6(struct sk_buff *skb, struct kipsec_sa *sa,
-		       const xfrm_address_t *saddr, u8 tos,
-		       const u8 *flow_lbl)
-{
-	struct ipv6hdr *top = ipv6_hdr(skb);
-
-	top->version = 6;
-	top->priority = 0;
-	memcpy(top->flow_lbl, flow_lbl, sizeof(top->flow_lbl));
-	tos = INET_ECN_encapsulate(tos, tos);
-	if (sa->flags & KIPSEC_SA_F_NOECN)
-		tos &= ~INET_ECN_MASK;
-	ipv6_change_dsfield(top, 0, tos);
-	top->payload_len = htons(skb->len - sizeof(*top));
-	top->nexthdr = IPPROTO_ESP;
-	top->hop_limit = ip6_dst_hoplimit(skb_dst(skb));
-	top->saddr = saddr->in6;
-	top->daddr = sa->key.daddr.in6;
-}
-
-/*
- * Tunnel mode: when the ESP packet would exceed the outer route's MTU,
- * lower the inner route's path MTU by the ESP overhead, as ip_tunnel does,
- * so that local senders (TCP) shrink their packets; this one is sent
- * fragmented.  Not when inner and outer destination are the same host:
- * both share the route and the MTU would only shrink further.
+/**
+ * struct esp_out - the ESP layout of one outbound packet
+ * @ivlen: IV length
+ * @icv: ICV length
+ * @blksize: the cipher's block size, at least 4
+ * @esplen: ESP header and IV
+ * @clen: payload, padding, pad length and next header: the bytes encrypted
+ * @nfrags: scatterlist entries of the packet (skb_cow_data())
+ * @inner_len: bytes counted in the SA: the packet before ESP
+ * @seq: its sequence number
  */
-static void esp_inner_pmtu(struct sk_buff *skb, struct kipsec_sa *sa,
-			   struct dst_entry *odst, unsigned int overhead)
-{
-	unsigned int omtu = dst_mtu(odst);
-	struct dst_entry *idst = skb_dst(skb);
-	bool same;
-
-	if (!idst || skb->len + overhead <= omtu || omtu <= overhead + 576)
-		return;
-	if (ip_hdr(skb)->version == 4)
-		same = sa->key.family == AF_INET &&
-		       ip_hdr(skb)->daddr == sa->key.daddr.a4;
-	else
-		same = sa->key.family == AF_INET6 &&
-		       ipv6_addr_equal(&ipv6_hdr(skb)->daddr,
-				       &sa->key.daddr.in6);
-	if (!same && dst_mtu(idst) > omtu - overhead)
-		skb_dst_update_pmtu_no_confirm(skb, omtu - overhead);
-}
+struct esp_out {
+	unsigned int ivlen;
+	unsigned int icv;
+	unsigned int blksize;
+	unsigned int esplen;
+	int clen;
+	int nfrags;
+	unsigned int inner_len;
+	u64 seq;
+};
 
 static void esp_output_finish(struct esp_ctx *c, int err)
 {
@@ -768,57 +651,144 @@ static void esp_output_finish(struct esp_ctx *c, int err)
 	unsigned int len = c->len;
 
 	esp_free_ctx(c);
-	if (err) {
-		kipsec_drop(net, sa, KIPSEC_STAT_CRYPTO_ERROR);
-		kfree_skb(skb);
-	} else if (READ_ONCE(sa->dead)) {
-		kipsec_drop(net, sa, KIPSEC_STAT_SA_DEAD);
-		kfree_skb(skb);
-	} else {
-		esp_count(sa, net, KIPSEC_STAT_OUT_PACKETS, len);
-		kipsec_hooks_xmit(net, skb);
-	}
-	kipsec_sa_put(sa);
-	kipsec_inflight_put(net);
+	kipsec_encap_output_finish(net, sa, skb, len, err);
 }
 
-/* per CPU, BH disabled: the SA of the inner fragments esp_frag6() emits */
-static DEFINE_PER_CPU(struct kipsec_sa *, esp_frag_sa);
-
-static int esp_frag6_out(struct net *net, struct sock *sk,
-			 struct sk_buff *skb)
+/* the SA's transform: its sizes; 0, or the drop reason */
+static enum kipsec_stat esp_out_sizes(struct kipsec_sa *sa,
+				      struct sk_buff *skb, struct esp_out *o)
 {
-	return kipsec_esp_output(net, __this_cpu_read(esp_frag_sa), skb);
+	struct crypto_aead *aead = sa->aead;
+
+	if (!aead || sa->key.proto != IPPROTO_ESP)
+		return KIPSEC_STAT_CRYPTO_ERROR;
+	o->ivlen = crypto_aead_ivsize(aead);
+	o->icv = crypto_aead_authsize(aead);
+	o->blksize = ALIGN(crypto_aead_blocksize(aead), 4);
+	o->esplen = sizeof(struct ip_esp_hdr) + o->ivlen;
+	o->inner_len = skb->len;
+	return 0;
+}
+
+/* the bytes ESP adds to a payload of @payload bytes */
+static unsigned int esp_overhead(const struct esp_out *o, int payload)
+{
+	return o->esplen + o->icv + ALIGN(payload + 2, o->blksize) - payload;
+}
+
+/* the trailer: padding 1, 2, 3..., pad length, next header, ICV */
+static int esp_add_trailer(struct sk_buff *skb, const struct kipsec_encap *e,
+			   struct esp_out *o)
+{
+	int payload = skb->len - e->hdr_off;
+	struct sk_buff *trailer;
+	int plen, tailen;
+
+	o->clen = ALIGN(payload + 2, o->blksize);
+	plen = o->clen - payload;
+	tailen = plen + o->icv;
+	o->nfrags = skb_cow_data(skb, tailen, &trailer);
+	if (o->nfrags < 0)
+		return o->nfrags;
+	esp_output_fill_trailer(skb_tail_pointer(trailer), 0, plen, e->proto);
+	pskb_put(skb, trailer, tailen);
+	return 0;
+}
+
+/* the ESP header: SPI, sequence number and IV */
+static void esp_write_hdr(struct ip_esp_hdr *esph, struct kipsec_sa *sa,
+			  const struct esp_out *o)
+{
+	unsigned int n = min(o->ivlen, 8U);
+	__be64 seqiv;
+
+	esph->spi = sa->key.spi;
+	esph->seq_no = htonl(lower_32_bits(o->seq));
+	/*
+	 * The IV: random for CBC, which needs it unpredictable (RFC 3602;
+	 * xfrm uses echainiv), else the sequence number XORed with the SA's
+	 * random iv_salt (as crypto/seqiv.c does): unique per packet for the
+	 * SA (counter modes, RFC 3686/4106/4309/4543/7634), and unlike the
+	 * bare number not repeated by an SA added again with the same key.
+	 */
+	if (sa->iv_random) {
+		get_random_bytes(esph->enc_data, o->ivlen);
+	} else {
+		seqiv = cpu_to_be64(o->seq ^ sa->iv_salt);
+		memset(esph->enc_data, 0, o->ivlen);
+		memcpy(esph->enc_data + o->ivlen - n, (u8 *)&seqiv + 8 - n, n);
+	}
 }
 
 /*
- * Tunnel mode, an IPv6 inner packet too long for any outer packet:
- * fragment it to its route's MTU first and encapsulate each fragment, as
- * xfrm6_output() does (ip6_fragment() before the transform; a packet the
- * sender does not allow to fragment gets ICMPv6 packet too big there).
- * A fragment too long again (an inner MTU near 64 KB) is dropped.
+ * The context and AEAD request of one packet: the associated data and
+ * the IV of @esph, then the @len bytes of @skb from @off, transformed in
+ * place (@len: with the ICV; the request encrypts @len minus the ICV).
+ * Returns -ENOMEM without memory, another error for a bad packet.
  */
-static int esp_frag6(struct net *net, struct kipsec_sa *sa,
-		     struct sk_buff *skb)
+static int esp_ctx_new(struct kipsec_sa *sa, struct sk_buff *skb,
+		       const struct ip_esp_hdr *esph, u64 seq, int nfrags,
+		       int off, int len, bool enc, struct esp_ctx **cp)
 {
-	const struct nf_ipv6_ops *v6ops;
-	int err = -EMSGSIZE;
+	struct crypto_aead *aead = sa->aead;
+	unsigned int ivlen = crypto_aead_ivsize(aead);
+	unsigned int assoclen;
+	struct scatterlist *sg;
+	struct esp_ctx *c;
+	int err;
+	u8 *iv;
 
-	local_bh_disable();
-	rcu_read_lock();
-	/* ip6_fragment() itself is not exported; netfilter's hook to it is */
-	v6ops = nf_get_ipv6_ops();
-	if (v6ops && !__this_cpu_read(esp_frag_sa)) {
-		__this_cpu_write(esp_frag_sa, sa);
-		err = v6ops->fragment(net, skb->sk, skb, esp_frag6_out);
-		__this_cpu_write(esp_frag_sa, NULL);
-	} else {
-		kipsec_drop(net, sa, KIPSEC_STAT_OUT_ERROR);
-		kfree_skb(skb);
+	c = esp_alloc_ctx(aead, nfrags + 1);
+	if (!c)
+		return -ENOMEM;
+	c->skb = skb;
+	c->sa = sa;
+	c->seq = seq;
+	iv = ctx_iv(aead, c);
+	c->req = ctx_req(aead, iv);
+	sg = ctx_sg(aead, c->req);
+	memcpy(iv, esph->enc_data, ivlen);
+	assoclen = esp_fill_aad(c, esph->spi, sa->flags & KIPSEC_SA_F_ESN,
+				iv, ivlen);
+	sg_init_table(sg, nfrags + 1);
+	sg_set_buf(sg, c->aad, assoclen);
+	err = skb_to_sgvec(skb, sg + 1, off, len);
+	if (unlikely(err < 0)) {
+		esp_free_ctx(c);
+		return err;
 	}
-	rcu_read_unlock();
-	local_bh_enable();
-	return err;
+	aead_request_set_tfm(c->req, aead);
+	aead_request_set_callback(c->req, CRYPTO_TFM_REQ_MAY_BACKLOG,
+				  esp_done, c);
+	aead_request_set_crypt(c->req, sg, sg,
+			       enc ? len - crypto_aead_authsize(aead) : len,
+			       iv);
+	aead_request_set_ad(c->req, assoclen);
+	*cp = c;
+	return 0;
+}
+
+/* encrypt; the packet continues in esp_output_finish() */
+static enum kipsec_stat esp_out_crypt(struct net *net, struct kipsec_sa *sa,
+				      struct sk_buff *skb,
+				      const struct kipsec_encap *e,
+				      const struct esp_out *o)
+{
+	struct esp_ctx *c;
+
+	if (esp_ctx_new(sa, skb, ip_esp_hdr(skb), o->seq, o->nfrags,
+			e->hdr_off + o->esplen, o->clen + o->icv, true, &c))
+		return KIPSEC_STAT_OUT_ERROR;
+	c->net = net;
+	c->len = o->inner_len;
+	if (!kipsec_inflight_get(net)) {
+		esp_free_ctx(c);
+		return KIPSEC_STAT_SA_DEAD;
+	}
+	kipsec_sa_hold(sa);
+	c->finish = esp_output_finish;
+	esp_submit(c, c->req, true, o->clen);
+	return 0;
 }
 
 /**
@@ -835,228 +805,47 @@ static int esp_frag6(struct net *net, struct kipsec_sa *sa,
 int kipsec_esp_output(struct net *net, struct kipsec_sa *sa,
 		      struct sk_buff *skb)
 {
-	struct crypto_aead *aead = sa->aead;
-	bool tunnel = sa->mode == KIPSEC_MODE_TUNNEL;
-	bool esn = sa->flags & KIPSEC_SA_F_ESN;
-	enum kipsec_stat why = KIPSEC_STAT_OUT_ERROR;
-	unsigned int ivlen, icv, blksize, esplen, outer = 0;
-	int hdr_off, prev_off = 0, payload, clen, plen, tailen, nfrags;
-	u8 proto, tos = 0, flow_lbl[3] = {};
-	unsigned int inner_len = skb->len;
-	struct dst_entry *dst = NULL;
 	struct ip_esp_hdr *esph;
-	struct aead_request *req;
-	struct scatterlist *sg;
-	struct sk_buff *trailer;
-	xfrm_address_t saddr;
-	unsigned int assoclen;
-	bool inner4, outer4;
-	__be16 df = 0;
-	__be64 seqiv;
-	struct esp_ctx *c;
-	u8 *iv;
-	u64 seq;
-	int err;
+	enum kipsec_stat why;
+	struct kipsec_encap e;
+	struct esp_out o;
 
-	if (!aead || sa->key.proto != IPPROTO_ESP) {
-		why = KIPSEC_STAT_CRYPTO_ERROR;
+	why = esp_out_sizes(sa, skb, &o);
+	if (why)
+		goto drop_skb;
+	why = kipsec_encap_prepare(net, sa, skb, IPPROTO_ESP, &e);
+	if (why)
 		goto drop;
-	}
-	ivlen = crypto_aead_ivsize(aead);
-	icv = crypto_aead_authsize(aead);
-	blksize = ALIGN(crypto_aead_blocksize(aead), 4);
-	esplen = sizeof(*esph) + ivlen;
-	inner4 = ip_hdr(skb)->version == 4;
-	outer4 = sa->key.family == AF_INET;
-	if (!skb_dst(skb) || skb_network_offset(skb))
-		goto drop;
-
-	if (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb))
-		goto drop;
-
-	if (tunnel) {
-		dst = esp_route(net, sa, &saddr);
-		if (!dst) {
-			why = KIPSEC_STAT_OUT_ROUTE;
+	if (!kipsec_encap_fits(skb, &e,
+			       esp_overhead(&o, skb->len - e.hdr_off))) {
+		why = KIPSEC_STAT_OUT_ERROR;
+		if (!e.tunnel || e.inner4)
 			goto drop;
-		}
-		hdr_off = 0;
-		outer = outer4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
-		if (inner4) {
-			proto = IPPROTO_IPIP;
-			tos = ip_hdr(skb)->tos;
-			df = ip_hdr(skb)->frag_off & htons(IP_DF);
-		} else {
-			proto = IPPROTO_IPV6;
-			tos = ipv6_get_dsfield(ipv6_hdr(skb));
-			df = htons(IP_DF);
-			memcpy(flow_lbl, ipv6_hdr(skb)->flow_lbl,
-			       sizeof(flow_lbl));
-		}
-	} else if (inner4) {
-		hdr_off = ip_hdr(skb)->ihl * 4;
-		proto = ip_hdr(skb)->protocol;
-	} else {
-		u8 *prevhdr;
-
-		hdr_off = ip6_find_1stfragopt(skb, &prevhdr);
-		if (hdr_off < 0)
-			goto drop;
-		prev_off = prevhdr - skb_network_header(skb);
-		proto = *prevhdr;
+		kipsec_encap_release(&e);
+		return kipsec_encap_frag6(net, sa, skb, kipsec_esp_output);
 	}
-	if (!tunnel && inner4 != outer4)
+	why = kipsec_encap_next_seq(sa, &o.seq);
+	if (why)
 		goto drop;
-	payload = skb->len - hdr_off;
-	if (!kipsec_len_fits(skb->len + outer + esplen + icv +
-			     ALIGN(payload + 2, blksize) - payload, outer4)) {
-		if (!tunnel || inner4)
-			goto drop;
-		dst_release(dst);
-		return esp_frag6(net, sa, skb);
-	}
-
-	/*
-	 * The sequence number: never wraps (RFC 4303 3.3.3), and never comes
-	 * from an SA that handed its counter to a successor (state update).
-	 */
-	spin_lock_bh(&sa->lock);
-	if (READ_ONCE(sa->dead)) {
-		spin_unlock_bh(&sa->lock);
-		why = KIPSEC_STAT_SA_DEAD;
+	why = KIPSEC_STAT_OUT_ERROR;
+	if (esp_add_trailer(skb, &e, &o) ||
+	    kipsec_encap_route_skb(skb, sa, &e, o.esplen,
+				   o.esplen + o.icv + 1 + o.blksize))
 		goto drop;
-	}
-	if (sa->oseq >= (esn ? U64_MAX : U32_MAX)) {
-		spin_unlock_bh(&sa->lock);
-		kipsec_lft_seq_exhausted(sa);	/* a hard expiry */
-		why = KIPSEC_STAT_OUT_SEQ_OVERFLOW;
-		goto drop;
-	}
-	seq = ++sa->oseq;
-	spin_unlock_bh(&sa->lock);
-
-	/* trailer: padding 1, 2, 3..., pad length, next header, ICV */
-	payload = skb->len - hdr_off;
-	clen = ALIGN(payload + 2, blksize);
-	plen = clen - payload;
-	tailen = plen + icv;
-	nfrags = skb_cow_data(skb, tailen, &trailer);
-	if (nfrags < 0)
-		goto drop;
-	esp_output_fill_trailer(skb_tail_pointer(trailer), 0, plen, proto);
-	pskb_put(skb, trailer, tailen);
-
-	if (tunnel) {
-		esp_inner_pmtu(skb, sa, dst, outer + esplen + icv + 1 + blksize);
-		skb_dst_drop(skb);
-		skb_dst_set(skb, dst);
-		dst = NULL;
-	}
-	if (skb_cow_head(skb, esplen + outer +
-			 LL_RESERVED_SPACE(skb_dst(skb)->dev)))
-		goto drop;
-
-	skb->ignore_df = 1;
-
-	/* headers: move the IP header (and v6 options) in front of ESP */
-	if (!tunnel) {
-		u8 *old = skb->data;
-
-		skb_push(skb, esplen);
-		memmove(skb->data, old, hdr_off);
-		skb_reset_network_header(skb);
-		if (inner4) {
-			ip_hdr(skb)->protocol = IPPROTO_ESP;
-			ip_hdr(skb)->tot_len = htons(skb->len);
-			/* to be fragmented: DF packets may carry ID 0 */
-			if (skb->len > dst_mtu(skb_dst(skb)))
-				ip_select_ident(net, skb, NULL);
-			ip_send_check(ip_hdr(skb));
-		} else {
-			skb_network_header(skb)[prev_off] = IPPROTO_ESP;
-			ipv6_hdr(skb)->payload_len =
-				htons(skb->len - sizeof(struct ipv6hdr));
-		}
-	} else {
-		skb_push(skb, esplen + outer);
-		skb_reset_network_header(skb);
-		hdr_off = outer;
-	}
-	skb_set_transport_header(skb, hdr_off);
-	esph = ip_esp_hdr(skb);
-	esph->spi = sa->key.spi;
-	esph->seq_no = htonl(lower_32_bits(seq));
-	/*
-	 * The IV: random for CBC, which needs it unpredictable (RFC 3602;
-	 * xfrm uses echainiv), else the sequence number XORed with the SA's
-	 * random iv_salt (as crypto/seqiv.c does): unique per packet for the
-	 * SA (counter modes, RFC 3686/4106/4309/4543/7634), and unlike the
-	 * bare number not repeated by an SA added again with the same key.
-	 */
-	if (sa->iv_random) {
-		get_random_bytes(esph->enc_data, ivlen);
-	} else {
-		seqiv = cpu_to_be64(seq ^ sa->iv_salt);
-		memset(esph->enc_data, 0, ivlen);
-		memcpy(esph->enc_data + ivlen - min(ivlen, 8U),
-		       (u8 *)&seqiv + 8 - min(ivlen, 8U), min(ivlen, 8U));
-	}
-
-	if (tunnel) {
-		if (sa->key.family == AF_INET) {
-			skb->protocol = htons(ETH_P_IP);
-			esp_outer4(skb, sa, &saddr, tos, df);
-		} else {
-			skb->protocol = htons(ETH_P_IPV6);
-			esp_outer6(skb, sa, &saddr, tos, flow_lbl);
-		}
-	}
-	skb_dst_force(skb);
-	if (!skb_dst(skb)) {
+	esph = kipsec_encap_push(net, sa, skb, &e, o.esplen);
+	if (!esph) {
 		why = KIPSEC_STAT_OUT_ROUTE;
 		goto drop;
 	}
-
-	c = esp_alloc_ctx(aead, nfrags + 1);
-	if (!c)
+	esp_write_hdr(esph, sa, &o);
+	why = esp_out_crypt(net, sa, skb, &e, &o);
+	if (why)
 		goto drop;
-	c->skb = skb;
-	c->sa = sa;
-	c->net = net;
-	c->seq = seq;
-	c->len = inner_len;
-	iv = ctx_iv(aead, c);
-	req = ctx_req(aead, iv);
-	sg = ctx_sg(aead, req);
-	memcpy(iv, esph->enc_data, ivlen);
-	assoclen = esp_fill_aad(c, esph->spi, esn, iv, ivlen);
-
-	sg_init_table(sg, nfrags + 1);
-	sg_set_buf(sg, c->aad, assoclen);
-	err = skb_to_sgvec(skb, sg + 1, hdr_off + esplen, clen + icv);
-	if (unlikely(err < 0)) {
-		esp_free_ctx(c);
-		goto drop;
-	}
-
-	if (!kipsec_inflight_get(net)) {
-		esp_free_ctx(c);
-		why = KIPSEC_STAT_SA_DEAD;
-		goto drop;
-	}
-	kipsec_sa_hold(sa);
-	aead_request_set_tfm(req, aead);
-	aead_request_set_callback(req, CRYPTO_TFM_REQ_MAY_BACKLOG,
-				  esp_done, c);
-	aead_request_set_crypt(req, sg, sg, clen, iv);
-	aead_request_set_ad(req, assoclen);
-	c->finish = esp_output_finish;
-	esp_submit(c, req, true, clen);
 	return 0;
 
 drop:
-	if (dst)
-		dst_release(dst);
+	kipsec_encap_release(&e);
+drop_skb:
 	kipsec_drop(net, sa, why);
 	kfree_skb(skb);
 	return -EINVAL;
@@ -1064,43 +853,59 @@ drop:
 
 /* ---- input ---- */
 
+static void esp_input_finish(struct esp_ctx *c, int err);
+
 /*
- * Offsets of the ESP header and of the next-header byte naming it, from
- * the network header; -1 when the packet is not ESP.
+ * The scatterlist entries of the packet, unshared first where decrypting
+ * in place needs it; negative on error.
  */
-static int esp_find(struct sk_buff *skb, int *nhoff)
+static int esp_in_nfrags(struct sk_buff *skb)
 {
-	const struct ipv6hdr *ip6h;
-	int off;
-	u8 nexthdr;
+	struct sk_buff *trailer;
 
-	if (ip_hdr(skb)->version == 4) {
-		*nhoff = offsetof(struct iphdr, protocol);
-		return ip_hdr(skb)->protocol == IPPROTO_ESP ?
-		       ip_hdr(skb)->ihl * 4 : -1;
-	}
-	ip6h = ipv6_hdr(skb);
-	nexthdr = ip6h->nexthdr;
-	*nhoff = offsetof(struct ipv6hdr, nexthdr);
-	off = sizeof(*ip6h);
-	while (nexthdr != IPPROTO_ESP) {
-		struct ipv6_opt_hdr _h, *h;
-
-		if (!ipv6_ext_hdr(nexthdr) || nexthdr == NEXTHDR_NONE ||
-		    nexthdr == NEXTHDR_FRAGMENT)
-			return -1;
-		h = skb_header_pointer(skb, off, sizeof(_h), &_h);
-		if (!h)
-			return -1;
-		*nhoff = off;
-		off += nexthdr == NEXTHDR_AUTH ? ipv6_authlen(h) :
-						 ipv6_optlen(h);
-		nexthdr = h->nexthdr;
-	}
-	return off;
+	if (!skb_cloned(skb) && !skb_is_nonlinear(skb))
+		return 1;
+	if (!skb_cloned(skb) && !skb_has_frag_list(skb) &&
+	    !skb_has_shared_frag(skb))
+		return skb_shinfo(skb)->nr_frags + 1;
+	return skb_cow_data(skb, 0, &trailer);
 }
 
-static void esp_input_finish(struct esp_ctx *c, int err);
+/* decrypt; the packet continues in esp_input_finish() */
+static enum kipsec_stat esp_in_crypt(struct net *net, struct kipsec_sa *sa,
+				     struct sk_buff *skb, int hoff, int nhoff,
+				     u64 seq)
+{
+	int hlen = hoff + sizeof(struct ip_esp_hdr) +
+		   crypto_aead_ivsize(sa->aead);
+	int elen = skb->len - hlen;
+	struct esp_ctx *c;
+	int nfrags, err;
+
+	nfrags = esp_in_nfrags(skb);
+	if (nfrags < 0)
+		return KIPSEC_STAT_CRYPTO_ERROR;
+	/* skb->data may have moved */
+	err = esp_ctx_new(sa, skb, (struct ip_esp_hdr *)(skb->data + hoff),
+			  seq, nfrags, hlen, elen, false, &c);
+	if (err)
+		return err == -ENOMEM ? KIPSEC_STAT_CRYPTO_ERROR :
+					KIPSEC_STAT_IN_MALFORMED;
+	c->net = net;
+	c->hoff = hoff;
+	c->nhoff = nhoff;
+	if (!kipsec_inflight_get(net)) {
+		esp_free_ctx(c);
+		return KIPSEC_STAT_SA_DEAD;
+	}
+	/* re-routed after decryption; the device must outlive async crypto */
+	skb_dst_drop(skb);
+	dev_hold(skb->dev);
+	skb->ip_summed = CHECKSUM_NONE;
+	c->finish = esp_input_finish;
+	esp_submit(c, c->req, false, elen);
+	return 0;
+}
 
 /**
  * kipsec_esp_input - authenticate, decrypt and re-inject one ESP packet
@@ -1117,104 +922,28 @@ int kipsec_esp_input(struct net *net, struct kipsec_sa *sa,
 		     struct sk_buff *skb)
 {
 	struct crypto_aead *aead = sa->aead;
-	bool esn = sa->flags & KIPSEC_SA_F_ESN;
-	enum kipsec_stat why = KIPSEC_STAT_IN_MALFORMED;
-	unsigned int ivlen, icv, assoclen;
-	int hoff, nhoff, hlen, elen, nfrags, err;
+	enum kipsec_stat why = KIPSEC_STAT_CRYPTO_ERROR;
 	struct ip_esp_hdr *esph;
-	struct aead_request *req;
-	struct scatterlist *sg;
-	struct sk_buff *trailer;
-	struct esp_ctx *c;
+	int hoff, nhoff, hlen;
+	u8 proto;
 	u64 seq;
-	u8 *iv;
 
-	if (!aead || skb_network_offset(skb)) {
-		why = KIPSEC_STAT_CRYPTO_ERROR;
+	if (!aead || skb_network_offset(skb))
 		goto drop;
-	}
-	ivlen = crypto_aead_ivsize(aead);
-	icv = crypto_aead_authsize(aead);
-	hoff = esp_find(skb, &nhoff);
-	if (hoff < 0)
+	why = KIPSEC_STAT_IN_MALFORMED;
+	hoff = kipsec_encap_find(skb, &proto, &nhoff);
+	if (hoff < 0 || proto != IPPROTO_ESP)
 		goto drop;
-	hlen = hoff + sizeof(*esph) + ivlen;
-	if (!pskb_may_pull(skb, hlen))
-		goto drop;
-	elen = skb->len - hlen;
-	if (elen < (int)icv + 2)
+	hlen = hoff + sizeof(*esph) + crypto_aead_ivsize(aead);
+	if (!pskb_may_pull(skb, hlen) ||
+	    (int)(skb->len - hlen) < (int)crypto_aead_authsize(aead) + 2)
 		goto drop;
 	esph = (struct ip_esp_hdr *)(skb->data + hoff);
-
-	/* anti-replay before decryption; the window moves after it */
-	spin_lock_bh(&sa->lock);
-	seq = ntohl(esph->seq_no);
-	if (esn)
-		seq = kipsec_replay_infer_esn(&sa->replay, seq);
-	err = kipsec_replay_check(&sa->replay, seq);
-	spin_unlock_bh(&sa->lock);
-	if (err) {
-		why = err;
-		goto drop;
-	}
-
-	if (!skb_cloned(skb) && !skb_is_nonlinear(skb)) {
-		nfrags = 1;
-	} else if (!skb_cloned(skb) && !skb_has_frag_list(skb) &&
-		   !skb_has_shared_frag(skb)) {
-		nfrags = skb_shinfo(skb)->nr_frags + 1;
-	} else {
-		nfrags = skb_cow_data(skb, 0, &trailer);
-		if (nfrags < 0) {
-			why = KIPSEC_STAT_CRYPTO_ERROR;
-			goto drop;
-		}
-		esph = (struct ip_esp_hdr *)(skb->data + hoff);
-	}
-
-	c = esp_alloc_ctx(aead, nfrags + 1);
-	if (!c) {
-		why = KIPSEC_STAT_CRYPTO_ERROR;
-		goto drop;
-	}
-	c->skb = skb;
-	c->sa = sa;
-	c->net = net;
-	c->seq = seq;
-	c->hoff = hoff;
-	c->nhoff = nhoff;
-	iv = ctx_iv(aead, c);
-	req = ctx_req(aead, iv);
-	sg = ctx_sg(aead, req);
-	memcpy(iv, esph->enc_data, ivlen);
-	assoclen = esp_fill_aad(c, esph->spi, esn, iv, ivlen);
-
-	sg_init_table(sg, nfrags + 1);
-	sg_set_buf(sg, c->aad, assoclen);
-	err = skb_to_sgvec(skb, sg + 1, hlen, elen);
-	if (unlikely(err < 0)) {
-		esp_free_ctx(c);
-		goto drop;
-	}
-	if (!kipsec_inflight_get(net)) {
-		esp_free_ctx(c);
-		why = KIPSEC_STAT_SA_DEAD;
-		goto drop;
-	}
-
-	/* re-routed after decryption; the device must outlive async crypto */
-	skb_dst_drop(skb);
-	dev_hold(skb->dev);
-	skb->ip_summed = CHECKSUM_NONE;
-
-	aead_request_set_tfm(req, aead);
-	aead_request_set_callback(req, CRYPTO_TFM_REQ_MAY_BACKLOG,
-				  esp_done, c);
-	aead_request_set_crypt(req, sg, sg, elen, iv);
-	aead_request_set_ad(req, assoclen);
-	c->finish = esp_input_finish;
-	esp_submit(c, req, false, elen);
-	return 0;
+	why = kipsec_encap_replay_check(sa, esph->seq_no, &seq);
+	if (!why)
+		why = esp_in_crypt(net, sa, skb, hoff, nhoff, seq);
+	if (!why)
+		return 0;
 
 drop:
 	kipsec_drop(net, sa, why);
@@ -1246,52 +975,25 @@ static int esp_trailer(struct sk_buff *skb, int hlen, unsigned int icv,
 	return pskb_trim(skb, skb->len - icv - 2 - padlen);
 }
 
-/* tunnel mode: strip the outer header, ECN per RFC 6040 */
-static int esp_decap_tunnel(struct sk_buff *skb, struct kipsec_sa *sa,
-			    int hlen, u8 nexthdr)
+/* after decryption: 0 when the packet goes on, else the drop reason */
+static enum kipsec_stat esp_in_verdict(struct kipsec_sa *sa,
+				       struct sk_buff *skb, int err, int hlen,
+				       u64 seq, u8 *nexthdr)
 {
-	u8 outer_tos, inner_tos;
-
-	outer_tos = ip_hdr(skb)->version == 4 ? ip_hdr(skb)->tos :
-			ipv6_get_dsfield(ipv6_hdr(skb));
-	__skb_pull(skb, hlen);
-	skb_reset_network_header(skb);
-	if (nexthdr == IPPROTO_IPIP) {
-		if (!pskb_may_pull(skb, sizeof(struct iphdr)) ||
-		    ip_hdr(skb)->version != 4 || ip_hdr(skb)->ihl < 5)
-			return -EINVAL;
-		skb->protocol = htons(ETH_P_IP);
-		inner_tos = ip_hdr(skb)->tos;
-	} else if (nexthdr == IPPROTO_IPV6) {
-		if (!pskb_may_pull(skb, sizeof(struct ipv6hdr)) ||
-		    ipv6_hdr(skb)->version != 6)
-			return -EINVAL;
-		skb->protocol = htons(ETH_P_IPV6);
-		inner_tos = ipv6_get_dsfield(ipv6_hdr(skb));
-	} else {
-		return -EINVAL;
-	}
-	if (!(sa->flags & KIPSEC_SA_F_NOECN) &&
-	    INET_ECN_decapsulate(skb, outer_tos, inner_tos) == 2)
-		return -EINVAL;	/* CE on a not-ECT inner packet: drop */
-	return 0;
-}
-
-/* transport mode: remove ESP header and IV, fix the IP header */
-static void esp_decap_transport(struct sk_buff *skb, int hoff, int nhoff,
-				int esplen, u8 nexthdr)
-{
-	memmove(skb->data + esplen, skb->data, hoff);
-	__skb_pull(skb, esplen);
-	skb_reset_network_header(skb);
-	skb_network_header(skb)[nhoff] = nexthdr;
-	if (ip_hdr(skb)->version == 4) {
-		ip_hdr(skb)->tot_len = htons(skb->len);
-		ip_send_check(ip_hdr(skb));
-	} else {
-		ipv6_hdr(skb)->payload_len =
-			htons(skb->len - sizeof(struct ipv6hdr));
-	}
+	if (err)
+		return err == -EBADMSG ? KIPSEC_STAT_IN_AUTH_FAIL :
+					 KIPSEC_STAT_CRYPTO_ERROR;
+	if (READ_ONCE(sa->dead))
+		return KIPSEC_STAT_SA_DEAD;
+	/*
+	 * The trailer before the window: without integrity (digest_null) a
+	 * forged or corrupted packet reaches this point, and must not use up
+	 * the sequence number of the genuine one (xfrm_input() advances only
+	 * after the type's input succeeded).
+	 */
+	if (esp_trailer(skb, hlen, crypto_aead_authsize(sa->aead), nexthdr))
+		return KIPSEC_STAT_IN_BAD_TRAILER;
+	return kipsec_encap_replay_advance(sa, seq);
 }
 
 static void esp_input_finish(struct esp_ctx *c, int err)
@@ -1300,74 +1002,20 @@ static void esp_input_finish(struct esp_ctx *c, int err)
 	struct kipsec_sa *sa = c->sa;
 	struct net_device *dev = skb->dev;
 	struct net *net = c->net;
-	struct crypto_aead *aead = sa->aead;
 	unsigned int esplen = sizeof(struct ip_esp_hdr) +
-			      crypto_aead_ivsize(aead);
-	unsigned int icv = crypto_aead_authsize(aead);
+			      crypto_aead_ivsize(sa->aead);
 	int hoff = c->hoff, nhoff = c->nhoff;
 	enum kipsec_stat why;
 	u64 seq = c->seq;
 	u8 nexthdr;
 
 	esp_free_ctx(c);
-	if (err) {
-		why = err == -EBADMSG ? KIPSEC_STAT_IN_AUTH_FAIL :
-					KIPSEC_STAT_CRYPTO_ERROR;
-		goto drop;
+	why = esp_in_verdict(sa, skb, err, hoff + esplen, seq, &nexthdr);
+	if (why) {
+		kipsec_encap_input_drop(net, sa, skb, dev, why);
+		return;
 	}
-	why = KIPSEC_STAT_SA_DEAD;
-	if (READ_ONCE(sa->dead))
-		goto drop;
-	/*
-	 * The trailer before the window: without integrity (digest_null) a
-	 * forged or corrupted packet reaches this point, and must not use up
-	 * the sequence number of the genuine one (xfrm_input() advances only
-	 * after the type's input succeeded).
-	 */
-	why = KIPSEC_STAT_IN_BAD_TRAILER;
-	if (esp_trailer(skb, hoff + esplen, icv, &nexthdr))
-		goto drop;
-	/*
-	 * Decrypted and well-formed: now the window may move (recheck:
-	 * copies may race).  An SA replaced by `state update` handed its
-	 * window over under the lock and is dead from then on.
-	 */
-	spin_lock_bh(&sa->lock);
-	err = READ_ONCE(sa->dead) ? KIPSEC_STAT_SA_DEAD :
-		kipsec_replay_advance(&sa->replay, seq);
-	spin_unlock_bh(&sa->lock);
-	if (err) {
-		why = err;
-		goto drop;
-	}
-	esp_count(sa, net, KIPSEC_STAT_IN_PACKETS, skb->len - hoff - esplen);
-
-	if (sa->mode == KIPSEC_MODE_TUNNEL) {
-		if (esp_decap_tunnel(skb, sa, hoff + esplen, nexthdr))
-			goto drop;
-	} else {
-		/* RFC 4303: dummy packets (next header 59) are dropped */
-		if (nexthdr == IPPROTO_NONE)
-			goto drop;
-		esp_decap_transport(skb, hoff, nhoff, esplen, nexthdr);
-	}
-	skb_mac_header_rebuild(skb);
-	if (skb->mac_len >= ETH_HLEN && dev->type == ARPHRD_ETHER)
-		eth_hdr(skb)->h_proto = skb->protocol;
-
-	nf_reset_ct(skb);
-	skb->pkt_type = PACKET_HOST;
-	skb->encapsulation = 0;
-	kipsec_hooks_reinject(sa, skb);
-	dev_put(dev);
-	kipsec_sa_put(sa);
-	kipsec_inflight_put(net);
-	return;
-
-drop:
-	kipsec_drop(net, sa, why);
-	kfree_skb(skb);
-	dev_put(dev);
-	kipsec_sa_put(sa);
-	kipsec_inflight_put(net);
+	kipsec_encap_count(sa, net, KIPSEC_STAT_IN_PACKETS,
+			   skb->len - hoff - esplen);
+	kipsec_encap_deliver(net, sa, skb, dev, hoff, nhoff, esplen, nexthdr);
 }

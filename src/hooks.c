@@ -499,48 +499,26 @@ static unsigned int check_plain(struct net *net, struct sk_buff *skb, u8 pf,
 /*
  * The protocol (IPPROTO_ESP or IPPROTO_AH), SPI and outer destination of
  * an IPsec packet; 0 if the packet is neither.  IPv6: the first ESP or AH
- * header in the extension header chain (ipv6_skip_exthdr() would skip AH).
+ * header in the extension header chain (kipsec_encap_find()).
  */
 static u8 ipsec_spi(struct sk_buff *skb, u8 pf, xfrm_address_t *daddr,
 		    __be32 *spi)
 {
-	int noff = skb_network_offset(skb);
 	__be32 buf, *p;
+	int off, nhoff;
 	u8 nexthdr;
-	int off;
 
 	memset(daddr, 0, sizeof(*daddr));
-	if (pf == NFPROTO_IPV4) {
-		const struct iphdr *iph = ip_hdr(skb);
-
-		nexthdr = iph->protocol;
-		if (nexthdr != IPPROTO_ESP && nexthdr != IPPROTO_AH)
-			return 0;
-		daddr->a4 = iph->daddr;
-		off = noff + iph->ihl * 4;
-	} else {
-		const struct ipv6hdr *ip6h = ipv6_hdr(skb);
-
-		nexthdr = ip6h->nexthdr;
-		off = noff + sizeof(*ip6h);
-		while (nexthdr != IPPROTO_ESP && nexthdr != IPPROTO_AH) {
-			struct ipv6_opt_hdr _h, *h;
-
-			if (!ipv6_ext_hdr(nexthdr) ||
-			    nexthdr == NEXTHDR_NONE ||
-			    nexthdr == NEXTHDR_FRAGMENT)
-				return 0;
-			h = skb_header_pointer(skb, off, sizeof(_h), &_h);
-			if (!h)
-				return 0;
-			off += ipv6_optlen(h);
-			nexthdr = h->nexthdr;
-		}
-		memcpy(&daddr->in6, &ip6h->daddr, sizeof(daddr->in6));
-	}
+	off = kipsec_encap_find(skb, &nexthdr, &nhoff);
+	if (off < 0)
+		return 0;
+	if (pf == NFPROTO_IPV4)
+		daddr->a4 = ip_hdr(skb)->daddr;
+	else
+		memcpy(&daddr->in6, &ipv6_hdr(skb)->daddr, sizeof(daddr->in6));
 	/* the SPI: AH's second word, ESP's first */
-	p = skb_header_pointer(skb, off + (nexthdr == IPPROTO_AH ? 4 : 0),
-			       sizeof(buf), &buf);
+	off += skb_network_offset(skb) + (nexthdr == IPPROTO_AH ? 4 : 0);
+	p = skb_header_pointer(skb, off, sizeof(buf), &buf);
 	if (!p) {
 		/* too short: the transform counts it as malformed */
 		*spi = 0;

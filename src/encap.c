@@ -1,0 +1,720 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kipsec: the encapsulation layer under ESP and AH.
+ *
+ * Everything around the transform's own header and crypto lives here, so
+ * that ESP and AH share one copy and a change to the outer packet (NAT-T's
+ * UDP header, ESP in TCP) lands in one place:
+ *
+ * - output: the outer route of a tunnel SA, the inner path MTU, where the
+ *   ESP/AH header goes (after the IP header and IPv6 options in transport
+ *   mode, after a new outer IPv4/IPv6 header in tunnel mode), the
+ *   sequence number, IPv6 inner fragmentation, and the transmit;
+ * - input: the ESP/AH header in the extension header chain, the replay
+ *   window, tunnel and transport decapsulation and re-injection;
+ * - the SA and netns counters of both.
+ *
+ * The outer headers follow xfrm4_tunnel_encap_add() and
+ * xfrm6_tunnel_encap_add(), the decapsulation xfrm4/6_remove_tunnel_encap()
+ * and xfrm_input(), so that Linux xfrm interoperates byte for byte.
+ */
+#include <linux/kernel.h>
+#include <linux/if_arp.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/netfilter_ipv6.h>
+#include <net/ip.h>
+#include <net/ipv6.h>
+#include <net/ip6_route.h>
+#include <net/route.h>
+#include <net/dst.h>
+#include <net/inet_ecn.h>
+#include "kipsec.h"
+#include "datapath.h"
+
+/**
+ * kipsec_encap_count - count a packet in its SA and its netns
+ * @sa: the SA
+ * @net: its netns
+ * @pkts: KIPSEC_STAT_OUT_PACKETS or KIPSEC_STAT_IN_PACKETS (the bytes
+ *        counter follows it)
+ * @len: the bytes to count
+ *
+ * Inbound packets also count in the SA's lifetime, after authentication,
+ * so that forged packets cannot use an SA up.
+ */
+void kipsec_encap_count(struct kipsec_sa *sa, struct net *net,
+			enum kipsec_stat pkts, unsigned int len)
+{
+	struct kipsec_net *kn = kipsec_pernet(net);
+
+	kipsec_stats_inc(sa->stats, pkts);
+	kipsec_stats_add(sa->stats, pkts + 1, len);
+	kipsec_stats_inc(kn->stats, pkts);
+	kipsec_stats_add(kn->stats, pkts + 1, len);
+	if (pkts == KIPSEC_STAT_IN_PACKETS)
+		kipsec_lft_count(sa, len);
+}
+
+/* ---- output ---- */
+
+/* the outer route of a tunnel SA, from the SA's cache; takes a reference */
+static struct dst_entry *route4(struct net *net, struct kipsec_sa *sa,
+				xfrm_address_t *saddr, u8 ipproto)
+{
+	struct flowi4 fl4 = {};
+	struct rtable *rt;
+
+	rt = dst_cache_get_ip4(&sa->dst_cache, &saddr->a4);
+	if (rt)
+		return &rt->dst;
+	fl4.daddr = sa->key.daddr.a4;
+	fl4.saddr = sa->saddr.a4;
+	fl4.flowi4_proto = ipproto;
+	rt = ip_route_output_key(net, &fl4);
+	if (IS_ERR(rt))
+		return NULL;
+	saddr->a4 = fl4.saddr;
+	dst_cache_set_ip4(&sa->dst_cache, &rt->dst, fl4.saddr);
+	return &rt->dst;
+}
+
+static struct dst_entry *route6(struct net *net, struct kipsec_sa *sa,
+				xfrm_address_t *saddr, u8 ipproto)
+{
+	struct flowi6 fl6 = {};
+	struct dst_entry *dst;
+
+	dst = dst_cache_get_ip6(&sa->dst_cache, &saddr->in6);
+	if (dst)
+		return dst;
+	fl6.daddr = sa->key.daddr.in6;
+	fl6.saddr = sa->saddr.in6;
+	fl6.flowi6_proto = ipproto;
+	dst = ip6_dst_lookup_flow(net, NULL, &fl6, NULL);
+	if (IS_ERR(dst))
+		return NULL;
+	saddr->in6 = fl6.saddr;
+	dst_cache_set_ip6(&sa->dst_cache, dst, &fl6.saddr);
+	return dst;
+}
+
+static struct dst_entry *route(struct net *net, struct kipsec_sa *sa,
+			       xfrm_address_t *saddr, u8 ipproto)
+{
+	struct dst_entry *dst;
+
+	memset(saddr, 0, sizeof(*saddr));
+	/* dst_cache is per CPU */
+	local_bh_disable();
+	if (sa->key.family == AF_INET)
+		dst = route4(net, sa, saddr, ipproto);
+	else
+		dst = route6(net, sa, saddr, ipproto);
+	local_bh_enable();
+	return dst;
+}
+
+/* tunnel mode: what the outer header copies from the inner one */
+static void prepare_tunnel(struct sk_buff *skb, struct kipsec_encap *e)
+{
+	e->hdr_off = 0;
+	e->outer = e->outer4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
+	if (e->inner4) {
+		e->proto = IPPROTO_IPIP;
+		e->tos = ip_hdr(skb)->tos;
+		e->df = ip_hdr(skb)->frag_off & htons(IP_DF);
+	} else {
+		e->proto = IPPROTO_IPV6;
+		e->tos = ipv6_get_dsfield(ipv6_hdr(skb));
+		e->df = htons(IP_DF);
+		memcpy(e->flow_lbl, ipv6_hdr(skb)->flow_lbl,
+		       sizeof(e->flow_lbl));
+	}
+}
+
+/* transport mode: the ESP/AH header goes after the IP header (v6 options) */
+static int prepare_transport(struct sk_buff *skb, struct kipsec_encap *e)
+{
+	u8 *prevhdr;
+
+	if (e->inner4 != e->outer4)
+		return -EINVAL;
+	if (e->inner4) {
+		e->hdr_off = ip_hdr(skb)->ihl * 4;
+		e->proto = ip_hdr(skb)->protocol;
+		return 0;
+	}
+	e->hdr_off = ip6_find_1stfragopt(skb, &prevhdr);
+	if (e->hdr_off < 0)
+		return -EINVAL;
+	e->prev_off = prevhdr - skb_network_header(skb);
+	e->proto = *prevhdr;
+	return 0;
+}
+
+/**
+ * kipsec_encap_prepare - plan the encapsulation of one outbound packet
+ * @net: its netns
+ * @sa: the outbound SA
+ * @skb: a non-GSO packet, skb->data at its IP header, routed (skb_dst)
+ * @ipproto: IPPROTO_ESP or IPPROTO_AH
+ * @e: filled in; tunnel mode: holds the outer route until
+ *     kipsec_encap_route_skb() or kipsec_encap_release()
+ *
+ * Return: 0, or the drop reason (the caller drops @skb).
+ */
+enum kipsec_stat kipsec_encap_prepare(struct net *net, struct kipsec_sa *sa,
+				      struct sk_buff *skb, u8 ipproto,
+				      struct kipsec_encap *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ipproto = ipproto;
+	e->tunnel = sa->mode == KIPSEC_MODE_TUNNEL;
+	e->inner4 = ip_hdr(skb)->version == 4;
+	e->outer4 = sa->key.family == AF_INET;
+	if (!skb_dst(skb) || skb_network_offset(skb))
+		return KIPSEC_STAT_OUT_ERROR;
+	if (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb))
+		return KIPSEC_STAT_OUT_ERROR;
+	if (!e->tunnel)
+		return prepare_transport(skb, e) ? KIPSEC_STAT_OUT_ERROR : 0;
+	e->dst = route(net, sa, &e->saddr, ipproto);
+	if (!e->dst)
+		return KIPSEC_STAT_OUT_ROUTE;
+	prepare_tunnel(skb, e);
+	return 0;
+}
+
+/**
+ * kipsec_encap_release - let go of what kipsec_encap_prepare() holds
+ * @e: the plan of a packet that is dropped or handed elsewhere
+ */
+void kipsec_encap_release(struct kipsec_encap *e)
+{
+	dst_release(e->dst);
+	e->dst = NULL;
+}
+
+/**
+ * kipsec_encap_fits - the packet fits its IP length field once grown
+ * @skb: the packet, as kipsec_encap_prepare() saw it
+ * @e: its plan
+ * @extra: the bytes the transform adds (header, IV, trailer, ICV)
+ */
+bool kipsec_encap_fits(const struct sk_buff *skb,
+		       const struct kipsec_encap *e, unsigned int extra)
+{
+	return kipsec_len_fits(skb->len + e->outer + extra, e->outer4);
+}
+
+/**
+ * kipsec_encap_next_seq - take the SA's next outbound sequence number
+ * @sa: the outbound SA
+ * @seq: the number taken
+ *
+ * Never wraps (RFC 4303 3.3.3, RFC 4302 2.5): the last number ends the SA
+ * as a hard expiry.  Never comes from an SA that handed its counter to a
+ * successor (state update): that SA is dead.
+ *
+ * Return: 0, or the drop reason.
+ */
+enum kipsec_stat kipsec_encap_next_seq(struct kipsec_sa *sa, u64 *seq)
+{
+	bool esn = sa->flags & KIPSEC_SA_F_ESN;
+
+	spin_lock_bh(&sa->lock);
+	if (READ_ONCE(sa->dead)) {
+		spin_unlock_bh(&sa->lock);
+		return KIPSEC_STAT_SA_DEAD;
+	}
+	if (sa->oseq >= (esn ? U64_MAX : U32_MAX)) {
+		spin_unlock_bh(&sa->lock);
+		kipsec_lft_seq_exhausted(sa);	/* a hard expiry */
+		return KIPSEC_STAT_OUT_SEQ_OVERFLOW;
+	}
+	*seq = ++sa->oseq;
+	spin_unlock_bh(&sa->lock);
+	return 0;
+}
+
+/*
+ * Tunnel mode: when the ESP/AH packet would exceed the outer route's MTU,
+ * lower the inner route's path MTU by the overhead, as ip_tunnel does, so
+ * that local senders (TCP) shrink their packets; this one is sent
+ * fragmented.  Not when inner and outer destination are the same host:
+ * both share the route and the MTU would only shrink further.
+ */
+static void inner_pmtu(struct sk_buff *skb, struct kipsec_sa *sa,
+		       struct dst_entry *odst, unsigned int overhead)
+{
+	unsigned int omtu = dst_mtu(odst);
+	struct dst_entry *idst = skb_dst(skb);
+	bool same;
+
+	if (!idst || skb->len + overhead <= omtu || omtu <= overhead + 576)
+		return;
+	if (ip_hdr(skb)->version == 4)
+		same = sa->key.family == AF_INET &&
+		       ip_hdr(skb)->daddr == sa->key.daddr.a4;
+	else
+		same = sa->key.family == AF_INET6 &&
+		       ipv6_addr_equal(&ipv6_hdr(skb)->daddr,
+				       &sa->key.daddr.in6);
+	if (!same && dst_mtu(idst) > omtu - overhead)
+		skb_dst_update_pmtu_no_confirm(skb, omtu - overhead);
+}
+
+/**
+ * kipsec_encap_route_skb - route the packet as it will leave, make room
+ * @skb: the packet, its trailer (if any) added
+ * @sa: its SA
+ * @e: its plan; tunnel mode: the outer route passes to @skb
+ * @hlen: the bytes of the ESP/AH header (and IV) to go in front
+ * @pmtu_over: the transform's overhead for the inner path MTU (header,
+ *             IV, ICV and the worst case of padding)
+ *
+ * Return: 0, or -ENOMEM (the caller drops @skb).
+ */
+int kipsec_encap_route_skb(struct sk_buff *skb, struct kipsec_sa *sa,
+			   struct kipsec_encap *e, unsigned int hlen,
+			   unsigned int pmtu_over)
+{
+	if (e->tunnel) {
+		inner_pmtu(skb, sa, e->dst, e->outer + pmtu_over);
+		skb_dst_drop(skb);
+		skb_dst_set(skb, e->dst);
+		e->dst = NULL;
+	}
+	return skb_cow_head(skb, hlen + e->outer +
+			    LL_RESERVED_SPACE(skb_dst(skb)->dev));
+}
+
+/* the outer IPv4 header, as xfrm4_tunnel_encap_add() */
+static void outer4(struct sk_buff *skb, struct kipsec_sa *sa,
+		   const struct kipsec_encap *e)
+{
+	struct iphdr *top = ip_hdr(skb);
+	u8 tos;
+
+	top->version = 4;
+	top->ihl = 5;
+	tos = INET_ECN_encapsulate(e->tos, e->tos);
+	if (sa->flags & KIPSEC_SA_F_NOECN)
+		tos &= ~INET_ECN_MASK;
+	top->tos = tos;
+	top->tot_len = htons(skb->len);
+	top->frag_off = (sa->flags & KIPSEC_SA_F_NOPMTUDISC) ? 0 : e->df;
+	top->ttl = ip4_dst_hoplimit(skb_dst(skb));
+	top->protocol = e->ipproto;
+	top->saddr = e->saddr.a4;
+	top->daddr = sa->key.daddr.a4;
+	ip_select_ident(dev_net(skb_dst(skb)->dev), skb, NULL);
+	ip_send_check(top);
+}
+
+/* the outer IPv6 header, as xfrm6_tunnel_encap_add() */
+static void outer6(struct sk_buff *skb, struct kipsec_sa *sa,
+		   const struct kipsec_encap *e)
+{
+	struct ipv6hdr *top = ipv6_hdr(skb);
+	u8 tos;
+
+	top->version = 6;
+	top->priority = 0;
+	memcpy(top->flow_lbl, e->flow_lbl, sizeof(top->flow_lbl));
+	tos = INET_ECN_encapsulate(e->tos, e->tos);
+	if (sa->flags & KIPSEC_SA_F_NOECN)
+		tos &= ~INET_ECN_MASK;
+	ipv6_change_dsfield(top, 0, tos);
+	top->payload_len = htons(skb->len - sizeof(*top));
+	top->nexthdr = e->ipproto;
+	top->hop_limit = ip6_dst_hoplimit(skb_dst(skb));
+	top->saddr = e->saddr.in6;
+	top->daddr = sa->key.daddr.in6;
+}
+
+/* tunnel mode: a new outer header in front of the ESP/AH header */
+static void push_tunnel(struct sk_buff *skb, struct kipsec_sa *sa,
+			struct kipsec_encap *e, unsigned int hlen)
+{
+	skb_push(skb, hlen + e->outer);
+	skb_reset_network_header(skb);
+	e->hdr_off = e->outer;
+	if (e->outer4) {
+		skb->protocol = htons(ETH_P_IP);
+		outer4(skb, sa, e);
+	} else {
+		skb->protocol = htons(ETH_P_IPV6);
+		outer6(skb, sa, e);
+	}
+}
+
+/* transport mode: move the IP header (and v6 options) forward */
+static void push_transport(struct net *net, struct sk_buff *skb,
+			   struct kipsec_encap *e, unsigned int hlen)
+{
+	u8 *old = skb->data;
+
+	skb_push(skb, hlen);
+	memmove(skb->data, old, e->hdr_off);
+	skb_reset_network_header(skb);
+	if (e->inner4) {
+		ip_hdr(skb)->protocol = e->ipproto;
+		ip_hdr(skb)->tot_len = htons(skb->len);
+		/*
+		 * To be fragmented: DF packets may carry ID 0.  AH hashes the
+		 * ID, so it is chosen here, before the ICV.
+		 */
+		if (skb->len > dst_mtu(skb_dst(skb)))
+			ip_select_ident(net, skb, NULL);
+		ip_send_check(ip_hdr(skb));
+	} else {
+		skb_network_header(skb)[e->prev_off] = e->ipproto;
+		ipv6_hdr(skb)->payload_len =
+			htons(skb->len - sizeof(struct ipv6hdr));
+	}
+}
+
+/**
+ * kipsec_encap_push - build the headers in front of the ESP/AH header
+ * @net: the netns
+ * @sa: the outbound SA
+ * @skb: the packet after kipsec_encap_route_skb()
+ * @e: its plan; e->hdr_off becomes the ESP/AH header's offset
+ * @hlen: the bytes of the ESP/AH header (and IV)
+ *
+ * Everything in front of the transform's header is written here: the
+ * outer IP header in tunnel mode, the moved IP header in transport mode
+ * (and, with NAT-T, the UDP header).  The IP lengths already count the
+ * trailer, which the caller added before.
+ *
+ * Return: where the ESP/AH header goes (the transport header), or NULL
+ * when the route went away (the caller drops @skb, OUT_ROUTE).
+ */
+void *kipsec_encap_push(struct net *net, struct kipsec_sa *sa,
+			struct sk_buff *skb, struct kipsec_encap *e,
+			unsigned int hlen)
+{
+	skb->ignore_df = 1;
+	if (e->tunnel)
+		push_tunnel(skb, sa, e, hlen);
+	else
+		push_transport(net, skb, e, hlen);
+	skb_set_transport_header(skb, e->hdr_off);
+	skb_dst_force(skb);
+	if (!skb_dst(skb))
+		return NULL;
+	return skb_transport_header(skb);
+}
+
+/**
+ * kipsec_encap_output_finish - send a transformed packet
+ * @net: its netns
+ * @sa: its SA, whose reference (and the netns' in-flight count) taken
+ *      for the transform is dropped here
+ * @skb: the packet; consumed
+ * @len: bytes to count (the packet before the transform)
+ * @err: the transform's result
+ */
+void kipsec_encap_output_finish(struct net *net, struct kipsec_sa *sa,
+				struct sk_buff *skb, unsigned int len, int err)
+{
+	if (err) {
+		kipsec_drop(net, sa, KIPSEC_STAT_CRYPTO_ERROR);
+		kfree_skb(skb);
+	} else if (READ_ONCE(sa->dead)) {
+		kipsec_drop(net, sa, KIPSEC_STAT_SA_DEAD);
+		kfree_skb(skb);
+	} else {
+		kipsec_encap_count(sa, net, KIPSEC_STAT_OUT_PACKETS, len);
+		kipsec_hooks_xmit(net, skb);
+	}
+	kipsec_sa_put(sa);
+	kipsec_inflight_put(net);
+}
+
+/**
+ * struct encap_frag - the transform that the inner fragments go through
+ * @sa: their SA
+ * @output: its output function
+ *
+ * Per CPU, written and read with BH disabled around ip6_fragment().
+ */
+struct encap_frag {
+	struct kipsec_sa *sa;
+	kipsec_output_t output;
+};
+
+static DEFINE_PER_CPU(struct encap_frag, encap_frag);
+
+static int frag6_out(struct net *net, struct sock *sk, struct sk_buff *skb)
+{
+	struct encap_frag *f = this_cpu_ptr(&encap_frag);
+
+	return f->output(net, f->sa, skb);
+}
+
+/**
+ * kipsec_encap_frag6 - fragment an IPv6 inner packet, then transform it
+ * @net: its netns
+ * @sa: the tunnel SA
+ * @skb: an IPv6 packet too long for any outer packet; consumed
+ * @output: the transform (kipsec_esp_output, kipsec_ah_output) for each
+ *          fragment
+ *
+ * Tunnel mode, as xfrm6_output() does: the packet is fragmented to its
+ * route's MTU first (ip6_fragment() before the transform; a packet the
+ * sender does not allow to fragment gets ICMPv6 packet too big there),
+ * and each fragment is encapsulated.  A fragment too long again (an inner
+ * MTU near 64 KB) is dropped.
+ *
+ * Return: 0, or a negative error.
+ */
+int kipsec_encap_frag6(struct net *net, struct kipsec_sa *sa,
+		       struct sk_buff *skb, kipsec_output_t output)
+{
+	const struct nf_ipv6_ops *v6ops;
+	struct encap_frag *f;
+	int err = -EMSGSIZE;
+
+	local_bh_disable();
+	rcu_read_lock();
+	f = this_cpu_ptr(&encap_frag);
+	/* ip6_fragment() itself is not exported; netfilter's hook to it is */
+	v6ops = nf_get_ipv6_ops();
+	if (v6ops && !f->sa) {
+		f->sa = sa;
+		f->output = output;
+		err = v6ops->fragment(net, skb->sk, skb, frag6_out);
+		f->sa = NULL;
+	} else {
+		kipsec_drop(net, sa, KIPSEC_STAT_OUT_ERROR);
+		kfree_skb(skb);
+	}
+	rcu_read_unlock();
+	local_bh_enable();
+	return err;
+}
+
+/* ---- input ---- */
+
+/* IPv6: walk the extension headers to the first ESP or AH header */
+static int find6(struct sk_buff *skb, u8 *proto, int *nhoff)
+{
+	int noff = skb_network_offset(skb);
+	int off = sizeof(struct ipv6hdr);
+	u8 nexthdr = ipv6_hdr(skb)->nexthdr;
+
+	*nhoff = offsetof(struct ipv6hdr, nexthdr);
+	while (nexthdr != IPPROTO_ESP && nexthdr != IPPROTO_AH) {
+		struct ipv6_opt_hdr _h, *h;
+
+		if (!ipv6_ext_hdr(nexthdr) || nexthdr == NEXTHDR_NONE ||
+		    nexthdr == NEXTHDR_FRAGMENT)
+			return -1;
+		h = skb_header_pointer(skb, noff + off, sizeof(_h), &_h);
+		if (!h)
+			return -1;
+		*nhoff = off;
+		off += ipv6_optlen(h);
+		nexthdr = h->nexthdr;
+	}
+	*proto = nexthdr;
+	return off;
+}
+
+/**
+ * kipsec_encap_find - the first ESP or AH header of a packet
+ * @skb: the packet, its network header set
+ * @proto: out: IPPROTO_ESP or IPPROTO_AH
+ * @nhoff: out: offset of the next-header byte that names it, from the
+ *         network header
+ *
+ * IPv6: the first one in the extension header chain (ipv6_skip_exthdr()
+ * would skip AH), not behind a fragment header.  An AH header in front of
+ * ESP is found first: ah.c removes it and the packet comes back for ESP.
+ *
+ * Return: the offset of the ESP/AH header from the network header, or -1
+ * when the packet carries none.
+ */
+int kipsec_encap_find(struct sk_buff *skb, u8 *proto, int *nhoff)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+
+	if (iph->version == 6)
+		return find6(skb, proto, nhoff);
+	*nhoff = offsetof(struct iphdr, protocol);
+	*proto = iph->protocol;
+	if (iph->protocol != IPPROTO_ESP && iph->protocol != IPPROTO_AH)
+		return -1;
+	return iph->ihl * 4;
+}
+
+/**
+ * kipsec_encap_replay_check - the replay check before authentication
+ * @sa: the inbound SA
+ * @seq_no: the header's sequence number
+ * @seq: out: the 64-bit number (ESN: the high half inferred, RFC 4303
+ *       A.2)
+ *
+ * Return: 0, or the drop reason.  The window moves only after
+ * authentication (kipsec_encap_replay_advance()).
+ */
+enum kipsec_stat kipsec_encap_replay_check(struct kipsec_sa *sa,
+					   __be32 seq_no, u64 *seq)
+{
+	int err;
+
+	spin_lock_bh(&sa->lock);
+	*seq = ntohl(seq_no);
+	if (sa->flags & KIPSEC_SA_F_ESN)
+		*seq = kipsec_replay_infer_esn(&sa->replay, *seq);
+	err = kipsec_replay_check(&sa->replay, *seq);
+	spin_unlock_bh(&sa->lock);
+	return err;
+}
+
+/**
+ * kipsec_encap_replay_advance - move the window past an authentic packet
+ * @sa: the inbound SA
+ * @seq: the packet's 64-bit sequence number
+ *
+ * Checks again: copies of the packet may race.  An SA replaced by `state
+ * update` handed its window over under the lock and is dead from then on.
+ *
+ * Return: 0, or the drop reason.
+ */
+enum kipsec_stat kipsec_encap_replay_advance(struct kipsec_sa *sa, u64 seq)
+{
+	int err;
+
+	spin_lock_bh(&sa->lock);
+	err = READ_ONCE(sa->dead) ? KIPSEC_STAT_SA_DEAD :
+		kipsec_replay_advance(&sa->replay, seq);
+	spin_unlock_bh(&sa->lock);
+	return err;
+}
+
+/* tunnel mode: strip the outer header, ECN per RFC 6040 */
+static int decap_tunnel(struct sk_buff *skb, struct kipsec_sa *sa,
+			int hlen, u8 nexthdr)
+{
+	u8 outer_tos, inner_tos;
+
+	outer_tos = ip_hdr(skb)->version == 4 ? ip_hdr(skb)->tos :
+			ipv6_get_dsfield(ipv6_hdr(skb));
+	__skb_pull(skb, hlen);
+	skb_reset_network_header(skb);
+	if (nexthdr == IPPROTO_IPIP) {
+		if (!pskb_may_pull(skb, sizeof(struct iphdr)) ||
+		    ip_hdr(skb)->version != 4 || ip_hdr(skb)->ihl < 5)
+			return -EINVAL;
+		skb->protocol = htons(ETH_P_IP);
+		inner_tos = ip_hdr(skb)->tos;
+	} else if (nexthdr == IPPROTO_IPV6) {
+		if (!pskb_may_pull(skb, sizeof(struct ipv6hdr)) ||
+		    ipv6_hdr(skb)->version != 6)
+			return -EINVAL;
+		skb->protocol = htons(ETH_P_IPV6);
+		inner_tos = ipv6_get_dsfield(ipv6_hdr(skb));
+	} else {
+		return -EINVAL;
+	}
+	if (!(sa->flags & KIPSEC_SA_F_NOECN) &&
+	    INET_ECN_decapsulate(skb, outer_tos, inner_tos) == 2)
+		return -EINVAL;	/* CE on a not-ECT inner packet: drop */
+	return 0;
+}
+
+/* transport mode: remove the ESP/AH header, fix the IP header */
+static int decap_transport(struct sk_buff *skb, int hoff, int nhoff,
+			   int hlen, u8 nexthdr)
+{
+	/* RFC 4303: dummy packets (next header 59) are dropped */
+	if (nexthdr == IPPROTO_NONE)
+		return -EINVAL;
+	memmove(skb->data + hlen, skb->data, hoff);
+	__skb_pull(skb, hlen);
+	skb_reset_network_header(skb);
+	skb_network_header(skb)[nhoff] = nexthdr;
+	if (ip_hdr(skb)->version == 4) {
+		ip_hdr(skb)->tot_len = htons(skb->len);
+		ip_send_check(ip_hdr(skb));
+	} else {
+		ipv6_hdr(skb)->payload_len =
+			htons(skb->len - sizeof(struct ipv6hdr));
+	}
+	return 0;
+}
+
+/* the packet as if it had arrived without IPsec on @dev */
+static void reinject(struct kipsec_sa *sa, struct sk_buff *skb,
+		     struct net_device *dev)
+{
+	skb_mac_header_rebuild(skb);
+	if (skb->mac_len >= ETH_HLEN && dev->type == ARPHRD_ETHER)
+		eth_hdr(skb)->h_proto = skb->protocol;
+	nf_reset_ct(skb);
+	skb->pkt_type = PACKET_HOST;
+	skb->encapsulation = 0;
+	kipsec_hooks_reinject(sa, skb);
+}
+
+/**
+ * kipsec_encap_input_drop - drop an inbound packet in the transform
+ * @net: its netns
+ * @sa: its SA; the reference is dropped
+ * @skb: the packet; consumed
+ * @dev: the device held for the transform; released
+ * @why: the reason counted
+ *
+ * Also ends the packet's in-flight count.
+ */
+void kipsec_encap_input_drop(struct net *net, struct kipsec_sa *sa,
+			     struct sk_buff *skb, struct net_device *dev,
+			     enum kipsec_stat why)
+{
+	kipsec_drop(net, sa, why);
+	kfree_skb(skb);
+	dev_put(dev);
+	kipsec_sa_put(sa);
+	kipsec_inflight_put(net);
+}
+
+/**
+ * kipsec_encap_deliver - decapsulate an authentic packet and re-inject it
+ * @net: its netns
+ * @sa: its SA; the reference is dropped
+ * @skb: the packet, its trailer and ICV removed; consumed
+ * @dev: the device held for the transform; released
+ * @hoff: offset of the ESP/AH header
+ * @nhoff: offset of the next-header byte that names it
+ * @hlen: length of the ESP/AH header (and IV)
+ * @nexthdr: the next header the ESP/AH header named
+ *
+ * Tunnel mode removes everything up to the inner packet, transport mode
+ * the ESP/AH header.  A packet with nothing to deliver is dropped as
+ * IN_BAD_TRAILER.  Also ends the packet's in-flight count.
+ */
+void kipsec_encap_deliver(struct net *net, struct kipsec_sa *sa,
+			  struct sk_buff *skb, struct net_device *dev,
+			  int hoff, int nhoff, int hlen, u8 nexthdr)
+{
+	int err;
+
+	if (sa->mode == KIPSEC_MODE_TUNNEL)
+		err = decap_tunnel(skb, sa, hoff + hlen, nexthdr);
+	else
+		err = decap_transport(skb, hoff, nhoff, hlen, nexthdr);
+	if (err) {
+		kipsec_encap_input_drop(net, sa, skb, dev,
+					KIPSEC_STAT_IN_BAD_TRAILER);
+		return;
+	}
+	reinject(sa, skb, dev);
+	dev_put(dev);
+	kipsec_sa_put(sa);
+	kipsec_inflight_put(net);
+}
