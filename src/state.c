@@ -297,7 +297,9 @@ static int sa_swap(struct kipsec_net *kn, struct kipsec_sa *old,
  * received.  Under old->lock, which the datapath takes to draw a sequence
  * number and to move the window, @old's state is copied into @sa, @sa
  * takes @old's place in the tables and @old is marked dead; from then on
- * the datapath draws no number from and moves no window of @old.  Readers
+ * the datapath draws no number from and moves no window of @old.  A
+ * larval @old (allocspi, no keys) has nothing to carry over: @sa simply
+ * takes its place, as xfrm_state_update() of an ACQ state.  Readers
  * see either @old or @sa in the hash table at every moment, and no packet
  * is dropped for want of an SA.
  *
@@ -311,7 +313,7 @@ int kipsec_sa_replace(struct kipsec_net *kn, struct kipsec_sa *old,
 
 	lockdep_assert_held(&kn->lock);
 	spin_lock_bh(&old->lock);
-	err = sa_carry(sa, old, set);
+	err = old->larval ? 0 : sa_carry(sa, old, set);
 	if (!err)
 		err = sa_swap(kn, old, sa);
 	if (!err)
@@ -319,33 +321,7 @@ int kipsec_sa_replace(struct kipsec_net *kn, struct kipsec_sa *old,
 	spin_unlock_bh(&old->lock);
 	if (err)
 		return err;
-	kipsec_lft_start(read_pnet(&kn->net), sa, old);
-	sa_unpublish(kn, old);
-	atomic_inc(&kn->genid);
-	kipsec_policy_flush_sa_cache(kn);
-	kipsec_sa_put(old);
-	kipsec_event_sa(read_pnet(&kn->net), sa, KIPSEC_EV_SA_UPDATE);
-	return 0;
-}
-
-/*
- * A state update of a larval SA installs the mature SA in its place, as
- * xfrm_state_update() of an ACQ state: nothing to carry over, no key to
- * compare.  Readers see the larval SA or the new one in the hash table.
- */
-static int sa_complete_larval(struct kipsec_net *kn, struct kipsec_sa *old,
-			      struct kipsec_sa *sa)
-{
-	int err;
-
-	spin_lock_bh(&old->lock);
-	err = sa_swap(kn, old, sa);
-	if (!err)
-		WRITE_ONCE(old->dead, true);
-	spin_unlock_bh(&old->lock);
-	if (err)
-		return err;
-	kipsec_lft_start(read_pnet(&kn->net), sa, NULL);
+	kipsec_lft_start(read_pnet(&kn->net), sa, old->larval ? NULL : old);
 	sa_unpublish(kn, old);
 	atomic_inc(&kn->genid);
 	kipsec_policy_flush_sa_cache(kn);
@@ -370,9 +346,7 @@ static int sa_update(struct kipsec_net *kn, struct kipsec_sa *old,
 		NL_SET_ERR_MSG_MOD(extack, "no such SA");
 		return -ESRCH;
 	}
-	if (old->larval)
-		return sa_complete_larval(kn, old, sa);
-	if (!kipsec_crypto_same_algs(old, sa)) {
+	if (!old->larval && !kipsec_crypto_same_algs(old, sa)) {
 		NL_SET_ERR_MSG_MOD(extack,
 				   "an update cannot change the key, algorithms, ICV length or ESN: a new key is a new SA (add it with another SPI)");
 		return -EINVAL;
