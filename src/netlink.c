@@ -756,11 +756,30 @@ static int kipsec_nl_sa_del(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
+/* answer a request with @sa as @cmd, and drop the caller's reference */
+static int sa_reply(struct genl_info *info, struct kipsec_sa *sa, u8 cmd)
+{
+	struct sk_buff *msg;
+	int err = -ENOMEM;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		goto out;
+	err = sa_fill_cmd(msg, sa, info->snd_portid, info->snd_seq, 0, cmd);
+	if (err) {
+		nlmsg_free(msg);
+		goto out;
+	}
+	err = genlmsg_reply(msg, info);
+out:
+	kipsec_sa_put(sa);
+	return err;
+}
+
 static int kipsec_nl_sa_get(struct sk_buff *skb, struct genl_info *info)
 {
 	struct kipsec_net *kn = kipsec_pernet(genl_info_net(info));
 	struct kipsec_sa *sa;
-	struct sk_buff *msg;
 	int err;
 
 	mutex_lock(&kn->lock);
@@ -770,21 +789,7 @@ static int kipsec_nl_sa_get(struct sk_buff *skb, struct genl_info *info)
 	mutex_unlock(&kn->lock);
 	if (!sa)
 		return err;
-
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	if (!msg) {
-		err = -ENOMEM;
-		goto out;
-	}
-	err = sa_fill(msg, sa, info->snd_portid, info->snd_seq, 0);
-	if (err) {
-		nlmsg_free(msg);
-		goto out;
-	}
-	err = genlmsg_reply(msg, info);
-out:
-	kipsec_sa_put(sa);
-	return err;
+	return sa_reply(info, sa, KIPSEC_CMD_SA_GET);
 }
 
 static int acq_fill_cmd(struct sk_buff *skb, const struct kipsec_acq *acq,
@@ -933,7 +938,6 @@ static int kipsec_nl_sa_allocspi(struct sk_buff *skb, struct genl_info *info)
 	struct kipsec_net *kn = kipsec_pernet(genl_info_net(info));
 	struct kipsec_spi_req req = {};
 	struct kipsec_sa *sa;
-	struct sk_buff *msg;
 	int err;
 
 	err = allocspi_parse(info, &req);
@@ -942,21 +946,7 @@ static int kipsec_nl_sa_allocspi(struct sk_buff *skb, struct genl_info *info)
 	sa = kipsec_sa_allocspi(kn, &req, info->extack);
 	if (IS_ERR(sa))
 		return PTR_ERR(sa);
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	if (!msg) {
-		err = -ENOMEM;
-		goto out;
-	}
-	err = sa_fill_cmd(msg, sa, info->snd_portid, info->snd_seq, 0,
-			  KIPSEC_CMD_SA_ALLOCSPI);
-	if (err) {
-		nlmsg_free(msg);
-		goto out;
-	}
-	err = genlmsg_reply(msg, info);
-out:
-	kipsec_sa_put(sa);
-	return err;
+	return sa_reply(info, sa, KIPSEC_CMD_SA_ALLOCSPI);
 }
 
 /* Policies */
