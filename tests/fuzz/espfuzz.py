@@ -50,11 +50,8 @@ def ip_frags(src, dst, payload, ident, first):
         size = first if off == 0 else 1480
         part = payload[off:off + size]
         more = 1 if off + len(part) < len(payload) else 0
-        hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(part), ident,
-                          (more << 13) | (off // 8), 64, socket.IPPROTO_ESP,
-                          0, socket.inet_aton(src), socket.inet_aton(dst))
-        hdr = hdr[:10] + struct.pack("!H", espcraft.csum(hdr)) + hdr[12:]
-        out.append(hdr + part)
+        out.append(espcraft.ipv4(src, dst, socket.IPPROTO_ESP, part, ident,
+                                 (more << 13) | (off // 8)))
         off += len(part)
     return out
 

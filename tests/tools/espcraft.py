@@ -40,9 +40,11 @@ def csum(data):
     return ~s & 0xFFFF
 
 
-def ipv4(src, dst, proto, payload):
-    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 0, 0x4000,
-                      64, proto, 0, socket.inet_aton(src),
+def ipv4(src, dst, proto, payload, ident=0, frag=0x4000):
+    """An IPv4 datagram; FRAG is the flags and fragment offset field
+    (default DF, no fragment)."""
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), ident,
+                      frag, 64, proto, 0, socket.inet_aton(src),
                       socket.inet_aton(dst))
     hdr = hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:]
     return hdr + payload
