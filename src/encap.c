@@ -49,6 +49,7 @@ void kipsec_encap_count(struct kipsec_sa *sa, struct net *net,
 {
 	struct kipsec_net *kn = kipsec_pernet(net);
 
+	sa = kipsec_sa_current(sa);
 	kipsec_stats_inc(sa->stats, pkts);
 	kipsec_stats_add(sa->stats, pkts + 1, len);
 	kipsec_stats_inc(kn->stats, pkts);
@@ -209,26 +210,45 @@ bool kipsec_encap_fits(const struct sk_buff *skb,
 	return kipsec_len_fits(skb->len + e->outer + extra, e->outer4);
 }
 
+/*
+ * Lock the SA that holds @sa's sequence state now: @sa, or the successor
+ * it handed that state to under its lock.  Returns it locked.
+ */
+static struct kipsec_sa *encap_lock_current(struct kipsec_sa *sa)
+	__acquires(&sa->lock)
+{
+	struct kipsec_sa *next;
+
+	spin_lock_bh(&sa->lock);
+	while (READ_ONCE(sa->dead) && (next = sa->successor)) {
+		spin_unlock_bh(&sa->lock);
+		sa = next;
+		spin_lock_bh(&sa->lock);
+	}
+	return sa;
+}
+
 /**
  * kipsec_encap_next_seq - take the SA's next outbound sequence number
  * @sa: the outbound SA
  * @seq: the number taken
  *
  * Never wraps (RFC 4303 3.3.3, RFC 4302 2.5): the last number ends the SA
- * as a hard expiry.  Never comes from an SA that handed its counter to a
- * successor (state update): that SA is dead.
+ * as a hard expiry.  An SA that handed its counter to a successor (state
+ * update, same key) draws from the successor's; a deleted one, none.
  *
  * Return: 0, or the drop reason.
  */
 enum kipsec_stat kipsec_encap_next_seq(struct kipsec_sa *sa, u64 *seq)
 {
-	bool esn = sa->flags & KIPSEC_SA_F_ESN;
+	bool esn;
 
-	spin_lock_bh(&sa->lock);
+	sa = encap_lock_current(sa);
 	if (READ_ONCE(sa->dead)) {
 		spin_unlock_bh(&sa->lock);
 		return KIPSEC_STAT_SA_DEAD;
 	}
+	esn = sa->flags & KIPSEC_SA_F_ESN;
 	if (sa->oseq >= (esn ? U64_MAX : U32_MAX)) {
 		spin_unlock_bh(&sa->lock);
 		kipsec_lft_seq_exhausted(sa);	/* a hard expiry */
@@ -421,11 +441,12 @@ void *kipsec_encap_push(struct net *net, struct kipsec_sa *sa,
 void kipsec_encap_output_finish(struct net *net, struct kipsec_sa *sa,
 				struct sk_buff *skb, unsigned int len, int err)
 {
+	/*
+	 * Sent even if the SA was deleted meanwhile, as xfrm does: its
+	 * sequence number was taken while it was alive.
+	 */
 	if (err) {
 		kipsec_drop(net, sa, KIPSEC_STAT_CRYPTO_ERROR);
-		kfree_skb(skb);
-	} else if (READ_ONCE(sa->dead)) {
-		kipsec_drop(net, sa, KIPSEC_STAT_SA_DEAD);
 		kfree_skb(skb);
 	} else {
 		kipsec_encap_count(sa, net, KIPSEC_STAT_OUT_PACKETS, len);
@@ -582,7 +603,10 @@ enum kipsec_stat kipsec_encap_replay_check(struct kipsec_sa *sa,
  * @seq: the packet's 64-bit sequence number
  *
  * Checks again: copies of the packet may race.  An SA replaced by `state
- * update` handed its window over under the lock and is dead from then on.
+ * update` handed its window over under the lock: the successor's window
+ * moves instead, so that a packet in flight across the update is neither
+ * dropped nor accepted twice.  A packet authenticated by an SA deleted
+ * meanwhile is delivered, as xfrm does.
  *
  * Return: 0, or the drop reason.
  */
@@ -590,9 +614,8 @@ enum kipsec_stat kipsec_encap_replay_advance(struct kipsec_sa *sa, u64 seq)
 {
 	int err;
 
-	spin_lock_bh(&sa->lock);
-	err = READ_ONCE(sa->dead) ? KIPSEC_STAT_SA_DEAD :
-		kipsec_replay_advance(&sa->replay, seq);
+	sa = encap_lock_current(sa);
+	err = kipsec_replay_advance(&sa->replay, seq);
 	spin_unlock_bh(&sa->lock);
 	return err;
 }

@@ -983,8 +983,6 @@ static enum kipsec_stat esp_in_verdict(struct kipsec_sa *sa,
 	if (err)
 		return err == -EBADMSG ? KIPSEC_STAT_IN_AUTH_FAIL :
 					 KIPSEC_STAT_CRYPTO_ERROR;
-	if (READ_ONCE(sa->dead))
-		return KIPSEC_STAT_SA_DEAD;
 	/*
 	 * The trailer before the window: without integrity (digest_null) a
 	 * forged or corrupted packet reaches this point, and must not use up

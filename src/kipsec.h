@@ -179,9 +179,14 @@ struct kipsec_sa_key {
  *        its successor under it (kipsec_sa_replace())
  * @oseq: last outbound sequence number used
  * @replay: inbound anti-replay state
- * @dead: set when the SA leaves the SAD; packets in flight then drop.
- *        Set under @lock when the SA is replaced: the datapath takes no
- *        sequence number from, and moves no window of, a dead SA
+ * @dead: set when the SA leaves the SAD.  Set under @lock, after
+ *        @successor, when the SA is replaced: the datapath then takes no
+ *        sequence number from, and moves no window of, this SA but its
+ *        successor's (kipsec_sa_current()).  Packets whose transform
+ *        started before the SA was deleted still finish, as in xfrm
+ * @successor: the SA that replaced this one (state update), with a
+ *             reference held until this one is freed, or NULL; set once,
+ *             under @lock, before @dead
  * @dst_cache: cached outer route for tunnel mode
  * @stats: per-CPU counters of this SA
  * @out_node: in kipsec_net.sa_out_ht, keyed by (family, daddr, proto), for
@@ -230,6 +235,7 @@ struct kipsec_sa {
 	u64 oseq;
 	struct kipsec_replay replay;
 	bool dead;
+	struct kipsec_sa *successor;
 	struct dst_cache dst_cache;
 	struct kipsec_stats __percpu *stats;
 	struct rhlist_head out_node;
@@ -239,6 +245,28 @@ struct kipsec_sa {
 	bool larval;
 	u32 acq_seq;
 };
+
+/**
+ * kipsec_sa_current - the SA that carries on for @sa
+ * @sa: an SA the caller holds (a packet in flight, say)
+ *
+ * @sa itself, or, when `state update` replaced it, its latest successor:
+ * the SA whose sequence numbers, window and counters now hold the state
+ * @sa had.  Each SA holds a reference to its successor, so the chain
+ * lives as long as @sa.
+ *
+ * Return: the SA to count and sequence on; no reference is taken.
+ */
+static inline struct kipsec_sa *kipsec_sa_current(struct kipsec_sa *sa)
+{
+	struct kipsec_sa *next;
+
+	/* pairs with kipsec_sa_replace(): a dead SA's successor is set */
+	while (smp_load_acquire(&sa->dead) &&
+	       (next = READ_ONCE(sa->successor)))
+		sa = next;
+	return sa;
+}
 
 /**
  * kipsec_sa_state - where an SA is in its life

@@ -115,6 +115,7 @@ static void sa_free_work(struct work_struct *work)
 		kipsec_replay_free(&sa->replay);
 	kipsec_esp_free_sa(sa);
 	kipsec_lft_free(sa);
+	kipsec_sa_put(sa->successor);
 	dst_cache_destroy(&sa->dst_cache);
 	free_percpu(sa->stats);
 	kfree_sensitive(sa);
@@ -297,7 +298,9 @@ static int sa_swap(struct kipsec_net *kn, struct kipsec_sa *old,
  * received.  Under old->lock, which the datapath takes to draw a sequence
  * number and to move the window, @old's state is copied into @sa, @sa
  * takes @old's place in the tables and @old is marked dead; from then on
- * the datapath draws no number from and moves no window of @old.  A
+ * the datapath draws no number from and moves no window of @old, but of
+ * its successor @sa, so that packets in flight on @old are neither lost
+ * nor replayable on @sa (kipsec_sa_current()).  A
  * larval @old (allocspi, no keys) has nothing to carry over: @sa simply
  * takes its place, as xfrm_state_update() of an ACQ state.  Readers
  * see either @old or @sa in the hash table at every moment, and no packet
@@ -316,11 +319,17 @@ int kipsec_sa_replace(struct kipsec_net *kn, struct kipsec_sa *old,
 	err = old->larval ? 0 : sa_carry(sa, old, set);
 	if (!err)
 		err = sa_swap(kn, old, sa);
-	if (!err)
-		WRITE_ONCE(old->dead, true);
-	spin_unlock_bh(&old->lock);
-	if (err)
+	if (err) {
+		spin_unlock_bh(&old->lock);
 		return err;
+	}
+	if (!old->larval) {
+		kipsec_sa_hold(sa);
+		WRITE_ONCE(old->successor, sa);
+	}
+	/* pairs with kipsec_sa_current(): dead published after successor */
+	smp_store_release(&old->dead, true);
+	spin_unlock_bh(&old->lock);
 	kipsec_lft_start(read_pnet(&kn->net), sa, old->larval ? NULL : old);
 	sa_unpublish(kn, old);
 	atomic_inc(&kn->genid);

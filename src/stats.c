@@ -49,5 +49,5 @@ void kipsec_drop(struct net *net, struct kipsec_sa *sa, enum kipsec_stat s)
 {
 	kipsec_stats_inc(kipsec_pernet(net)->stats, s);
 	if (sa)
-		kipsec_stats_inc(sa->stats, s);
+		kipsec_stats_inc(kipsec_sa_current(sa)->stats, s);
 }
