@@ -68,13 +68,15 @@ static int check_sel(const struct xfrm_selector *sel,
 		return 0;
 	case AF_INET:
 		if (sel->prefixlen_d > 32 || sel->prefixlen_s > 32) {
-			NL_SET_ERR_MSG(extack, "Invalid prefix length in selector (must be <= 32 for IPv4)");
+			NL_SET_ERR_MSG(extack,
+				       "Invalid prefix length in selector (must be <= 32 for IPv4)");
 			return -EINVAL;
 		}
 		return 0;
 	case AF_INET6:
 		if (sel->prefixlen_d > 128 || sel->prefixlen_s > 128) {
-			NL_SET_ERR_MSG(extack, "Invalid prefix length in selector (must be <= 128 for IPv6)");
+			NL_SET_ERR_MSG(extack,
+				       "Invalid prefix length in selector (must be <= 128 for IPv6)");
 			return -EINVAL;
 		}
 		return 0;
@@ -197,29 +199,34 @@ static int sa_check_algs_present(u8 proto, struct nlattr **attrs,
 	switch (proto) {
 	case IPPROTO_AH:
 		if (!auth) {
-			NL_SET_ERR_MSG(extack, "Missing required attribute for AH: AUTH_TRUNC or AUTH");
+			NL_SET_ERR_MSG(extack,
+				       "Missing required attribute for AH: AUTH_TRUNC or AUTH");
 			return -EINVAL;
 		}
 		if (attrs[XFRMA_ALG_AEAD] || attrs[XFRMA_ALG_CRYPT] ||
 		    attrs[XFRMA_TFCPAD]) {
-			NL_SET_ERR_MSG(extack, "Invalid attributes for AH: AEAD, CRYPT, COMP, TFCPAD");
+			NL_SET_ERR_MSG(extack,
+				       "Invalid attributes for AH: AEAD, CRYPT, COMP, TFCPAD");
 			return -EINVAL;
 		}
 		return 0;
 	case IPPROTO_ESP:
 		if (!auth && !attrs[XFRMA_ALG_CRYPT] && !attrs[XFRMA_ALG_AEAD]) {
-			NL_SET_ERR_MSG(extack, "Missing required attribute for ESP: at least one of AUTH, AUTH_TRUNC, CRYPT, AEAD");
+			NL_SET_ERR_MSG(extack,
+				       "Missing required attribute for ESP: at least one of AUTH, AUTH_TRUNC, CRYPT, AEAD");
 			return -EINVAL;
 		}
 		if ((auth || attrs[XFRMA_ALG_CRYPT]) && attrs[XFRMA_ALG_AEAD]) {
-			NL_SET_ERR_MSG(extack, "Invalid attribute combination for ESP: AEAD can't be used with AUTH, AUTH_TRUNC, CRYPT");
+			NL_SET_ERR_MSG(extack,
+				       "Invalid attribute combination for ESP: AEAD can't be used with AUTH, AUTH_TRUNC, CRYPT");
 			return -EINVAL;
 		}
 		return 0;
 	case IPPROTO_COMP:
 	case IPPROTO_DSTOPTS:
 	case IPPROTO_ROUTING:
-		NL_SET_ERR_MSG(extack, "kipsec: only ESP and AH SAs are supported (no IPComp, no Mobile IPv6)");
+		NL_SET_ERR_MSG(extack,
+			       "kipsec: only ESP and AH SAs are supported (no IPComp, no Mobile IPv6)");
 		return -EOPNOTSUPP;
 	}
 	NL_SET_ERR_MSG(extack, "Unsupported protocol");
@@ -236,7 +243,8 @@ static int check_alg(struct nlattr *a, size_t hdr, u32 key_bits, char *name,
 		     struct netlink_ext_ack *extack)
 {
 	if (nla_len(a) < hdr + DIV_ROUND_UP(key_bits, 8)) {
-		NL_SET_ERR_MSG_ATTR(extack, a, "Invalid AEAD/AUTH/CRYPT attribute length: key longer than the attribute");
+		NL_SET_ERR_MSG_ATTR(extack, a,
+			       "Invalid AEAD/AUTH/CRYPT attribute length: key longer than the attribute");
 		return -EINVAL;
 	}
 	if (DIV_ROUND_UP(key_bits, 8) > KIPSEC_XFRM_KEY_MAX) {
@@ -352,7 +360,8 @@ static int sa_parse_flags(u8 xf, u32 *flags, struct netlink_ext_ack *extack)
 {
 	if (xf & (XFRM_STATE_DECAP_DSCP | XFRM_STATE_WILDRECV |
 		  XFRM_STATE_ICMP)) {
-		NL_SET_ERR_MSG(extack, "kipsec: SA flags decap-dscp, wildrecv and icmp are not supported");
+		NL_SET_ERR_MSG(extack,
+			       "kipsec: SA flags decap-dscp, wildrecv and icmp are not supported");
 		return -EOPNOTSUPP;
 	}
 	*flags = 0;
@@ -409,7 +418,8 @@ static int sa_parse_replay(const struct xfrm_usersa_info *p,
 		}
 		if (nla_len(re) < sizeof(*rs) + rs->bmp_len * sizeof(u32) &&
 		    nla_len(re) != sizeof(*rs)) {
-			NL_SET_ERR_MSG(extack, "ESN attribute is too short to fit the full bitmap length");
+			NL_SET_ERR_MSG(extack,
+				       "ESN attribute is too short to fit the full bitmap length");
 			return -EINVAL;
 		}
 		if (p->replay_window) {
@@ -678,7 +688,8 @@ int kipsec_xfrm_ptype_check(struct nlattr **attrs,
 	if (upt->type == XFRM_POLICY_TYPE_MAIN)
 		return 0;
 	if (upt->type == XFRM_POLICY_TYPE_SUB) {
-		NL_SET_ERR_MSG(extack, "kipsec: sub policies (ptype sub) are not supported; only ptype main");
+		NL_SET_ERR_MSG(extack,
+			       "kipsec: sub policies (ptype sub) are not supported; only ptype main");
 		return -EOPNOTSUPP;
 	}
 	NL_SET_ERR_MSG(extack, "Invalid policy type");
@@ -726,7 +737,8 @@ static int pol_check_tmpl(struct xfrm_user_tmpl *ut, u16 family, u8 dir,
 		ut->family = family;
 	if (ut->mode == XFRM_MODE_BEET ||
 	    ut->mode == XFRM_MODE_ROUTEOPTIMIZATION) {
-		NL_SET_ERR_MSG(extack, "kipsec: only transport and tunnel mode templates are supported");
+		NL_SET_ERR_MSG(extack,
+			       "kipsec: only transport and tunnel mode templates are supported");
 		return -EOPNOTSUPP;
 	}
 	if (ut->mode >= XFRM_MODE_MAX || ut->mode == XFRM_MODE_IN_TRIGGER) {
@@ -768,7 +780,8 @@ static int pol_parse_tmpl(struct nlattr *a, struct kipsec_policy *pol,
 		return 0;
 	nr = nla_len(a) / sizeof(*ut);
 	if (nr > 1) {
-		NL_SET_ERR_MSG_ATTR(extack, a, "kipsec: policies with more than one template (bundles) are not supported");
+		NL_SET_ERR_MSG_ATTR(extack, a,
+			       "kipsec: policies with more than one template (bundles) are not supported");
 		return -EOPNOTSUPP;
 	}
 	if (!nr)

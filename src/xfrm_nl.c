@@ -447,7 +447,8 @@ static int xfrm_nl_getae(struct sk_buff *skb, struct nlmsghdr *nlh,
 static int xfrm_nl_newae(struct sk_buff *skb, struct nlmsghdr *nlh,
 			 struct nlattr **attrs, struct netlink_ext_ack *extack)
 {
-	NL_SET_ERR_MSG(extack, "kipsec: NEWAE (setting the replay state or usage of an installed SA) is not supported");
+	NL_SET_ERR_MSG(extack,
+		       "kipsec: NEWAE (setting the replay state or usage of an installed SA) is not supported");
 	return -EOPNOTSUPP;
 }
 
