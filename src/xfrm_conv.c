@@ -244,7 +244,7 @@ static int check_alg(struct nlattr *a, size_t hdr, u32 key_bits, char *name,
 {
 	if (nla_len(a) < hdr + DIV_ROUND_UP(key_bits, 8)) {
 		NL_SET_ERR_MSG_ATTR(extack, a,
-			       "Invalid AEAD/AUTH/CRYPT attribute length: key longer than the attribute");
+				    "Invalid AEAD/AUTH/CRYPT attribute length: key longer than the attribute");
 		return -EINVAL;
 	}
 	if (DIV_ROUND_UP(key_bits, 8) > KIPSEC_XFRM_KEY_MAX) {
@@ -781,7 +781,7 @@ static int pol_parse_tmpl(struct nlattr *a, struct kipsec_policy *pol,
 	nr = nla_len(a) / sizeof(*ut);
 	if (nr > 1) {
 		NL_SET_ERR_MSG_ATTR(extack, a,
-			       "kipsec: policies with more than one template (bundles) are not supported");
+				    "kipsec: policies with more than one template (bundles) are not supported");
 		return -EOPNOTSUPP;
 	}
 	if (!nr)
