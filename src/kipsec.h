@@ -800,6 +800,8 @@ int kipsec_replay_selftest(void);
 /* hooks.c */
 int kipsec_hooks_init(void);
 void kipsec_hooks_exit(void);
+void kipsec_km_init(void);
+void kipsec_km_exit(void);
 int kipsec_hooks_register_net(struct net *net);
 void kipsec_hooks_unregister_net(struct net *net);
 

@@ -239,6 +239,7 @@ static int __init kipsec_init(void)
 	err = kipsec_netlink_init();
 	if (err)
 		goto err_xfrm_nl;
+	kipsec_km_init();
 	pr_info("kipsec " KIPSEC_VERSION " loaded\n");
 	return 0;
 
@@ -269,6 +270,7 @@ static void kipsec_objects_check(void)
 
 static void __exit kipsec_exit(void)
 {
+	kipsec_km_exit();
 	kipsec_netlink_exit();
 	kipsec_xfrm_nl_exit();
 	unregister_pernet_subsys(&kipsec_net_ops);
