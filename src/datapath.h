@@ -114,6 +114,9 @@ void kipsec_encap_deliver(struct net *net, struct kipsec_sa *sa,
 			  struct sk_buff *skb, struct net_device *dev,
 			  int hoff, int nhoff, int hlen, u8 nexthdr);
 
+/* encap.c: ICMP errors about the outer packets (LOCAL_IN) */
+void kipsec_encap_icmp_err(struct net *net, struct sk_buff *skb);
+
 /* encap.c: both directions */
 void kipsec_encap_count(struct kipsec_sa *sa, struct net *net,
 			enum kipsec_stat pkts, unsigned int len);

@@ -23,6 +23,8 @@
 #include <linux/if_ether.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
+#include <linux/icmp.h>
+#include <linux/icmpv6.h>
 #include <linux/netfilter_ipv6.h>
 #include <net/ip.h>
 #include <net/ipv6.h>
@@ -740,4 +742,118 @@ void kipsec_encap_deliver(struct net *net, struct kipsec_sa *sa,
 	dev_put(dev);
 	kipsec_sa_put(sa);
 	kipsec_inflight_put(net);
+}
+
+/* ---- ICMP errors about kipsec's outer packets ---- */
+
+/*
+ * The offset of the quoted IP header of an ICMP "fragmentation needed"
+ * (IPv4) or ICMPv6 "packet too big" error, and the MTU it reports; -1
+ * for any other packet.
+ */
+static int icmp_quote(struct sk_buff *skb, u32 *mtu)
+{
+	struct icmphdr _ih, *ih;
+	struct icmp6hdr _i6, *i6;
+	__be16 frag_off;
+	u8 nexthdr;
+	int off;
+
+	if (ip_hdr(skb)->version == 4) {
+		off = ip_hdr(skb)->ihl * 4;
+		ih = skb_header_pointer(skb, off, sizeof(_ih), &_ih);
+		if (ip_hdr(skb)->protocol != IPPROTO_ICMP || !ih ||
+		    ih->type != ICMP_DEST_UNREACH ||
+		    ih->code != ICMP_FRAG_NEEDED)
+			return -1;
+		*mtu = ntohs(ih->un.frag.mtu);
+		return off + sizeof(_ih);
+	}
+	nexthdr = ipv6_hdr(skb)->nexthdr;
+	off = ipv6_skip_exthdr(skb, sizeof(struct ipv6hdr), &nexthdr,
+			       &frag_off);
+	if (off < 0 || nexthdr != IPPROTO_ICMPV6)
+		return -1;
+	i6 = skb_header_pointer(skb, off, sizeof(_i6), &_i6);
+	if (!i6 || i6->icmp6_type != ICMPV6_PKT_TOOBIG)
+		return -1;
+	*mtu = ntohl(i6->icmp6_mtu);
+	return off + sizeof(_i6);
+}
+
+/*
+ * The SA of the quoted ESP/AH packet at @off (its outer destination,
+ * SPI and protocol), with a reference; NULL when kipsec sent no such
+ * packet.  The quoted IP header is made linear.
+ */
+static struct kipsec_sa *icmp_sa(struct net *net, struct sk_buff *skb,
+				 int off, bool v4)
+{
+	unsigned int hlen = v4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
+	xfrm_address_t daddr = {};
+	__be32 _spi, *spi;
+	u8 proto;
+
+	if (!pskb_may_pull(skb, off + hlen))
+		return NULL;
+	if (v4) {
+		const struct iphdr *iph = (void *)(skb->data + off);
+
+		hlen = iph->ihl * 4;
+		proto = iph->protocol;
+		daddr.a4 = iph->daddr;
+	} else {
+		const struct ipv6hdr *ip6 = (void *)(skb->data + off);
+
+		proto = ip6->nexthdr;
+		daddr.in6 = ip6->daddr;
+	}
+	if (proto != IPPROTO_ESP && proto != IPPROTO_AH)
+		return NULL;
+	/* the SPI: AH's second word, ESP's first */
+	spi = skb_header_pointer(skb, off + hlen +
+				 (proto == IPPROTO_AH ? 4 : 0),
+				 sizeof(_spi), &_spi);
+	if (!spi)
+		return NULL;
+	return kipsec_sa_lookup(net, v4 ? AF_INET : AF_INET6, &daddr, *spi,
+				proto);
+}
+
+/**
+ * kipsec_encap_icmp_err - learn the path MTU from an ICMP error
+ * @net: the netns
+ * @skb: a packet at LOCAL_IN, skb->data at its IP header
+ *
+ * An ICMP "fragmentation needed" or ICMPv6 "packet too big" about one of
+ * kipsec's ESP/AH packets reaches no error handler (esp4/ah4/esp6/ah6
+ * find no xfrm state), so kipsec does what esp4_err() and esp6_err() do:
+ * it lowers the path MTU of the outer destination's route, which the
+ * next outer packets (and, in tunnel mode, the inner route's PMTU, see
+ * inner_pmtu()) follow.  Counted per SA as ICMP_PMTU.  The error itself
+ * goes on to the stack.
+ */
+void kipsec_encap_icmp_err(struct net *net, struct sk_buff *skb)
+{
+	bool v4 = ip_hdr(skb)->version == 4;
+	struct kipsec_sa *sa;
+	u32 mtu = 0;
+	int off;
+
+	off = icmp_quote(skb, &mtu);
+	if (off < 0)
+		return;
+	sa = icmp_sa(net, skb, off, v4);
+	if (!sa)
+		return;
+	/* both read the quoted header at skb->data */
+	__skb_pull(skb, off);
+	if (v4)
+		ipv4_update_pmtu(skb, net, mtu, 0, sa->key.proto);
+	else
+		ip6_update_pmtu(skb, net, htonl(mtu), 0, 0,
+				sock_net_uid(net, NULL));
+	__skb_push(skb, off);
+	kipsec_drop(net, sa, KIPSEC_STAT_ICMP_PMTU);
+	kipsec_sa_put(sa);
 }

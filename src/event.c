@@ -3,9 +3,9 @@
  * kipsec: events, raised once by the core (state.c, policy.c,
  * lifetime.c) and rendered by each front end for its own listeners.
  *
- * Today the generic netlink family is the only front end: it sends each
- * event to its "events" multicast group.  A front end speaking XFRM
- * netlink would render the same events for the XFRM groups here.
+ * The generic netlink family sends each event to its "events" multicast
+ * group; with the module parameter xfrm_netlink, xfrm_nl.c renders the
+ * same events for the XFRM groups, as xfrm_user would.
  *
  * Every function but kipsec_event_acquire() is called in process context
  * with kipsec_net.lock held, so that listeners see the events of a netns
@@ -46,6 +46,8 @@ void kipsec_event_sa(struct net *net, struct kipsec_sa *sa,
 	else if (ev == KIPSEC_EV_SA_HARD_EXPIRE)
 		hard = 1;
 	kipsec_nl_notify_sa(net, sa, ev_genl_cmd[ev], hard);
+	if (kipsec_xfrm_netlink)
+		kipsec_xfrm_notify_sa(net, sa, ev);
 }
 
 /**
@@ -64,6 +66,8 @@ void kipsec_event_policy(struct net *net, struct kipsec_policy *pol,
 	else if (ev == KIPSEC_EV_POLICY_HARD_EXPIRE)
 		hard = 1;
 	kipsec_nl_notify_policy(net, pol, ev_genl_cmd[ev], hard);
+	if (kipsec_xfrm_netlink)
+		kipsec_xfrm_notify_policy(net, pol, ev);
 }
 
 /**
@@ -75,6 +79,8 @@ void kipsec_event_policy(struct net *net, struct kipsec_policy *pol,
 void kipsec_event_flush(struct net *net, enum kipsec_event ev, u8 proto)
 {
 	kipsec_nl_notify_flush(net, ev_genl_cmd[ev], proto);
+	if (kipsec_xfrm_netlink)
+		kipsec_xfrm_notify_flush(net, ev, proto);
 }
 
 /**
@@ -88,4 +94,6 @@ void kipsec_event_flush(struct net *net, enum kipsec_event ev, u8 proto)
 void kipsec_event_acquire(struct net *net, const struct kipsec_acq *acq)
 {
 	kipsec_nl_notify_acquire(net, acq, ev_genl_cmd[KIPSEC_EV_ACQUIRE]);
+	if (kipsec_xfrm_netlink)
+		kipsec_xfrm_notify_acquire(net, acq);
 }

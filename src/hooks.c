@@ -540,8 +540,10 @@ static unsigned int kipsec_input(const struct nf_hook_state *state,
 	u8 proto;
 
 	proto = ipsec_spi(skb, pf, &daddr, &spi);
-	if (!proto)
+	if (!proto) {
+		kipsec_encap_icmp_err(net, skb);
 		return check_plain(net, skb, pf, KIPSEC_DIR_IN);
+	}
 	sa = kipsec_sa_lookup(net, pf == NFPROTO_IPV4 ? AF_INET : AF_INET6,
 			      &daddr, spi, proto);
 	if (!sa) {

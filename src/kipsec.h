@@ -432,6 +432,10 @@ struct kipsec_policy {
  *            destination; writers under @acq_lock, readers under RCU
  * @acq_count: number of entries in @acq_hash, at most KIPSEC_ACQ_MAX
  * @acq_work: deletes expired acquires (acquire.c)
+ * @xfrm_nlsk: the netns' NETLINK_XFRM kernel socket when the module
+ *             parameter xfrm_netlink is set (xfrm_nl.c), else NULL;
+ *             RCU, cleared before the socket is released
+ * @xfrm_nlsk_stash: the same socket, kept for its release
  */
 struct kipsec_net {
 	struct mutex lock;	/* serialises configuration writers */
@@ -458,6 +462,8 @@ struct kipsec_net {
 	struct hlist_head acq_hash[KIPSEC_ACQ_HSIZE];
 	unsigned int acq_count;
 	struct delayed_work acq_work;
+	struct sock __rcu *xfrm_nlsk;
+	struct sock *xfrm_nlsk_stash;
 };
 
 extern unsigned int kipsec_net_id;
@@ -716,6 +722,56 @@ struct kipsec_alg_params {
 	unsigned int auth_trunc_bits;
 };
 
+/**
+ * struct kipsec_sa_cfg - a new SA as a front end parsed it, before setup
+ * @family: AF_INET or AF_INET6 (outer)
+ * @saddr: outer source
+ * @daddr: outer destination
+ * @spi: SPI, network order
+ * @proto: IPPROTO_ESP or IPPROTO_AH
+ * @mode: enum kipsec_mode
+ * @reqid: request id
+ * @flags: enum kipsec_sa_flags
+ * @window: replay window in packets
+ * @seq: inbound sequence number to start from (replay window top)
+ * @oseq: last outbound sequence number used
+ * @set: KIPSEC_SA_SET_* for what @seq and @oseq set on an update
+ * @acq_seq: the acquire sequence number the SA answers, 0 for none
+ * @sel: selector, family 0 for none
+ * @lft: lifetime limits, 0 for none
+ * @alg: algorithms and keys; the keys stay the caller's to wipe
+ *
+ * Both configuration front ends (netlink.c, xfrm_nl.c) fill one from their
+ * wire format and hand it to kipsec_sa_setup(), which validates what is
+ * common to both and builds the SA.
+ */
+struct kipsec_sa_cfg {
+	u16 family;
+	xfrm_address_t saddr;
+	xfrm_address_t daddr;
+	__be32 spi;
+	u8 proto;
+	u8 mode;
+	u32 reqid;
+	u32 flags;
+	u32 window;
+	u64 seq;
+	u64 oseq;
+	unsigned int set;
+	u32 acq_seq;
+	struct xfrm_selector sel;
+	struct kipsec_lft_cfg lft;
+	struct kipsec_alg_params alg;
+};
+
+#define KIPSEC_SA_FLAGS_ALL	(KIPSEC_SA_F_ESN | KIPSEC_SA_F_AF_UNSPEC | \
+				 KIPSEC_SA_F_NOECN | KIPSEC_SA_F_NOPMTUDISC | \
+				 KIPSEC_SA_F_ALIGN4)
+
+/* state.c: fill a new SA from @c (transform, replay window, limits) */
+int kipsec_sa_setup(struct kipsec_sa *sa, const struct kipsec_sa_cfg *c,
+		    struct netlink_ext_ack *extack);
+
 /* crypto.c */
 /* set up sa->aead (ESP) or sa->ahash (AH) from @p, by sa->key.proto */
 int kipsec_crypto_init_sa_algs(struct kipsec_sa *sa,
@@ -744,6 +800,8 @@ int kipsec_replay_selftest(void);
 /* hooks.c */
 int kipsec_hooks_init(void);
 void kipsec_hooks_exit(void);
+void kipsec_km_init(void);
+void kipsec_km_exit(void);
 int kipsec_hooks_register_net(struct net *net);
 void kipsec_hooks_unregister_net(struct net *net);
 
@@ -814,6 +872,20 @@ void kipsec_event_policy(struct net *net, struct kipsec_policy *pol,
 void kipsec_event_flush(struct net *net, enum kipsec_event ev, u8 proto);
 /* the exception: from the output hook, softirq context, no lock */
 void kipsec_event_acquire(struct net *net, const struct kipsec_acq *acq);
+
+/* xfrm_nl.c: the XFRM netlink personality (module parameter xfrm_netlink) */
+extern bool kipsec_xfrm_netlink;
+int kipsec_xfrm_nl_init(void);
+void kipsec_xfrm_nl_exit(void);
+/* render an event for the XFRM groups (event.c calls them) */
+void kipsec_xfrm_notify_sa(struct net *net, struct kipsec_sa *sa,
+			   enum kipsec_event ev);
+void kipsec_xfrm_notify_policy(struct net *net, struct kipsec_policy *pol,
+			       enum kipsec_event ev);
+void kipsec_xfrm_notify_flush(struct net *net, enum kipsec_event ev,
+			      u8 proto);
+/* any context (GFP_ATOMIC) */
+void kipsec_xfrm_notify_acquire(struct net *net, const struct kipsec_acq *acq);
 
 /* lifetime.c */
 int kipsec_lifetime_init(void);

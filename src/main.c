@@ -233,12 +233,18 @@ static int __init kipsec_init(void)
 	err = register_pernet_subsys(&kipsec_net_ops);
 	if (err)
 		goto err_hooks;
-	err = kipsec_netlink_init();
+	err = kipsec_xfrm_nl_init();
 	if (err)
 		goto err_pernet;
+	err = kipsec_netlink_init();
+	if (err)
+		goto err_xfrm_nl;
+	kipsec_km_init();
 	pr_info("kipsec " KIPSEC_VERSION " loaded\n");
 	return 0;
 
+err_xfrm_nl:
+	kipsec_xfrm_nl_exit();
 err_pernet:
 	unregister_pernet_subsys(&kipsec_net_ops);
 err_hooks:
@@ -264,7 +270,9 @@ static void kipsec_objects_check(void)
 
 static void __exit kipsec_exit(void)
 {
+	kipsec_km_exit();
 	kipsec_netlink_exit();
+	kipsec_xfrm_nl_exit();
 	unregister_pernet_subsys(&kipsec_net_ops);
 	kipsec_hooks_exit();
 	rcu_barrier();

@@ -27,9 +27,6 @@ static struct genl_family kipsec_nl_family;
 #define KIPSEC_AEAD_KEY_MAX	64	/* bytes, key || salt */
 #define KIPSEC_ENC_KEY_MAX	64	/* bytes, key || nonce */
 #define KIPSEC_AUTH_KEY_MAX	128	/* bytes: HMAC keys may be long */
-#define KIPSEC_SA_FLAGS_ALL	(KIPSEC_SA_F_ESN | KIPSEC_SA_F_AF_UNSPEC | \
-				 KIPSEC_SA_F_NOECN | KIPSEC_SA_F_NOPMTUDISC | \
-				 KIPSEC_SA_F_ALIGN4)
 #define KIPSEC_CAPS		(KIPSEC_CAP_ESP | KIPSEC_CAP_AH | \
 				 KIPSEC_CAP_ESN | KIPSEC_CAP_IPV6 | \
 				 KIPSEC_CAP_TUNNEL | KIPSEC_CAP_TRANSPORT)
@@ -586,114 +583,107 @@ static int parse_lifetime(struct nlattr *nest, struct kipsec_lft_cfg *c,
 	return 0;
 }
 
-/* fill a new SA from SA_NEW, everything but the tables */
-static int sa_build(struct genl_info *info, struct kipsec_sa *sa)
+/* the algorithms of SA_NEW; @names holds the three names */
+static void sa_parse_algs(struct nlattr **tb, struct kipsec_alg_params *p,
+			  char names[3][64])
 {
-	struct netlink_ext_ack *extack = info->extack;
-	struct nlattr **tb = info->attrs;
-	char aead[64], enc[64], auth[64];
-	struct kipsec_alg_params p = {};
-	xfrm_address_t daddr;
-	u64 seq = 0, oseq = 0;
-	u32 window = 0;
-	u16 family;
-	int err;
-
-	err = check_family(tb[KIPSEC_A_SA_FAMILY], &family, extack);
-	if (err)
-		return err;
-	err = get_addr(tb[KIPSEC_A_SA_DST], family, &daddr, extack);
-	if (err)
-		return err;
-	err = get_addr(tb[KIPSEC_A_SA_SRC], family, &sa->saddr, extack);
-	if (err)
-		return err;
-	kipsec_sa_key_init(&sa->key, family, &daddr,
-			   nla_get_be32(tb[KIPSEC_A_SA_SPI]),
-			   nla_get_u8(tb[KIPSEC_A_SA_PROTO]));
-	sa->mode = nla_get_u8(tb[KIPSEC_A_SA_MODE]);
-	if (tb[KIPSEC_A_SA_REQID])
-		sa->reqid = nla_get_u32(tb[KIPSEC_A_SA_REQID]);
-	if (tb[KIPSEC_A_SA_FLAGS])
-		sa->flags = nla_get_u32(tb[KIPSEC_A_SA_FLAGS]);
-	if (tb[KIPSEC_A_SA_REPLAY_WINDOW])
-		window = nla_get_u32(tb[KIPSEC_A_SA_REPLAY_WINDOW]);
-	if (tb[KIPSEC_A_SA_SEQ])
-		seq = nla_get_u64(tb[KIPSEC_A_SA_SEQ]);
-	if (tb[KIPSEC_A_SA_OSEQ])
-		oseq = nla_get_u64(tb[KIPSEC_A_SA_OSEQ]);
-	if (tb[KIPSEC_A_SA_ACQ_SEQ])
-		sa->acq_seq = nla_get_u32(tb[KIPSEC_A_SA_ACQ_SEQ]);
-	if (!(sa->flags & KIPSEC_SA_F_ESN) && (seq > U32_MAX || oseq > U32_MAX)) {
-		NL_SET_ERR_MSG_MOD(extack,
-				   "sequence numbers above 2^32-1 need the ESN flag");
-		return -EINVAL;
-	}
-	if (tb[KIPSEC_A_SA_SEL]) {
-		err = parse_sel(tb[KIPSEC_A_SA_SEL], &sa->sel, extack);
-		if (err)
-			return err;
-		if (sa->mode == KIPSEC_MODE_TRANSPORT &&
-		    sa->sel.family != family) {
-			NL_SET_ERR_MSG_ATTR(extack, tb[KIPSEC_A_SA_SEL],
-					    "kipsec: a transport mode SA selector must have the SA family");
-			return -EINVAL;
-		}
-	}
-
 	if (tb[KIPSEC_A_SA_AEAD_NAME]) {
-		nla_strscpy(aead, tb[KIPSEC_A_SA_AEAD_NAME], sizeof(aead));
-		p.aead_name = aead;
-		p.aead_key = nla_data(tb[KIPSEC_A_SA_AEAD_KEY]);
-		p.aead_keylen = nla_len(tb[KIPSEC_A_SA_AEAD_KEY]);
-		p.aead_icv_bits = nla_get_u32(tb[KIPSEC_A_SA_AEAD_ICV]);
+		nla_strscpy(names[0], tb[KIPSEC_A_SA_AEAD_NAME], 64);
+		p->aead_name = names[0];
+		p->aead_key = nla_data(tb[KIPSEC_A_SA_AEAD_KEY]);
+		p->aead_keylen = nla_len(tb[KIPSEC_A_SA_AEAD_KEY]);
+		p->aead_icv_bits = nla_get_u32(tb[KIPSEC_A_SA_AEAD_ICV]);
 	}
 	if (tb[KIPSEC_A_SA_ENC_NAME]) {
-		nla_strscpy(enc, tb[KIPSEC_A_SA_ENC_NAME], sizeof(enc));
-		p.enc_name = enc;
+		nla_strscpy(names[1], tb[KIPSEC_A_SA_ENC_NAME], 64);
+		p->enc_name = names[1];
 		if (tb[KIPSEC_A_SA_ENC_KEY]) {
-			p.enc_key = nla_data(tb[KIPSEC_A_SA_ENC_KEY]);
-			p.enc_keylen = nla_len(tb[KIPSEC_A_SA_ENC_KEY]);
+			p->enc_key = nla_data(tb[KIPSEC_A_SA_ENC_KEY]);
+			p->enc_keylen = nla_len(tb[KIPSEC_A_SA_ENC_KEY]);
 		}
 	}
 	if (tb[KIPSEC_A_SA_AUTH_NAME]) {
-		nla_strscpy(auth, tb[KIPSEC_A_SA_AUTH_NAME], sizeof(auth));
-		p.auth_name = auth;
+		nla_strscpy(names[2], tb[KIPSEC_A_SA_AUTH_NAME], 64);
+		p->auth_name = names[2];
 		if (tb[KIPSEC_A_SA_AUTH_KEY]) {
-			p.auth_key = nla_data(tb[KIPSEC_A_SA_AUTH_KEY]);
-			p.auth_keylen = nla_len(tb[KIPSEC_A_SA_AUTH_KEY]);
+			p->auth_key = nla_data(tb[KIPSEC_A_SA_AUTH_KEY]);
+			p->auth_keylen = nla_len(tb[KIPSEC_A_SA_AUTH_KEY]);
 		}
 		if (tb[KIPSEC_A_SA_AUTH_TRUNC])
-			p.auth_trunc_bits =
+			p->auth_trunc_bits =
 				nla_get_u32(tb[KIPSEC_A_SA_AUTH_TRUNC]);
 	}
-	err = kipsec_crypto_init_sa_algs(sa, &p, extack);
+}
+
+/* SA_NEW's attributes as a struct kipsec_sa_cfg, keys excepted */
+static int sa_parse_cfg(struct genl_info *info, struct kipsec_sa_cfg *c)
+{
+	struct netlink_ext_ack *extack = info->extack;
+	struct nlattr **tb = info->attrs;
+	int err;
+
+	err = check_family(tb[KIPSEC_A_SA_FAMILY], &c->family, extack);
+	if (!err)
+		err = get_addr(tb[KIPSEC_A_SA_DST], c->family, &c->daddr,
+			       extack);
+	if (!err)
+		err = get_addr(tb[KIPSEC_A_SA_SRC], c->family, &c->saddr,
+			       extack);
+	if (err)
+		return err;
+	c->spi = nla_get_be32(tb[KIPSEC_A_SA_SPI]);
+	c->proto = nla_get_u8(tb[KIPSEC_A_SA_PROTO]);
+	c->mode = nla_get_u8(tb[KIPSEC_A_SA_MODE]);
+	if (tb[KIPSEC_A_SA_REQID])
+		c->reqid = nla_get_u32(tb[KIPSEC_A_SA_REQID]);
+	if (tb[KIPSEC_A_SA_FLAGS])
+		c->flags = nla_get_u32(tb[KIPSEC_A_SA_FLAGS]);
+	if (tb[KIPSEC_A_SA_REPLAY_WINDOW])
+		c->window = nla_get_u32(tb[KIPSEC_A_SA_REPLAY_WINDOW]);
+	if (tb[KIPSEC_A_SA_SEQ]) {
+		c->seq = nla_get_u64(tb[KIPSEC_A_SA_SEQ]);
+		c->set |= KIPSEC_SA_SET_SEQ;
+	}
+	if (tb[KIPSEC_A_SA_OSEQ]) {
+		c->oseq = nla_get_u64(tb[KIPSEC_A_SA_OSEQ]);
+		c->set |= KIPSEC_SA_SET_OSEQ;
+	}
+	if (tb[KIPSEC_A_SA_ACQ_SEQ])
+		c->acq_seq = nla_get_u32(tb[KIPSEC_A_SA_ACQ_SEQ]);
+	if (tb[KIPSEC_A_SA_SEL]) {
+		err = parse_sel(tb[KIPSEC_A_SA_SEL], &c->sel, extack);
+		if (err)
+			return err;
+	}
+	return parse_lifetime(tb[KIPSEC_A_SA_LIFETIME], &c->lft, extack);
+}
+
+/* fill a new SA from SA_NEW, everything but the tables */
+static int sa_build(struct genl_info *info, struct kipsec_sa *sa,
+		    unsigned int *set)
+{
+	struct nlattr **tb = info->attrs;
+	struct kipsec_sa_cfg c = {};
+	char names[3][64];
+	int err;
+
+	err = sa_parse_cfg(info, &c);
+	if (!err) {
+		sa_parse_algs(tb, &c.alg, names);
+		err = kipsec_sa_setup(sa, &c, info->extack);
+		*set = c.set;
+	}
 	/* the transform has its own copy: wipe the ones in the request */
 	wipe_attr(tb[KIPSEC_A_SA_AEAD_KEY]);
 	wipe_attr(tb[KIPSEC_A_SA_ENC_KEY]);
 	wipe_attr(tb[KIPSEC_A_SA_AUTH_KEY]);
-	if (err) {
-		if (!extack->_msg)
-			NL_SET_ERR_MSG_MOD(extack,
-					   "cannot set up the SA's transform");
-		return err;
-	}
-
-	err = kipsec_replay_init(&sa->replay, window);
-	if (err) {
-		NL_SET_ERR_MSG_MOD(extack, "cannot set up the replay window");
-		return err;
-	}
-	sa->replay.top = seq;
-	sa->oseq = oseq;
-	return parse_lifetime(tb[KIPSEC_A_SA_LIFETIME], &sa->lft.cfg, extack);
+	return err;
 }
 
 static int kipsec_nl_sa_new(struct sk_buff *skb, struct genl_info *info)
 {
 	struct kipsec_net *kn = kipsec_pernet(genl_info_net(info));
 	bool update = info->nlhdr->nlmsg_flags & NLM_F_REPLACE;
-	struct nlattr **tb = info->attrs;
 	unsigned int set = 0;
 	struct kipsec_sa *sa;
 	int err;
@@ -704,13 +694,9 @@ static int kipsec_nl_sa_new(struct sk_buff *skb, struct genl_info *info)
 	sa = kipsec_sa_alloc();
 	if (!sa)
 		return -ENOMEM;
-	err = sa_build(info, sa);
+	err = sa_build(info, sa, &set);
 	if (err)
 		goto out_put;
-	if (tb[KIPSEC_A_SA_SEQ])
-		set |= KIPSEC_SA_SET_SEQ;
-	if (tb[KIPSEC_A_SA_OSEQ])
-		set |= KIPSEC_SA_SET_OSEQ;
 	err = kipsec_sa_add(kn, sa, update, set, info->extack);
 	if (!err)
 		return 0;

@@ -369,6 +369,95 @@ static int sa_update(struct kipsec_net *kn, struct kipsec_sa *old,
 	return err;
 }
 
+static int sa_cfg_check(const struct kipsec_sa_cfg *c,
+			struct netlink_ext_ack *extack)
+{
+	if (c->family != AF_INET && c->family != AF_INET6) {
+		NL_SET_ERR_MSG_MOD(extack, "SA family must be AF_INET or AF_INET6");
+		return -EAFNOSUPPORT;
+	}
+	if (c->proto != IPPROTO_ESP && c->proto != IPPROTO_AH) {
+		NL_SET_ERR_MSG_MOD(extack, "SA protocol must be ESP (50) or AH (51)");
+		return -EPROTONOSUPPORT;
+	}
+	if (!c->spi) {
+		NL_SET_ERR_MSG_MOD(extack, "SPI must not be 0");
+		return -EINVAL;
+	}
+	if (c->mode > KIPSEC_MODE_TUNNEL) {
+		NL_SET_ERR_MSG_MOD(extack, "SA mode must be transport or tunnel");
+		return -EINVAL;
+	}
+	if (c->window > KIPSEC_REPLAY_WINDOW_MAX) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "replay window larger than KIPSEC_REPLAY_WINDOW_MAX (65536)");
+		return -EINVAL;
+	}
+	if (c->flags & ~KIPSEC_SA_FLAGS_ALL) {
+		NL_SET_ERR_MSG_MOD(extack, "unknown SA flags");
+		return -EINVAL;
+	}
+	if (!(c->flags & KIPSEC_SA_F_ESN) &&
+	    (c->seq > U32_MAX || c->oseq > U32_MAX)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "sequence numbers above 2^32-1 need the ESN flag");
+		return -EINVAL;
+	}
+	if (c->sel.family && c->mode == KIPSEC_MODE_TRANSPORT &&
+	    c->sel.family != c->family) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "a transport mode SA selector must have the SA family");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/**
+ * kipsec_sa_setup - build a new SA from what a front end parsed
+ * @sa: from kipsec_sa_alloc(), not yet in the SAD
+ * @c: the SA; its keys are not wiped here (the caller owns them)
+ * @extack: the reason of a failure
+ *
+ * The one place that turns a configuration request into an SA for every
+ * front end: the checks common to all of them, the transform, the replay
+ * window and the limits.  Process context, no lock held; the SA then
+ * goes to kipsec_sa_add().
+ *
+ * Return: 0, or a negative errno with @extack set.
+ */
+int kipsec_sa_setup(struct kipsec_sa *sa, const struct kipsec_sa_cfg *c,
+		    struct netlink_ext_ack *extack)
+{
+	int err;
+
+	err = sa_cfg_check(c, extack);
+	if (err)
+		return err;
+	kipsec_sa_key_init(&sa->key, c->family, &c->daddr, c->spi, c->proto);
+	sa->saddr = c->saddr;
+	sa->mode = c->mode;
+	sa->reqid = c->reqid;
+	sa->flags = c->flags;
+	sa->acq_seq = c->acq_seq;
+	sa->sel = c->sel;
+	sa->lft.cfg = c->lft;
+	err = kipsec_crypto_init_sa_algs(sa, &c->alg, extack);
+	if (err) {
+		if (extack && !extack->_msg)
+			NL_SET_ERR_MSG_MOD(extack,
+					   "cannot set up the SA's transform");
+		return err;
+	}
+	err = kipsec_replay_init(&sa->replay, c->window);
+	if (err) {
+		NL_SET_ERR_MSG_MOD(extack, "cannot set up the replay window");
+		return err;
+	}
+	sa->replay.top = c->seq;
+	sa->oseq = c->oseq;
+	return 0;
+}
+
 /**
  * kipsec_sa_add - put a new SA into the SAD, or update an existing one
  * @kn: the netns' state

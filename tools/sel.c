@@ -39,6 +39,7 @@ const char *const stat_names[__KIPSEC_STAT_MAX] = {
 	[KIPSEC_STAT_IN_FRAGMENT] = "in_fragment",
 	[KIPSEC_STAT_SA_EXPIRED] = "sa_expired",
 	[KIPSEC_STAT_IN_STATE_INVALID] = "in_state_invalid",
+	[KIPSEC_STAT_ICMP_PMTU] = "icmp_pmtu",
 };
 
 static bool is_port_proto(uint8_t p)

@@ -135,6 +135,7 @@ enum kipsec_stat {
 	KIPSEC_STAT_IN_FRAGMENT,	/* IPv6 fragment not reassembled */
 	KIPSEC_STAT_SA_EXPIRED,		/* SA past its hard lifetime */
 	KIPSEC_STAT_IN_STATE_INVALID,	/* inbound SA is larval (no keys yet) */
+	KIPSEC_STAT_ICMP_PMTU,		/* ICMP frag needed / packet too big */
 
 	__KIPSEC_STAT_MAX,
 	KIPSEC_STAT_MAX = __KIPSEC_STAT_MAX - 1
