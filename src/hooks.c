@@ -359,6 +359,15 @@ static unsigned int kipsec_output(const struct nf_hook_state *state,
 		kipsec_drop(net, NULL, KIPSEC_STAT_OUT_ERROR);
 		return NF_DROP;
 	}
+	switch (kipsec_sk_verdict(skb->sk, XFRM_POLICY_OUT, &fl)) {
+	case KIPSEC_SK_BYPASS:
+		return NF_ACCEPT;
+	case KIPSEC_SK_BLOCK:
+		kipsec_drop(net, NULL, KIPSEC_STAT_OUT_DISCARD);
+		return NF_DROP;
+	case KIPSEC_SK_SPD:
+		break;
+	}
 	pol = kipsec_policy_lookup(net, KIPSEC_DIR_OUT, &fl);
 	if (!pol)
 		return NF_ACCEPT;
@@ -482,6 +491,11 @@ static unsigned int check_plain(struct net *net, struct sk_buff *skb, u8 pf,
 	}
 	pol = kipsec_policy_lookup(net, dir, &fl);
 	if (!pol)
+		return NF_ACCEPT;
+	if (pol->action == KIPSEC_ACTION_ALLOW &&
+	    (!pol->has_tmpl || pol->tmpl.level != KIPSEC_LEVEL_REQUIRED))
+		return NF_ACCEPT;
+	if (dir == KIPSEC_DIR_IN && kipsec_sk_in_bypass(skb, &fl))
 		return NF_ACCEPT;
 	if (pol->action == KIPSEC_ACTION_BLOCK) {
 		policy_count(pol, KIPSEC_STAT_IN_DISCARD);

@@ -800,10 +800,28 @@ int kipsec_replay_selftest(void);
 /* hooks.c */
 int kipsec_hooks_init(void);
 void kipsec_hooks_exit(void);
-void kipsec_km_init(void);
-void kipsec_km_exit(void);
 int kipsec_hooks_register_net(struct net *net);
 void kipsec_hooks_unregister_net(struct net *net);
+
+/* km.c: the xfrm key manager and per-socket policies */
+void kipsec_km_init(void);
+void kipsec_km_exit(void);
+
+/**
+ * enum kipsec_sk_verdict - what a socket's own XFRM policy says of a packet
+ * @KIPSEC_SK_SPD: no socket policy applies; the SPD decides
+ * @KIPSEC_SK_BYPASS: an allow policy without templates (IKE's bypass)
+ * @KIPSEC_SK_BLOCK: a block policy
+ */
+enum kipsec_sk_verdict {
+	KIPSEC_SK_SPD,
+	KIPSEC_SK_BYPASS,
+	KIPSEC_SK_BLOCK,
+};
+
+enum kipsec_sk_verdict kipsec_sk_verdict(const struct sock *sk, int dir,
+					 const struct kipsec_flow *fl);
+bool kipsec_sk_in_bypass(struct sk_buff *skb, const struct kipsec_flow *fl);
 
 /* esp.c */
 int kipsec_esp_output(struct net *net, struct kipsec_sa *sa,

@@ -14,6 +14,7 @@
 #include <linux/in.h>
 #include <linux/in6.h>
 #include <linux/module.h>
+#include <net/udp.h>
 #include <net/xfrm.h>
 #include "kipsec.h"
 
@@ -156,6 +157,82 @@ static struct xfrm_policy *kipsec_km_compile(struct sock *sk, int opt,
 	kipsec_km_copy_tmpl(xp, ut, nr);
 	*dir = p->dir;
 	return xp;
+}
+
+/**
+ * kipsec_sk_verdict - what a socket's own XFRM policy says of a packet
+ * @sk: the packet's socket, or NULL
+ * @dir: XFRM_POLICY_IN or XFRM_POLICY_OUT
+ * @fl: the packet
+ *
+ * As in xfrm_sk_policy_lookup(), a socket policy whose selector matches
+ * takes the place of the SPD.  kipsec carries out the two kinds IKE
+ * daemons set: allow without templates (the bypass of their own
+ * packets) and block.  A socket policy with templates asks for a
+ * transform of its own, which kipsec does not build: the SPD decides.
+ * Called under rcu_read_lock() (netfilter hooks).
+ *
+ * Return: the verdict.
+ */
+enum kipsec_sk_verdict kipsec_sk_verdict(const struct sock *sk, int dir,
+					 const struct kipsec_flow *fl)
+{
+	const struct xfrm_policy *pol;
+
+	if (!sk || !sk_fullsock(sk))
+		return KIPSEC_SK_SPD;
+	pol = rcu_dereference(sk->sk_policy[dir]);
+	if (!pol || READ_ONCE(pol->walk.dead) ||
+	    !kipsec_selector_match(&pol->selector, fl))
+		return KIPSEC_SK_SPD;
+	if (pol->action == XFRM_POLICY_BLOCK)
+		return KIPSEC_SK_BLOCK;
+	return pol->xfrm_nr ? KIPSEC_SK_SPD : KIPSEC_SK_BYPASS;
+}
+
+/* the UDP socket a local packet will reach, with a reference, or NULL */
+static struct sock *km_udp_sock(struct sk_buff *skb,
+				const struct kipsec_flow *fl)
+{
+	struct net *net = dev_net(skb->dev);
+
+	if (fl->proto != IPPROTO_UDP)
+		return NULL;
+	if (fl->family == AF_INET)
+		return udp4_lib_lookup(net, fl->saddr.a4, fl->sport,
+				       fl->daddr.a4, fl->dport, inet_iif(skb));
+#if IS_ENABLED(CONFIG_IPV6)
+	return udp6_lib_lookup(net, &fl->saddr.in6, fl->sport,
+			       &fl->daddr.in6, fl->dport, inet6_iif(skb));
+#else
+	return NULL;
+#endif
+}
+
+/**
+ * kipsec_sk_in_bypass - is a plaintext local packet for a bypass socket
+ * @skb: the packet, at LOCAL_IN
+ * @fl: its flow
+ *
+ * xfrm checks inbound policy when a socket takes the packet, so a
+ * socket's bypass lets its IKE packets in whatever the SPD says.
+ * kipsec checks at LOCAL_IN, before any socket: for a packet the SPD
+ * would drop, it looks up the UDP socket that will take it (IKE runs
+ * over UDP) and asks that socket's inbound policy.  Only packets about
+ * to be dropped pay for the lookup.
+ *
+ * Return: true when the packet may pass.
+ */
+bool kipsec_sk_in_bypass(struct sk_buff *skb, const struct kipsec_flow *fl)
+{
+	struct sock *sk = km_udp_sock(skb, fl);
+	bool pass;
+
+	if (!sk)
+		return false;
+	pass = kipsec_sk_verdict(sk, XFRM_POLICY_IN, fl) == KIPSEC_SK_BYPASS;
+	sock_put(sk);
+	return pass;
 }
 
 /* kipsec raises its own acquires: decline xfrm's, as a listener-less km */
