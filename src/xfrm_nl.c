@@ -287,7 +287,8 @@ static int sa_dump(struct sk_buff *skb, struct netlink_callback *cb)
 			return err;
 	}
 	mutex_lock(&kn->lock);
-	list_for_each_entry(sa, &kn->sa_list, list) {
+	/* newest first, as xfrm_state_walk() lists them */
+	list_for_each_entry_reverse(sa, &kn->sa_list, list) {
 		if (idx++ < skip || !sa_dump_match(sa, cb))
 			continue;
 		err = sa_fill(skb, sa, NETLINK_CB(cb->skb).portid,
