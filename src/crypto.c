@@ -723,10 +723,77 @@ bool kipsec_crypto_same_algs(const struct kipsec_sa *a,
  */
 void kipsec_crypto_free_sa(struct kipsec_sa *sa)
 {
+	if (sa->xform_from) {
+		/* the transform is @xform_from's, freed with it */
+		kipsec_sa_put(sa->xform_from);
+		sa->xform_from = NULL;
+		sa->aead = NULL;
+		sa->ahash = NULL;
+		return;
+	}
 	if (!IS_ERR_OR_NULL(sa->aead))
 		crypto_free_aead(sa->aead);
 	sa->aead = NULL;
 	if (!IS_ERR_OR_NULL(sa->ahash))
 		crypto_free_ahash(sa->ahash);
 	sa->ahash = NULL;
+}
+
+/* does @p name @from's algorithms, key lengths and ICV length */
+static bool share_same_algs(const struct kipsec_sa *from,
+			    const struct kipsec_alg_params *p)
+{
+	unsigned int icv_bits = p->aead_name ? p->aead_icv_bits :
+				p->auth_trunc_bits;
+
+	return !strcmp(p->aead_name ?: "", from->alg_name) &&
+	       !strcmp(p->enc_name ?: "", from->enc_name) &&
+	       !strcmp(p->auth_name ?: "", from->auth_name) &&
+	       p->aead_keylen * 8 == from->key_bits &&
+	       p->enc_keylen * 8 == from->enc_key_bits &&
+	       p->auth_keylen * 8 == from->auth_key_bits &&
+	       (!icv_bits || icv_bits == from->icv_len * 8);
+}
+
+/**
+ * kipsec_crypto_share_sa() - use a deleted SA's keyed transform
+ * @sa: the new SA; its flags set
+ * @from: the deleted SA (kipsec_sa_take_kept()), whose transform stays
+ *        its own: @sa holds a reference to it until @sa is freed
+ * @p: the algorithms the request names, with zero-filled keys
+ * @extack: the reason of a failure
+ *
+ * An SA re-added from a GETSA reply has no keys to give; it gets the
+ * transform @from was keyed with, and @from's IV salt, so that with the
+ * numbers going on (kipsec_sa_setup()) no IV repeats one @from sent.
+ *
+ * Return: 0, or -EINVAL when @p names other algorithms than @from's.
+ */
+int kipsec_crypto_share_sa(struct kipsec_sa *sa, struct kipsec_sa *from,
+			   const struct kipsec_alg_params *p,
+			   struct netlink_ext_ack *extack)
+{
+	if (!share_same_algs(from, p) ||
+	    ((sa->flags ^ from->flags) & KIPSEC_SA_F_ESN)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "zero-filled keys name a deleted SA with other algorithms, key lengths, ICV length or ESN");
+		return -EINVAL;
+	}
+	sa->aead = from->aead;
+	sa->ahash = from->ahash;
+	strscpy(sa->alg_name, from->alg_name, sizeof(sa->alg_name));
+	strscpy(sa->enc_name, from->enc_name, sizeof(sa->enc_name));
+	strscpy(sa->auth_name, from->auth_name, sizeof(sa->auth_name));
+	sa->key_bits = from->key_bits;
+	sa->enc_key_bits = from->enc_key_bits;
+	sa->auth_key_bits = from->auth_key_bits;
+	sa->iv_random = from->iv_random;
+	sa->iv_salt = from->iv_salt;
+	memcpy(sa->alg_digest, from->alg_digest, sizeof(sa->alg_digest));
+	sa->icv_len = from->icv_len;
+	sa->iv_len = from->iv_len;
+	sa->block_size = from->block_size;
+	kipsec_sa_hold(from);
+	sa->xform_from = from;
+	return 0;
 }

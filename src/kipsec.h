@@ -187,6 +187,9 @@ struct kipsec_sa_key {
  * @successor: the SA that replaced this one (state update), with a
  *             reference held until this one is freed, or NULL; set once,
  *             under @lock, before @dead
+ * @xform_from: the deleted SA whose keyed transform (@aead or @ahash)
+ *              this one uses, with a reference, or NULL when the
+ *              transform is its own (kipsec_crypto_share_sa()); constant
  * @dst_cache: cached outer route for tunnel mode
  * @stats: per-CPU counters of this SA
  * @out_node: in kipsec_net.sa_out_ht, keyed by (family, daddr, proto), for
@@ -236,6 +239,7 @@ struct kipsec_sa {
 	struct kipsec_replay replay;
 	bool dead;
 	struct kipsec_sa *successor;
+	struct kipsec_sa *xform_from;
 	struct dst_cache dst_cache;
 	struct kipsec_stats __percpu *stats;
 	struct rhlist_head out_node;
@@ -437,6 +441,28 @@ struct kipsec_policy {
  *             RCU, cleared before the socket is released
  * @xfrm_nlsk_stash: the same socket, kept for its release
  */
+/* deleted SAs kept for a re-add from a GETSA reply, and for how long */
+#define KIPSEC_KEPT_MAX		8
+#define KIPSEC_KEPT_SECS	30
+
+/**
+ * struct kipsec_sa_kept - a deleted SA whose keyed transform a re-add may use
+ * @sa: the SA, out of the SAD, with a reference; NULL for a free slot
+ * @portid: the XFRM netlink socket that deleted it
+ * @until: jiffies after which it is let go
+ *
+ * An IKE daemon moves an SA to new addresses by reading it (GETSA),
+ * deleting it and adding it again from what it read; keys are never
+ * returned, so the re-add names the deleted SA instead (zero-filled
+ * keys, same SPI and protocol, same socket).  In kipsec_net.kept, under
+ * kipsec_net.lock.
+ */
+struct kipsec_sa_kept {
+	struct kipsec_sa *sa;
+	u32 portid;
+	unsigned long until;
+};
+
 struct kipsec_net {
 	struct mutex lock;	/* serialises configuration writers */
 	struct rhashtable sa_ht;
@@ -464,6 +490,7 @@ struct kipsec_net {
 	struct delayed_work acq_work;
 	struct sock __rcu *xfrm_nlsk;
 	struct sock *xfrm_nlsk_stash;
+	struct kipsec_sa_kept kept[KIPSEC_KEPT_MAX];
 };
 
 extern unsigned int kipsec_net_id;
@@ -770,7 +797,13 @@ struct kipsec_sa_cfg {
 
 /* state.c: fill a new SA from @c (transform, replay window, limits) */
 int kipsec_sa_setup(struct kipsec_sa *sa, const struct kipsec_sa_cfg *c,
+		    struct kipsec_sa *xform_from,
 		    struct netlink_ext_ack *extack);
+void kipsec_sa_keep(struct kipsec_net *kn, struct kipsec_sa *sa, u32 portid);
+struct kipsec_sa *kipsec_sa_take_kept(struct kipsec_net *kn,
+				      const struct kipsec_sa_cfg *c,
+				      u32 portid);
+void kipsec_sa_kept_flush(struct kipsec_net *kn);
 
 /* crypto.c */
 /* set up sa->aead (ESP) or sa->ahash (AH) from @p, by sa->key.proto */
@@ -778,6 +811,9 @@ int kipsec_crypto_init_sa_algs(struct kipsec_sa *sa,
 			       const struct kipsec_alg_params *p,
 			       struct netlink_ext_ack *extack);
 void kipsec_crypto_free_sa(struct kipsec_sa *sa);
+int kipsec_crypto_share_sa(struct kipsec_sa *sa, struct kipsec_sa *from,
+			   const struct kipsec_alg_params *p,
+			   struct netlink_ext_ack *extack);
 /* same algorithms, keys and ICV lengths (constant time) */
 bool kipsec_crypto_same_algs(const struct kipsec_sa *a,
 			     const struct kipsec_sa *b);

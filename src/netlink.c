@@ -670,7 +670,7 @@ static int sa_build(struct genl_info *info, struct kipsec_sa *sa,
 	err = sa_parse_cfg(info, &c);
 	if (!err) {
 		sa_parse_algs(tb, &c.alg, names);
-		err = kipsec_sa_setup(sa, &c, info->extack);
+		err = kipsec_sa_setup(sa, &c, NULL, info->extack);
 		*set = c.set;
 	}
 	/* the transform has its own copy: wipe the ones in the request */

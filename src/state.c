@@ -412,10 +412,26 @@ static int sa_cfg_check(const struct kipsec_sa_cfg *c,
 	return 0;
 }
 
+/*
+ * @sa shares @from's key: its numbers go on from @from's whatever the
+ * request says, so that the key never sees a sequence number twice on
+ * output nor accepts a replay of @from's on input.
+ */
+static void sa_continue(struct kipsec_sa *sa, struct kipsec_sa *from)
+{
+	spin_lock_bh(&from->lock);
+	sa->oseq = max(sa->oseq, from->oseq);
+	kipsec_replay_carry(&sa->replay, &from->replay,
+			    max(sa->replay.top, from->replay.top));
+	spin_unlock_bh(&from->lock);
+}
+
 /**
  * kipsec_sa_setup - build a new SA from what a front end parsed
  * @sa: from kipsec_sa_alloc(), not yet in the SAD
  * @c: the SA; its keys are not wiped here (the caller owns them)
+ * @xform_from: a deleted SA whose keyed transform and numbers @sa takes
+ *              over (@c's keys are then zero-filled), or NULL
  * @extack: the reason of a failure
  *
  * The one place that turns a configuration request into an SA for every
@@ -426,6 +442,7 @@ static int sa_cfg_check(const struct kipsec_sa_cfg *c,
  * Return: 0, or a negative errno with @extack set.
  */
 int kipsec_sa_setup(struct kipsec_sa *sa, const struct kipsec_sa_cfg *c,
+		    struct kipsec_sa *xform_from,
 		    struct netlink_ext_ack *extack)
 {
 	int err;
@@ -441,7 +458,10 @@ int kipsec_sa_setup(struct kipsec_sa *sa, const struct kipsec_sa_cfg *c,
 	sa->acq_seq = c->acq_seq;
 	sa->sel = c->sel;
 	sa->lft.cfg = c->lft;
-	err = kipsec_crypto_init_sa_algs(sa, &c->alg, extack);
+	if (xform_from)
+		err = kipsec_crypto_share_sa(sa, xform_from, &c->alg, extack);
+	else
+		err = kipsec_crypto_init_sa_algs(sa, &c->alg, extack);
 	if (err) {
 		if (extack && !extack->_msg)
 			NL_SET_ERR_MSG_MOD(extack,
@@ -455,6 +475,8 @@ int kipsec_sa_setup(struct kipsec_sa *sa, const struct kipsec_sa_cfg *c,
 	}
 	sa->replay.top = c->seq;
 	sa->oseq = c->oseq;
+	if (xform_from)
+		sa_continue(sa, xform_from);
 	return 0;
 }
 
@@ -565,6 +587,7 @@ unsigned int kipsec_sa_flush(struct kipsec_net *kn, u8 proto)
 	unsigned int n = 0;
 
 	lockdep_assert_held(&kn->lock);
+	kipsec_sa_kept_flush(kn);
 	/*
 	 * Newest first: sa_out_ht keeps the SAs of one (family, daddr,
 	 * proto) in a list, newest at its head, and removing the head is
@@ -768,6 +791,89 @@ err_ht:
 err_wq:
 	kipsec_wq_put();
 	return err;
+}
+
+static void kept_drop(struct kipsec_sa_kept *k)
+{
+	kipsec_sa_put(k->sa);
+	k->sa = NULL;
+}
+
+/**
+ * kipsec_sa_keep - keep a deleted SA a while for a re-add without keys
+ * @kn: the netns state, kipsec_net.lock held
+ * @sa: the SA, out of the SAD; the caller's reference passes here
+ * @portid: the XFRM netlink socket that deleted it
+ *
+ * At most KIPSEC_KEPT_MAX SAs for KIPSEC_KEPT_SECS seconds: the oldest
+ * goes first.  A kept SA carries no traffic; its transform is freed,
+ * and its key schedule wiped, when it is let go.
+ */
+void kipsec_sa_keep(struct kipsec_net *kn, struct kipsec_sa *sa, u32 portid)
+{
+	struct kipsec_sa_kept *k = &kn->kept[0];
+	int i;
+
+	lockdep_assert_held(&kn->lock);
+	for (i = 0; i < KIPSEC_KEPT_MAX; i++) {
+		if (kn->kept[i].sa &&
+		    time_after(jiffies, kn->kept[i].until))
+			kept_drop(&kn->kept[i]);
+		if (!kn->kept[i].sa ||
+		    (k->sa && time_before(kn->kept[i].until, k->until)))
+			k = &kn->kept[i];
+	}
+	if (k->sa)
+		kept_drop(k);
+	k->sa = sa;
+	k->portid = portid;
+	k->until = jiffies + KIPSEC_KEPT_SECS * HZ;
+}
+
+/**
+ * kipsec_sa_take_kept - the kept SA that a re-add without keys names
+ * @kn: the netns state; kipsec_net.lock not held
+ * @c: the re-added SA: same SPI, protocol and family (the addresses may
+ *     have moved)
+ * @portid: the socket asking; only the one that deleted the SA may
+ *
+ * Return: the SA with a reference, no longer kept, or NULL.
+ */
+struct kipsec_sa *kipsec_sa_take_kept(struct kipsec_net *kn,
+				      const struct kipsec_sa_cfg *c,
+				      u32 portid)
+{
+	struct kipsec_sa *sa = NULL;
+	struct kipsec_sa_kept *k;
+	int i;
+
+	mutex_lock(&kn->lock);
+	for (i = 0; i < KIPSEC_KEPT_MAX && !sa; i++) {
+		k = &kn->kept[i];
+		if (!k->sa || time_after(jiffies, k->until) ||
+		    k->portid != portid || k->sa->key.spi != c->spi ||
+		    k->sa->key.proto != c->proto ||
+		    k->sa->key.family != c->family)
+			continue;
+		sa = k->sa;
+		k->sa = NULL;
+	}
+	mutex_unlock(&kn->lock);
+	return sa;
+}
+
+/**
+ * kipsec_sa_kept_flush - let every kept SA go
+ * @kn: the netns state, kipsec_net.lock held
+ */
+void kipsec_sa_kept_flush(struct kipsec_net *kn)
+{
+	int i;
+
+	lockdep_assert_held(&kn->lock);
+	for (i = 0; i < KIPSEC_KEPT_MAX; i++)
+		if (kn->kept[i].sa)
+			kept_drop(&kn->kept[i]);
 }
 
 /**

@@ -337,6 +337,29 @@ static int sa_parse_algs(struct nlattr **attrs, struct kipsec_alg_params *p,
 	return err;
 }
 
+static bool key_zero(const u8 *key, unsigned int len)
+{
+	return len && !memchr_inv(key, 0, len);
+}
+
+/**
+ * kipsec_xfrm_keys_zero - does a request carry zero-filled keys
+ * @p: its parsed algorithms
+ *
+ * GETSA replies carry zero-filled keys, and an IKE daemon that moves an
+ * SA to new addresses re-adds it from such a reply (strongSwan's
+ * update_sa(): GETSA, DELSA, NEWSA).  Those zeros must never become a
+ * key anybody knows.
+ *
+ * Return: true when any key of @p is all zeros.
+ */
+bool kipsec_xfrm_keys_zero(const struct kipsec_alg_params *p)
+{
+	return key_zero(p->aead_key, p->aead_keylen) ||
+	       key_zero(p->enc_key, p->enc_keylen) ||
+	       key_zero(p->auth_key, p->auth_keylen);
+}
+
 /**
  * kipsec_xfrm_wipe_keys - wipe the keys of a request once they are used
  * @attrs: the parsed request

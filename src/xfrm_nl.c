@@ -128,27 +128,50 @@ static int sa_reply(struct sk_buff *in, struct nlmsghdr *nlh,
 	return err;
 }
 
+/*
+ * Zero-filled keys: the SA this socket deleted moments ago with the same
+ * SPI, whose keyed transform the re-add takes over (kipsec_sa_keep()).
+ * Keys are never returned, so this is how an IKE daemon moves an SA.
+ */
+static struct kipsec_sa *newsa_xform_from(struct sk_buff *skb,
+					  const struct kipsec_sa_cfg *c,
+					  struct netlink_ext_ack *extack)
+{
+	struct kipsec_sa *from;
+
+	if (!kipsec_xfrm_keys_zero(&c->alg))
+		return NULL;
+	from = kipsec_sa_take_kept(req_kn(skb), c, NETLINK_CB(skb).portid);
+	if (from)
+		return from;
+	NL_SET_ERR_MSG(extack,
+		       "kipsec: an all-zero key is refused: keys are never returned, and no SA this socket deleted has this SPI");
+	return ERR_PTR(-EINVAL);
+}
+
 static int xfrm_nl_newsa(struct sk_buff *skb, struct nlmsghdr *nlh,
 			 struct nlattr **attrs, struct netlink_ext_ack *extack)
 {
 	bool update = nlh->nlmsg_type == XFRM_MSG_UPDSA;
 	struct kipsec_sa_cfg c = {};
-	struct kipsec_sa *sa;
+	struct kipsec_sa *sa, *from;
 	int err;
 
 	err = kipsec_xfrm_sa_parse(nlmsg_data(nlh), attrs, &c, extack);
 	if (err)
 		goto out;
-	sa = kipsec_sa_alloc();
-	if (!sa) {
-		err = -ENOMEM;
+	from = newsa_xform_from(skb, &c, extack);
+	if (IS_ERR(from)) {
+		err = PTR_ERR(from);
 		goto out;
 	}
-	err = kipsec_sa_setup(sa, &c, extack);
+	sa = kipsec_sa_alloc();
+	err = sa ? kipsec_sa_setup(sa, &c, from, extack) : -ENOMEM;
 	if (!err)
 		err = kipsec_sa_add(req_kn(skb), sa, update, c.set, extack);
 	if (err)
 		kipsec_sa_put(sa);
+	kipsec_sa_put(from);
 out:
 	/* the transform has its own copy: wipe the ones in the request */
 	kipsec_xfrm_wipe_keys(attrs);
@@ -188,8 +211,15 @@ static int xfrm_nl_delsa(struct sk_buff *skb, struct nlmsghdr *nlh,
 		return err;
 	mutex_lock(&kn->lock);
 	sa = sa_find(kn, nlmsg_data(nlh), extack);
-	if (!IS_ERR(sa))
+	if (!IS_ERR(sa)) {
+		kipsec_sa_hold(sa);
 		kipsec_sa_unlink(kn, sa);
+		/* for a re-add from a GETSA reply (newsa_xform_from()) */
+		if (sa->larval)
+			kipsec_sa_put(sa);
+		else
+			kipsec_sa_keep(kn, sa, NETLINK_CB(skb).portid);
+	}
 	mutex_unlock(&kn->lock);
 	return PTR_ERR_OR_ZERO(sa);
 }

@@ -20,6 +20,7 @@ int kipsec_xfrm_sa_parse(const struct xfrm_usersa_info *p,
 			 struct nlattr **attrs, struct kipsec_sa_cfg *c,
 			 struct netlink_ext_ack *extack);
 void kipsec_xfrm_wipe_keys(struct nlattr **attrs);
+bool kipsec_xfrm_keys_zero(const struct kipsec_alg_params *p);
 int kipsec_xfrm_check_unsupported(struct nlattr **attrs,
 				  struct netlink_ext_ack *extack);
 int kipsec_xfrm_ptype_check(struct nlattr **attrs,

@@ -6,6 +6,9 @@
 # xfrm_user for kipsec with xfrm_netlink=1 and restores both at its end
 # (module reloads are slow under TCG).
 
+# shellcheck source=tests/lib/topo.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/topo.sh"
+
 xnl_restore() {
 	printf 'xfrm state flush\nxfrm policy flush\n' | ip -batch - 2>/dev/null
 	rmmod kipsec 2>/dev/null
@@ -31,6 +34,12 @@ t_xfrm_nl_state_policy() {
 		spi 0x1001 reqid 1 mode tunnel aead 'rfc4106(gcm(aes))' \
 		$XNL_KEY 128 2>&1) && fail "duplicate add accepted"
 	[[ $out == *"exists"* ]] || fail "duplicate add: $out"
+	# what a GETSA reply holds, re-added: a key anybody knows
+	out=$(ip xfrm state add src 10.0.0.1 dst 10.0.0.2 proto esp \
+		spi 0x1002 reqid 1 mode tunnel aead 'rfc4106(gcm(aes))' \
+		0x0000000000000000000000000000000000000000 128 2>&1) &&
+		fail "all-zero key accepted"
+	[[ $out == *"all-zero key"* ]] || fail "zero key: $out"
 	out=$(ip xfrm state list)
 	[[ $out == *"spi 0x00001001"* ]] || fail "state list: $out"
 	[[ $out == *"0x0000000000000000000000000000000000000000 128"* ]] ||
@@ -153,3 +162,62 @@ t_xfrm_nl_iproute2_same() {
 	rm -rf "$d"
 }
 ktest xfrm_nl_iproute2_same t_xfrm_nl_iproute2_same 240
+
+# xnl_sa SPI SRC DST KEY: an ESP transport SA, in either tool's grammar
+xnl_sa() {
+	echo "state add src $2 dst $3 proto esp spi $1 reqid 1 mode transport aead rfc4106(gcm(aes)) $4 128"
+}
+
+# xnl_oseq NS SPI: the output sequence number ip xfrm shows for SPI
+xnl_oseq() {
+	ip -n "$1" xfrm state get src "$KA4" dst "$XB4" proto esp spi "$2" |
+		sed -n 's/.*oseq 0x\([0-9a-f]*\).*/\1/p'
+}
+
+# strongSwan moves an SA to new addresses with GETSA, DELSA and a NEWSA
+# built from the reply, whose keys kipsec zero-fills: the re-added SA must
+# take over the deleted one's key and numbers, checked against a peer that
+# knows the real key (kipsec's own CLI in xb)
+t_xfrm_nl_readd_keeps_key() {
+	local zero=0x0000000000000000000000000000000000000000 out before
+	[ -x "$KIPSEC" ] || skip "no $KIPSEC"
+	xnl_load
+	topo_up
+	for ns in "$KA" "$XB"; do
+		printf '%s\n%s\n' "$(xnl_sa 0x100 "$KA4" "$XB4" "$XNL_KEY")" \
+			"$(xnl_sa 0x200 "$XB4" "$KA4" "$XNL_KEY")" >"$TOPO_TMP/$ns.sa"
+	done
+	sed 's/^/xfrm /' "$TOPO_TMP/$KA.sa" | ip -n "$KA" -batch - ||
+		fail "ka: ip xfrm state add"
+	ip -n "$KA" -batch - <<-EOF || fail "ka: ip xfrm policy add"
+		xfrm policy add src $KA4 dst $XB4 dir out tmpl src $KA4 dst $XB4 proto esp reqid 1 mode transport
+		xfrm policy add src $XB4 dst $KA4 dir in tmpl src $XB4 dst $KA4 proto esp reqid 1 mode transport
+	EOF
+	cat "$TOPO_TMP/$XB.sa" - >"$TOPO_TMP/xb.batch" <<-EOF
+		policy add src $XB4 dst $KA4 dir out tmpl src $XB4 dst $KA4 proto esp reqid 1 mode transport
+		policy add src $KA4 dst $XB4 dir in tmpl src $KA4 dst $XB4 proto esp reqid 1 mode transport
+	EOF
+	"$KIPSEC" -n "$XB" -batch "$TOPO_TMP/xb.batch" || fail "xb: kipsec batch"
+	ping_ok "$KA" "$KA4" "$XB4" 3
+	before=$(xnl_oseq "$KA" 0x100)
+	[ -n "$before" ] || fail "no oseq: $(ip -n "$KA" xfrm state list)"
+	# another socket (another ip process) may not re-add it
+	ip -n "$KA" xfrm state delete src "$KA4" dst "$XB4" proto esp spi 0x100
+	out=$(ip -n "$KA" xfrm $(xnl_sa 0x100 "$KA4" "$XB4" $zero) 2>&1) &&
+		fail "a zero key re-added from another socket"
+	[[ $out == *"all-zero key"* ]] || fail "zero key: $out"
+	sed 's/^/xfrm /' "$TOPO_TMP/$KA.sa" | grep 0x100 |
+		ip -n "$KA" -batch - || fail "ka: add again with the key"
+	ping_ok "$KA" "$KA4" "$XB4" 3
+	before=$(xnl_oseq "$KA" 0x100)
+	# one socket: delete, then add with zero-filled keys, as charon does
+	ip -n "$KA" -batch - <<-EOF || fail "delete and re-add in one socket"
+		xfrm state delete src $KA4 dst $XB4 proto esp spi 0x100
+		xfrm $(xnl_sa 0x100 "$KA4" "$XB4" $zero)
+	EOF
+	ping_ok "$KA" "$KA4" "$XB4" 3
+	expect_ge "oseq after the re-add" $((16#$(xnl_oseq "$KA" 0x100))) \
+		$((16#$before + 3))
+	log "re-added SA kept its key: oseq 0x$before -> 0x$(xnl_oseq "$KA" 0x100)"
+}
+ktest xfrm_nl_readd_keeps_key t_xfrm_nl_readd_keeps_key 240
