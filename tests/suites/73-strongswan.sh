@@ -23,12 +23,18 @@ socket-default kernel-netlink vici updown"
 KAI4B=10.98.1.2
 XBI4B=10.98.2.2
 
+# sw_restore: stop the charons (they remove their SAs and policies), then
+# xfrm_user and kipsec as the other suites expect them
 sw_restore() {
-	local pid
-	for pid in "$TOPO_TMP"/*.charon.pid; do
-		[ -e "$pid" ] && kill "$(cat "$pid")" 2>/dev/null
+	local f pids=() i
+	for f in "$TOPO_TMP"/*.charon.pid; do
+		[ -e "$f" ] && pids+=("$(cat "$f")")
 	done
-	sleep 1
+	[ ${#pids[@]} = 0 ] || kill "${pids[@]}" 2>/dev/null
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "${pids[@]}" 2>/dev/null || break
+		sleep 0.2
+	done
 	printf 'xfrm state flush\nxfrm policy flush\n' | ip -batch - 2>/dev/null
 	rmmod kipsec 2>/dev/null
 	modprobe -q xfrm_user
@@ -59,9 +65,11 @@ sw_topo() {
 	EOF
 }
 
-# sw_conf NS LOCAL REMOTE LOCAL_IN REMOTE_IN LOCAL_IN_B REMOTE_IN_B
+# sw_conf NS LOCAL REMOTE CHILDREN: NS's strongswan.conf and swanctl.conf,
+# with the CHILD_SAs that the function CHILDREN prints (given "ka" or "xb",
+# the side it writes for)
 sw_conf() {
-	local ns=$1 me=$2 peer=$3 li=$4 ri=$5 lib=$6 rib=$7
+	local ns=$1 me=$2 peer=$3 children=$4
 	local d=$TOPO_TMP/$ns
 
 	mkdir -p "$d"
@@ -106,18 +114,7 @@ sw_conf() {
 		      id = $peer
 		    }
 		    children {
-		      gcm {
-		        local_ts = $li/32
-		        remote_ts = $ri/32
-		        mode = tunnel
-		        esp_proposals = aes128gcm16
-		      }
-		      cbc {
-		        local_ts = $lib/32
-		        remote_ts = $rib/32
-		        mode = tunnel
-		        esp_proposals = aes128-sha256
-		      }
+		$("$children" "$ns")
 		    }
 		  }
 		}
@@ -131,6 +128,32 @@ sw_conf() {
 	EOF
 }
 
+# sw_child NAME LOCAL_TS REMOTE_TS ESP_PROPOSALS [SETTING...]: one child
+sw_child() {
+	local name=$1 l=$2 r=$3 esp=$4 kv
+	shift 4
+	printf '%s {\n local_ts = %s\n remote_ts = %s\n esp_proposals = %s\n' \
+		"$name" "$l" "$r" "$esp"
+	for kv in "$@"; do
+		printf ' %s\n' "$kv"
+	done
+	printf '}\n'
+}
+
+# sw_ts SIDE A B: A on side ka, B on side xb (local and remote swap)
+sw_ts() {
+	if [ "$1" = "$KA" ]; then echo "$2"; else echo "$3"; fi
+}
+
+# the CHILD_SAs of strongswan_tunnel: GCM and CBC/SHA-256 tunnels
+sw_children_tunnel() {
+	local s=$1
+	sw_child gcm "$(sw_ts "$s" $KAI4 $XBI4)/32" "$(sw_ts "$s" $XBI4 $KAI4)/32" \
+		aes128gcm16 "mode = tunnel"
+	sw_child cbc "$(sw_ts "$s" $KAI4B $XBI4B)/32" \
+		"$(sw_ts "$s" $XBI4B $KAI4B)/32" aes128-sha256 "mode = tunnel"
+}
+
 # sw_ctl NS COMMAND ARGS...: swanctl COMMAND against NS's charon
 sw_ctl() {
 	local ns=$1 cmd=$2
@@ -142,6 +165,7 @@ sw_ctl() {
 # sw_start NS: start NS's charon and load its configuration
 sw_start() {
 	local ns=$1 i
+	# shellcheck disable=SC2016
 	STRONGSWAN_CONF=$TOPO_TMP/$ns/strongswan.conf \
 		nsenter --net="/run/netns/$ns" unshare -m sh -c \
 		'mount -t tmpfs tmpfs /run && exec "$0"' "$SW_CHARON" \
@@ -201,34 +225,75 @@ sw_packets() {
 		jq '[.[] | .stats.in_packets + .stats.out_packets] | add // 0'
 }
 
+# sw_up CHILDREN: kipsec as the XFRM personality, the topology, and a
+# charon on each side with the CHILD_SAs of the function CHILDREN
 sw_up() {
 	sw_load
 	sw_topo
-	sw_conf "$KA" "$KA4" "$XB4" "$KAI4" "$XBI4" "$KAI4B" "$XBI4B"
-	sw_conf "$XB" "$XB4" "$KA4" "$XBI4" "$KAI4" "$XBI4B" "$KAI4B"
+	sw_conf "$KA" "$KA4" "$XB4" "$1"
+	sw_conf "$XB" "$XB4" "$KA4" "$1"
 	sw_start "$KA"
 	sw_start "$XB"
-	sw_ctl "$KA" --initiate --child gcm --timeout 140 \
-		>"$TOPO_TMP/init.out" 2>&1 ||
-		{ cat "$TOPO_TMP/init.out"; sw_fail "initiate gcm"; }
-	sw_ctl "$KA" --initiate --child cbc --timeout 140 \
-		>"$TOPO_TMP/init2.out" 2>&1 ||
-		{ cat "$TOPO_TMP/init2.out"; sw_fail "initiate cbc"; }
-	sw_poll "gcm INSTALLED in $XB" sw_installed "$XB" gcm
-	sw_poll "cbc INSTALLED in $XB" sw_installed "$XB" cbc
+}
+
+# sw_initiate CHILD: ka's charon brings CHILD up, and xb installed it too
+sw_initiate() {
+	sw_ctl "$KA" --initiate --child "$1" --timeout 140 \
+		>"$TOPO_TMP/init-$1.out" 2>&1 ||
+		{ cat "$TOPO_TMP/init-$1.out"; sw_fail "initiate $1"; }
+	sw_poll "$1 INSTALLED in $XB" sw_installed "$XB" "$1"
+}
+
+# sw_child_spis NS CHILD: the SPIs charon lists for CHILD, one a line
+sw_child_spis() {
+	sw_ctl "$1" --list-sas --child "$2" |
+		awk '$1 == "in" || $1 == "out" { sub(/,.*/, "", $2); print "0x" $2 }' |
+		sort
+}
+
+# sw_has_spis NS SPIS: kipsec holds every SPI of SPIS in NS
+sw_has_spis() {
+	local spi have
+	have=$(sw_spis "$1")
+	for spi in $2; do
+		[[ $'\n'$have$'\n' == *$'\n'$spi$'\n'* ]] || return 1
+	done
+}
+
+# sw_none_of NS SPIS: kipsec holds no SPI of SPIS in NS
+sw_none_of() {
+	local spi have
+	have=$(sw_spis "$1")
+	for spi in $2; do
+		[[ $'\n'$have$'\n' == *$'\n'$spi$'\n'* ]] && return 1
+	done
+	return 0
+}
+
+# sw_rekeyed NS OLD: NS holds 4 SAs, none of them with an SPI of OLD
+sw_rekeyed() {
+	sw_nsas "$1" 4 && sw_none_of "$1" "$2"
+}
+
+# sw_has_policy NS DST: kipsec holds a policy towards DST in NS
+sw_has_policy() {
+	"$KIPSEC" -n "$1" policy list | grep -qE "dst $2( |$)"
 }
 
 t_sw_tunnel() {
-	local before old new spi
+	local before old new
 
 	need_py
-	sw_up
+	sw_up sw_children_tunnel
+	sw_initiate gcm
+	sw_initiate cbc
 	sw_nsas "$KA" 4 || sw_fail "kipsec in $KA holds $(sw_spis "$KA" | wc -l) SAs, not 4"
 	sw_nsas "$XB" 4 || sw_fail "kipsec in $XB holds $(sw_spis "$XB" | wc -l) SAs, not 4"
 	"$KIPSEC" -n "$KA" state list | grep -q 'rfc4106(gcm(aes))' ||
 		sw_fail "no GCM SA in kipsec"
 	"$KIPSEC" -n "$KA" state list | grep -q 'hmac(sha256)' ||
 		sw_fail "no HMAC-SHA256 SA in kipsec"
+	# shellcheck disable=SC2016
 	[ -z "$(in_netns "$KA" awk '$2 != 0' /proc/net/xfrm_stat)" ] ||
 		sw_fail "xfrm counted packets: $(in_netns "$KA" cat /proc/net/xfrm_stat)"
 
@@ -236,6 +301,9 @@ t_sw_tunnel() {
 	ping_ok "$KA" "$KAI4" "$XBI4" 3
 	ping_ok "$KA" "$KAI4B" "$XBI4B" 3
 	expect_ge "kipsec packets in $KA" "$(sw_packets "$KA")" $((before + 12))
+	# charon reads the SA's usage back (GETSA)
+	sw_ctl "$KA" --list-sas --child gcm | grep -q ' [1-9][0-9]* packets' ||
+		sw_fail "swanctl lists no packets: $(sw_ctl "$KA" --list-sas)"
 
 	# rekey: new SPIs, the old ones deleted, traffic still flows
 	old=$(sw_spis "$KA")
@@ -244,7 +312,7 @@ t_sw_tunnel() {
 	sw_poll "rekeyed SAs in $KA" sw_rekeyed "$KA" "$old"
 	sw_poll "rekeyed SAs in $XB" sw_rekeyed "$XB" "$old"
 	new=$(sw_spis "$KA")
-	log "SPIs before rekey: $(echo $old), after: $(echo $new)"
+	log "SPIs before rekey: ${old//$'\n'/ }, after: ${new//$'\n'/ }"
 	before=$(sw_packets "$KA")
 	ping_ok "$KA" "$KAI4" "$XBI4" 3
 	ping_ok "$XB" "$XBI4B" "$KAI4B" 3
@@ -258,13 +326,71 @@ t_sw_tunnel() {
 		sw_fail "policies left in $KA: $("$KIPSEC" -n "$KA" policy list)"
 }
 
-# sw_rekeyed NS OLD: NS holds 4 SAs, none of them with an SPI of OLD
-sw_rekeyed() {
-	local spi
-	sw_nsas "$1" 4 || return 1
-	for spi in $(sw_spis "$1"); do
-		[[ $'\n'$2$'\n' == *$'\n'$spi$'\n'* ]] && return 1
-	done
-	return 0
-}
 ktest strongswan_tunnel t_sw_tunnel 600
+
+# the CHILD_SAs of strongswan_features
+sw_children_features() {
+	local s=$1 trap=() pkts=()
+	# ka's charon only: trap policies (kipsec's ACQUIRE starts the IKE_SA)
+	# and a soft packet limit (kipsec's soft EXPIRE starts the rekey)
+	if [ "$s" = "$KA" ]; then
+		trap=("start_action = trap")
+		pkts=("rekey_packets = 30" "life_packets = 1000" "rand_packets = 0")
+	fi
+	sw_child trap "$(sw_ts "$s" $KAI4 $XBI4)/32" "$(sw_ts "$s" $XBI4 $KAI4)/32" \
+		aes128gcm16-esn "${trap[@]}"
+	sw_child pkts "$(sw_ts "$s" $KAI4B $XBI4B)/32" \
+		"$(sw_ts "$s" $XBI4B $KAI4B)/32" aes128-sha256-esn "${pkts[@]}"
+	sw_child v6 "$(sw_ts "$s" $KAI6 $XBI6)/128" "$(sw_ts "$s" $XBI6 $KAI6)/128" \
+		aes256gcm16
+	sw_child tp "dynamic[icmp]" "dynamic[icmp]" aes128gcm16 "mode = transport"
+}
+
+# sw_trigger: one ping from ka's inner address, and the trap child is up
+sw_trigger() {
+	in_netns "$KA" timeout 5 busybox ping -c 1 -W 2 -I "$KAI4" "$XBI4" \
+		>/dev/null 2>&1 || true
+	sw_installed "$KA" trap
+}
+
+t_sw_features() {
+	local old new
+
+	need_py
+	sw_up sw_children_features
+	sw_poll "trap policies in $KA" sw_has_policy "$KA" "$XBI4/32"
+	sw_nsas "$KA" 0 || sw_fail "SAs before any traffic: $(sw_spis "$KA")"
+	sw_poll "trap child up on demand" sw_trigger
+	ping_ok "$KA" "$KAI4" "$XBI4" 3
+	[ "$("$KIPSEC" -n "$KA" state list | grep -c 'flag.*esn')" -ge 2 ] ||
+		sw_fail "no ESN SAs: $("$KIPSEC" -n "$KA" state list)"
+
+	sw_initiate pkts
+	sw_initiate v6
+	sw_initiate tp
+	sw_nsas "$KA" 8 || sw_fail "kipsec holds $(sw_spis "$KA" | wc -l) SAs, not 8"
+	ping_ok "$KA" "$KAI6" "$XBI6" 3
+	ping_ok "$KA" "$KA4" "$XB4" 3
+	"$KIPSEC" -n "$KA" state list | grep -q 'mode transport' ||
+		sw_fail "no transport SA: $("$KIPSEC" -n "$KA" state list)"
+
+	# 32 packets each way cross the soft limit of 30, not the hard one
+	old=$(sw_child_spis "$KA" pkts)
+	ping_ok "$KA" "$KAI4B" "$XBI4B" 20
+	ping_ok "$KA" "$KAI4B" "$XBI4B" 12
+	sw_poll "rekey of pkts on its soft packet limit" sw_none_of "$KA" "$old"
+	new=$(sw_child_spis "$KA" pkts)
+	sw_has_spis "$KA" "$new" || sw_fail "kipsec lacks the new SPIs $new"
+	log "pkts SPIs ${old//$'\n'/ } replaced by ${new//$'\n'/ } at the soft limit"
+	ping_ok "$KA" "$KAI4B" "$XBI4B" 3
+
+	sw_ctl "$KA" --terminate --ike sw --timeout 60 >/dev/null ||
+		sw_fail "terminate"
+	sw_poll "no SA left in $KA" sw_nsas "$KA" 0
+	sw_has_policy "$KA" "$XBI4/32" ||
+		sw_fail "terminate removed the trap policies"
+	sw_ctl "$KA" --uninstall --child trap >/dev/null || sw_fail "uninstall"
+	[ -z "$("$KIPSEC" -n "$KA" policy list)" ] ||
+		sw_fail "policies left: $("$KIPSEC" -n "$KA" policy list)"
+}
+ktest strongswan_features t_sw_features 600
