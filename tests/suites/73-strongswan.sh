@@ -394,3 +394,56 @@ t_sw_features() {
 		sw_fail "policies left: $("$KIPSEC" -n "$KA" policy list)"
 }
 ktest strongswan_features t_sw_features 600
+
+# the CHILD_SA of strongswan_mobike
+sw_children_mobike() {
+	local s=$1
+	sw_child gcm "$(sw_ts "$s" $KAI4 $XBI4)/32" "$(sw_ts "$s" $XBI4 $KAI4)/32" \
+		aes128gcm16-esn
+}
+
+# sw_sa_src NS SRC: kipsec's SAs in NS are all to or from SRC
+sw_sa_src() {
+	local n
+	n=$("$KIPSEC" -n "$1" -j state list |
+		jq --arg a "$2" '[.[] | select(.src == $a or .dst == $a)] | length')
+	[ "$n" = 2 ] && sw_nsas "$1" 2
+}
+
+# sw_seq NS seq|oseq SRC: that sequence number of NS's SA from SRC
+sw_seq() {
+	"$KIPSEC" -n "$1" -j state list |
+		jq --arg a "$3" --arg f "$2" '[.[] | select(.src == $a) | .[$f]][0] // 0'
+}
+
+# MOBIKE: ka's IKE address moves; both charons move the SAs (GETSA and
+# GETAE for the replay state, DELSA, NEWSA with it) and the policies'
+# templates (UPDPOLICY), and the tunnel carries on from the new address
+t_sw_mobike() {
+	local new=10.99.0.11
+
+	need_py
+	sw_up sw_children_mobike
+	sw_initiate gcm
+	ping_ok "$KA" "$KAI4" "$XBI4" 5
+	in_netns "$KA" sysctl -qw net.ipv4.conf.all.promote_secondaries=1 \
+		net.ipv4.conf.$KA_IF.promote_secondaries=1
+	ip -n "$KA" -batch - <<-EOF2
+		addr add $new/24 dev $KA_IF
+		addr del $KA4/24 dev $KA_IF
+	EOF2
+	sw_poll "SAs moved to $new in $KA" sw_sa_src "$KA" "$new"
+	sw_poll "SAs moved to $new in $XB" sw_sa_src "$XB" "$new"
+	"$KIPSEC" -n "$KA" policy list | grep -q "tmpl src $new dst $XB4" ||
+		sw_fail "policy templates not moved: $("$KIPSEC" -n "$KA" policy list)"
+	ping_ok "$KA" "$KAI4" "$XBI4" 5
+	# the moved SAs carry on the sequence numbers (charon read them with
+	# GETAE and gave them back on NEWSA): 10 pings each way so far
+	expect_ge "ka's outbound sequence number after the move" \
+		"$(sw_seq "$KA" oseq "$new")" 10
+	expect_ge "xb's inbound sequence number after the move" \
+		"$(sw_seq "$XB" seq "$new")" 10
+	sw_ctl "$KA" --list-sas | grep -q "$new" ||
+		sw_fail "charon did not move: $(sw_ctl "$KA" --list-sas)"
+}
+ktest strongswan_mobike t_sw_mobike 600
