@@ -423,7 +423,16 @@ t_sw_mobike() {
 	local new=10.99.0.11
 
 	need_py
-	sw_up sw_children_mobike
+	sw_load
+	sw_topo
+	# IPv4 only: with IPv6 on the veths MOBIKE may as well pick the
+	# IPv6 path, and the test could not say where the SAs must go
+	in_netns "$KA" sysctl -qw net.ipv6.conf.$KA_IF.disable_ipv6=1
+	in_netns "$XB" sysctl -qw net.ipv6.conf.$XB_IF.disable_ipv6=1
+	sw_conf "$KA" "$KA4" "$XB4" sw_children_mobike
+	sw_conf "$XB" "$XB4" "$KA4" sw_children_mobike
+	sw_start "$KA"
+	sw_start "$XB"
 	sw_initiate gcm
 	ping_ok "$KA" "$KAI4" "$XBI4" 5
 	in_netns "$KA" sysctl -qw net.ipv4.conf.all.promote_secondaries=1 \
