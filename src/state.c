@@ -361,13 +361,15 @@ static int sa_update(struct kipsec_net *kn, struct kipsec_sa *old,
 		return -EINVAL;
 	}
 	/*
-	 * As xfrm_state_update(): the encapsulation changes only to one of
-	 * the same type (a new NAT mapping); otherwise the SA keeps its own.
-	 * A larval SA has none: the mature one brings it.
+	 * As xfrm_state_update(): the encapsulation may change to one of the
+	 * same type (a new NAT mapping), not appear, go or change type.  A
+	 * larval SA has none: the mature one brings it.
 	 */
-	if (!old->larval &&
-	    (!old->encap.type || sa->encap.type != old->encap.type))
-		sa->encap = old->encap;
+	if (!old->larval && sa->encap.type != old->encap.type) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "an update cannot add or remove the UDP encapsulation, nor change its type");
+		return -EINVAL;
+	}
 	err = kipsec_sa_replace(kn, old, sa, set);
 	if (err == -ERANGE) {
 		NL_SET_ERR_MSG_MOD(extack,
