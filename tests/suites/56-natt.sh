@@ -194,6 +194,95 @@ t_natt_refused() {
 }
 ktest natt_refused t_natt_refused 60
 
+# UDP that is not kipsec's ESP in UDP goes on to the sockets of ka: IKE
+# (non-ESP marker), a NAT keepalive, an unknown SPI, and a known SPI sent
+# to another port than its SA's
+t_natt_passthrough() {
+	local got base_in base_nosa rxpid
+	[ "$KA_TOOL" = kipsec ] || skip "kipsec only (xfrm needs its socket)"
+	n56_setup tunnel
+	base_in=$(ka_stat in_packets)
+	base_nosa=$(ka_stat in_no_sa)
+	rm -f "$TOPO_TMP/rx.ready"
+	nsenter --net="/run/netns/$KA" timeout 30 "$PY" - "$KA4" \
+		"$TOPO_TMP/rx.ready" >"$TOPO_TMP/rx.out" <<-'PYEOF' &
+		import select, socket, sys
+		socks = []
+		for port in (4500, 4501):
+		    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+		    s.bind((sys.argv[1], port))
+		    socks.append(s)
+		open(sys.argv[2], "w").close()
+		got = []
+		while len(got) < 4:
+		    r, _, _ = select.select(socks, [], [], 20)
+		    if not r:
+		        break
+		    for s in r:
+		        d = s.recv(2048)
+		        got.append("%d:%s" % (s.getsockname()[1], d[:4].hex()))
+		print(" ".join(sorted(got)))
+	PYEOF
+	rxpid=$!
+	for _ in $(seq 1 100); do
+		[ -e "$TOPO_TMP/rx.ready" ] && break
+		sleep 0.1
+	done
+	nsenter --net="/run/netns/$XB" "$PY" - "$KA4" "$SPI_XK" <<-'PYEOF'
+		import socket, struct, sys
+		s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+		dst = sys.argv[1]
+		known = struct.pack("!I", int(sys.argv[2], 16))
+		s.sendto(b"\0\0\0\0" + b"IKE" * 10, (dst, 4500))
+		s.sendto(b"\xff", (dst, 4500))
+		s.sendto(b"\0\0\x99\x99" + bytes(28), (dst, 4500))
+		s.sendto(known + bytes(28), (dst, 4501))
+	PYEOF
+	wait "$rxpid" || true
+	got=$(cat "$TOPO_TMP/rx.out")
+	expect_eq "datagrams the sockets of ka got" "$got" \
+		"4500:00000000 4500:00009999 4500:ff 4501:${SPI_XK#0x}"
+	expect_eq "kipsec in_packets" "$(ka_stat in_packets)" "$base_in"
+	expect_eq "kipsec in_no_sa" "$(ka_stat in_no_sa)" "$base_nosa"
+	n56_encap_stop
+}
+ktest natt_passthrough t_natt_passthrough 120
+
+# state update may change the encapsulation to a new mapping, but not
+# add or remove it, as xfrm_state_update(): same lines, same outcome
+t_natt_update() {
+	local k x alg out side
+	need_kipsec
+	topo_up
+	alg=$(alg_args 'rfc4106(gcm(aes))' 128 128 1)
+	cfg both state add src "$KA4" dst "$XB4" proto esp spi 0x31 \
+		mode tunnel $alg $N56_ENCAP
+	cfg both state add src "$KA4" dst "$XB4" proto esp spi 0x32 \
+		mode tunnel $alg
+	cfg both state update src "$KA4" dst "$XB4" proto esp spi 0x31 \
+		mode tunnel $alg encap espinudp 4600 4700 10.0.0.9
+	cfg_apply
+	k=$(ka_tool state list | grep -P '^\tencap ')
+	x=$(xb_tool state list | grep -P '^\tencap ')
+	expect_eq "new mapping (ip xfrm)" "$x" \
+		$'\tencap type espinudp sport 4600 dport 4700 addr 10.0.0.9'
+	expect_eq "new mapping" "$k" "$x"
+	for side in ka xb; do
+		out=$(side_tool $side state update src "$KA4" dst "$XB4" \
+			proto esp spi 0x31 mode tunnel $alg 2>&1) &&
+			fail "$side: update removing encap accepted"
+		out=$(side_tool $side state update src "$KA4" dst "$XB4" \
+			proto esp spi 0x32 mode tunnel $alg $N56_ENCAP 2>&1) &&
+			fail "$side: update adding encap accepted"
+	done
+	[[ $out == *"Invalid argument"* ]] || fail "xfrm: $out"
+	out=$(ka_tool state update src "$KA4" dst "$XB4" proto esp spi 0x32 \
+		mode tunnel $alg $N56_ENCAP 2>&1) || true
+	[[ $out == *"cannot add or remove the UDP encapsulation"* ]] ||
+		fail "kipsec: $out"
+}
+ktest natt_update t_natt_update 60
+
 # an SA with UDP encapsulation takes no plain ESP, and an SA without
 # takes no ESP in UDP (xfrm_input() compares the encapsulation type)
 t_natt_mismatch() {
