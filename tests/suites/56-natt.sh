@@ -276,6 +276,7 @@ t_natt_update() {
 			fail "$side: update adding encap accepted"
 	done
 	[[ $out == *"Invalid argument"* ]] || fail "xfrm: $out"
+	[ "$KA_TOOL" = kipsec ] || return 0
 	out=$(ka_tool state update src "$KA4" dst "$XB4" proto esp spi 0x32 \
 		mode tunnel $alg $N56_ENCAP 2>&1) || true
 	[[ $out == *"cannot add or remove the UDP encapsulation"* ]] ||
