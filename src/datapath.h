@@ -46,6 +46,8 @@ static inline bool kipsec_len_fits(unsigned int len, bool v4)
  * @saddr: tunnel mode: the outer source address
  * @outer: tunnel mode: the length of the outer IP header; 0 in transport
  *         mode
+ * @udp: NAT-T (an SA with UDP encapsulation): the UDP header's length,
+ *       which goes between the IP header and the ESP header; else 0
  * @hdr_off: where the ESP/AH header goes, from the network header: after
  *           the IP header and IPv6 options before the fragment header in
  *           transport mode, after the outer header in tunnel mode (set by
@@ -67,6 +69,7 @@ struct kipsec_encap {
 	struct dst_entry *dst;
 	xfrm_address_t saddr;
 	unsigned int outer;
+	unsigned int udp;
 	int hdr_off;
 	int prev_off;
 	u8 proto;
@@ -113,6 +116,10 @@ void kipsec_encap_input_drop(struct net *net, struct kipsec_sa *sa,
 void kipsec_encap_deliver(struct net *net, struct kipsec_sa *sa,
 			  struct sk_buff *skb, struct net_device *dev,
 			  int hoff, int nhoff, int hlen, u8 nexthdr);
+
+/* encap.c: NAT-T input, ESP in UDP (RFC 3948) at LOCAL_IN */
+struct kipsec_sa *kipsec_encap_udp_find(struct net *net, struct sk_buff *skb);
+int kipsec_encap_udp_strip(struct sk_buff *skb);
 
 /* encap.c: ICMP errors about the outer packets (LOCAL_IN) */
 void kipsec_encap_icmp_err(struct net *net, struct sk_buff *skb);

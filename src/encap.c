@@ -10,6 +10,9 @@
  *   ESP/AH header goes (after the IP header and IPv6 options in transport
  *   mode, after a new outer IPv4/IPv6 header in tunnel mode), the
  *   sequence number, IPv6 inner fragmentation, and the transmit;
+ * - NAT traversal (RFC 3948): the UDP header between the IP header and
+ *   ESP on output, and on input the recognition and removal of the UDP
+ *   header of ESP-in-UDP packets;
  * - input: the ESP/AH header in the extension header chain, the replay
  *   window, tunnel and transport decapsulation and re-injection;
  * - the SA and netns counters of both.
@@ -25,6 +28,9 @@
 #include <linux/ipv6.h>
 #include <linux/icmp.h>
 #include <linux/icmpv6.h>
+#include <linux/udp.h>
+#include <net/checksum.h>
+#include <net/esp.h>
 #include <linux/netfilter_ipv6.h>
 #include <net/ip.h>
 #include <net/ipv6.h>
@@ -177,6 +183,9 @@ enum kipsec_stat kipsec_encap_prepare(struct net *net, struct kipsec_sa *sa,
 	e->tunnel = sa->mode == KIPSEC_MODE_TUNNEL;
 	e->inner4 = ip_hdr(skb)->version == 4;
 	e->outer4 = sa->key.family == AF_INET;
+	/* esp.c alone asks: AH never has an encapsulation (sa_encap_check) */
+	if (sa->encap.type)
+		e->udp = sizeof(struct udphdr);
 	if (!skb_dst(skb) || skb_network_offset(skb))
 		return KIPSEC_STAT_OUT_ERROR;
 	if (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb))
@@ -209,7 +218,7 @@ void kipsec_encap_release(struct kipsec_encap *e)
 bool kipsec_encap_fits(const struct sk_buff *skb,
 		       const struct kipsec_encap *e, unsigned int extra)
 {
-	return kipsec_len_fits(skb->len + e->outer + extra, e->outer4);
+	return kipsec_len_fits(skb->len + e->outer + e->udp + extra, e->outer4);
 }
 
 /*
@@ -304,12 +313,12 @@ int kipsec_encap_route_skb(struct sk_buff *skb, struct kipsec_sa *sa,
 			   unsigned int pmtu_over)
 {
 	if (e->tunnel) {
-		inner_pmtu(skb, sa, e->dst, e->outer + pmtu_over);
+		inner_pmtu(skb, sa, e->dst, e->outer + e->udp + pmtu_over);
 		skb_dst_drop(skb);
 		skb_dst_set(skb, e->dst);
 		e->dst = NULL;
 	}
-	return skb_cow_head(skb, hlen + e->outer +
+	return skb_cow_head(skb, hlen + e->outer + e->udp +
 			    LL_RESERVED_SPACE(skb_dst(skb)->dev));
 }
 
@@ -329,7 +338,7 @@ static void outer4(struct sk_buff *skb, struct kipsec_sa *sa,
 	top->tot_len = htons(skb->len);
 	top->frag_off = (sa->flags & KIPSEC_SA_F_NOPMTUDISC) ? 0 : e->df;
 	top->ttl = ip4_dst_hoplimit(skb_dst(skb));
-	top->protocol = e->ipproto;
+	top->protocol = e->udp ? IPPROTO_UDP : e->ipproto;
 	top->saddr = e->saddr.a4;
 	top->daddr = sa->key.daddr.a4;
 	ip_select_ident(dev_net(skb_dst(skb)->dev), skb, NULL);
@@ -351,7 +360,7 @@ static void outer6(struct sk_buff *skb, struct kipsec_sa *sa,
 		tos &= ~INET_ECN_MASK;
 	ipv6_change_dsfield(top, 0, tos);
 	top->payload_len = htons(skb->len - sizeof(*top));
-	top->nexthdr = e->ipproto;
+	top->nexthdr = e->udp ? IPPROTO_UDP : e->ipproto;
 	top->hop_limit = ip6_dst_hoplimit(skb_dst(skb));
 	top->saddr = e->saddr.in6;
 	top->daddr = sa->key.daddr.in6;
@@ -361,9 +370,9 @@ static void outer6(struct sk_buff *skb, struct kipsec_sa *sa,
 static void push_tunnel(struct sk_buff *skb, struct kipsec_sa *sa,
 			struct kipsec_encap *e, unsigned int hlen)
 {
-	skb_push(skb, hlen + e->outer);
+	skb_push(skb, hlen + e->udp + e->outer);
 	skb_reset_network_header(skb);
-	e->hdr_off = e->outer;
+	e->hdr_off = e->outer + e->udp;
 	if (e->outer4) {
 		skb->protocol = htons(ETH_P_IP);
 		outer4(skb, sa, e);
@@ -378,12 +387,14 @@ static void push_transport(struct net *net, struct sk_buff *skb,
 			   struct kipsec_encap *e, unsigned int hlen)
 {
 	u8 *old = skb->data;
+	u8 ipproto = e->udp ? IPPROTO_UDP : e->ipproto;
 
-	skb_push(skb, hlen);
+	skb_push(skb, hlen + e->udp);
 	memmove(skb->data, old, e->hdr_off);
 	skb_reset_network_header(skb);
+	e->hdr_off += e->udp;
 	if (e->inner4) {
-		ip_hdr(skb)->protocol = e->ipproto;
+		ip_hdr(skb)->protocol = ipproto;
 		ip_hdr(skb)->tot_len = htons(skb->len);
 		/*
 		 * To be fragmented: DF packets may carry ID 0.  AH hashes the
@@ -393,10 +404,28 @@ static void push_transport(struct net *net, struct sk_buff *skb,
 			ip_select_ident(net, skb, NULL);
 		ip_send_check(ip_hdr(skb));
 	} else {
-		skb_network_header(skb)[e->prev_off] = e->ipproto;
+		skb_network_header(skb)[e->prev_off] = ipproto;
 		ipv6_hdr(skb)->payload_len =
 			htons(skb->len - sizeof(struct ipv6hdr));
 	}
+}
+
+/*
+ * NAT-T: the UDP header in front of the ESP header, as
+ * esp_output_udp_encap(): the SA's ports, checksum 0 (RFC 3948 2.1: the
+ * ESP ICV protects the payload; a NAT rewriting the addresses has no
+ * checksum to fix)
+ */
+static void push_udp(struct sk_buff *skb, struct kipsec_sa *sa,
+		     const struct kipsec_encap *e)
+{
+	int off = e->hdr_off - e->udp;
+	struct udphdr *uh = (void *)(skb_network_header(skb) + off);
+
+	uh->source = sa->encap.sport;
+	uh->dest = sa->encap.dport;
+	uh->len = htons(skb->len - off);
+	uh->check = 0;
 }
 
 /**
@@ -424,6 +453,8 @@ void *kipsec_encap_push(struct net *net, struct kipsec_sa *sa,
 		push_tunnel(skb, sa, e, hlen);
 	else
 		push_transport(net, skb, e, hlen);
+	if (e->udp)
+		push_udp(skb, sa, e);
 	skb_set_transport_header(skb, e->hdr_off);
 	skb_dst_force(skb);
 	if (!skb_dst(skb))
@@ -738,10 +769,115 @@ void kipsec_encap_deliver(struct net *net, struct kipsec_sa *sa,
 					KIPSEC_STAT_IN_BAD_TRAILER);
 		return;
 	}
+	/*
+	 * NAT-T transport mode: the TCP/UDP checksum covers the addresses
+	 * the peer saw before its NAT, not those of this packet.  As
+	 * esp_input_done2(), the checksum is not checked (RFC 3948 3.1.2
+	 * allows it: ESP authenticated the payload).
+	 */
+	if (sa->encap.type && sa->mode == KIPSEC_MODE_TRANSPORT)
+		skb->ip_summed = CHECKSUM_UNNECESSARY;
 	reinject(sa, skb, dev);
 	dev_put(dev);
 	kipsec_sa_put(sa);
 	kipsec_inflight_put(net);
+}
+
+/* ---- NAT traversal input: ESP in UDP (RFC 3948) ---- */
+
+/*
+ * A UDP checksum, when the sender set one (RFC 3948 2.1 lets it send 0),
+ * verified as the UDP socket would before its encap_rcv hook
+ * (udp_queue_rcv_one_skb()).
+ */
+static bool udp_csum_ok(struct sk_buff *skb, int off, const struct udphdr *uh)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+	unsigned int len = skb->len - off;
+
+	if (!uh->check || skb_csum_unnecessary(skb))
+		return true;
+	return !csum_tcpudp_magic(iph->saddr, iph->daddr, len, IPPROTO_UDP,
+				  skb_checksum(skb, off, len, 0));
+}
+
+/**
+ * kipsec_encap_udp_find - the SA of an ESP-in-UDP packet
+ * @net: the netns
+ * @skb: an IPv4 packet at LOCAL_IN, skb->data at its IP header
+ *
+ * As xfrm4_udp_encap_rcv() tells them apart: after the UDP header, a
+ * zero first word is the non-ESP marker of IKE (RFC 3948 2.2), a single
+ * 0xff byte a NAT keepalive (2.3), and more than an ESP header's worth
+ * with a non-zero first word ESP, whose first word is the SPI.  xfrm
+ * takes ESP from the sockets with UDP_ENCAP set; kipsec has no socket
+ * and takes it from any UDP port, but only for an SA with UDP
+ * encapsulation whose destination port is the packet's: everything else
+ * (IKE, keepalives, other traffic) goes on to the UDP stack and its
+ * sockets.
+ *
+ * Return: the SA with a reference, or NULL when the packet is not
+ * kipsec's ESP in UDP.
+ */
+struct kipsec_sa *kipsec_encap_udp_find(struct net *net, struct sk_buff *skb)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+	struct {
+		struct udphdr uh;
+		struct ip_esp_hdr esph;
+	} _h, *h;
+	xfrm_address_t daddr = {};
+	struct kipsec_sa *sa;
+	int off;
+
+	if (iph->version != 4 || iph->protocol != IPPROTO_UDP ||
+	    ip_is_fragment(iph))
+		return NULL;
+	off = iph->ihl * 4;
+	if (skb->len <= off + sizeof(_h))
+		return NULL;
+	h = skb_header_pointer(skb, off, sizeof(_h), &_h);
+	if (!h || !h->esph.spi || ntohs(h->uh.len) != skb->len - off)
+		return NULL;
+	daddr.a4 = iph->daddr;
+	sa = kipsec_sa_lookup(net, AF_INET, &daddr, h->esph.spi, IPPROTO_ESP);
+	if (!sa)
+		return NULL;
+	if (sa->encap.type != KIPSEC_ENCAP_ESPINUDP ||
+	    sa->encap.dport != h->uh.dest || !udp_csum_ok(skb, off, &h->uh)) {
+		kipsec_sa_put(sa);
+		return NULL;
+	}
+	return sa;
+}
+
+/**
+ * kipsec_encap_udp_strip - make an ESP-in-UDP packet an ESP packet
+ * @skb: the packet kipsec_encap_udp_find() took, skb->data at its IP
+ *       header
+ *
+ * Removes the UDP header as xfrm4_udp_encap_rcv() does, moving the IP
+ * header forward instead of leaving a gap, so that the ESP input finds
+ * ESP right after it: protocol ESP, length and header checksum fixed.
+ *
+ * Return: 0, or -ENOMEM when the header cannot be made writable.
+ */
+int kipsec_encap_udp_strip(struct sk_buff *skb)
+{
+	unsigned int ihl = ip_hdr(skb)->ihl * 4;
+	struct iphdr *iph;
+
+	if (skb_ensure_writable(skb, ihl + sizeof(struct udphdr)))
+		return -ENOMEM;
+	memmove(skb->data + sizeof(struct udphdr), skb->data, ihl);
+	__skb_pull(skb, sizeof(struct udphdr));
+	skb_reset_network_header(skb);
+	skb_set_transport_header(skb, ihl);
+	iph = ip_hdr(skb);
+	iph->protocol = IPPROTO_ESP;
+	iph->tot_len = htons(skb->len);
+	ip_send_check(iph);
+	return 0;
 }
 
 /* ---- ICMP errors about kipsec's outer packets ---- */

@@ -3,8 +3,9 @@
  * kipsec: netfilter hooks, the entry points of the datapath.
  *
  *   POST_ROUTING (v4, v6)  outbound: SPD lookup, steal, segment, ESP/AH
- *   LOCAL_IN     (v4, v6)  inbound: ESP/AH packets to the SA, policy check
- *                          of plaintext and of decapsulated packets
+ *   LOCAL_IN     (v4, v6)  inbound: ESP/AH packets (and, v4, ESP in UDP)
+ *                          to the SA, policy check of plaintext and of
+ *                          decapsulated packets
  *   FORWARD      (v4, v6)  policy check of forwarded packets
  *
  * Every hook returns NF_ACCEPT at once when the netns has no kipsec
@@ -542,36 +543,72 @@ static u8 ipsec_spi(struct sk_buff *skb, u8 pf, xfrm_address_t *daddr,
 	return nexthdr;
 }
 
+/*
+ * The SA of an inbound IPsec packet, with a reference: ESP or AH by its
+ * SPI, or ESP in UDP (NAT-T, @udp set).  NULL when the packet is neither;
+ * ERR_PTR(-ENOENT) for ESP/AH without an SA.
+ */
+static struct kipsec_sa *input_sa(struct net *net, struct sk_buff *skb, u8 pf,
+				  u8 *proto, bool *udp)
+{
+	struct kipsec_sa *sa;
+	xfrm_address_t daddr;
+	__be32 spi;
+
+	*udp = false;
+	*proto = ipsec_spi(skb, pf, &daddr, &spi);
+	if (!*proto) {
+		sa = pf == NFPROTO_IPV4 ? kipsec_encap_udp_find(net, skb) :
+					  NULL;
+		*udp = !!sa;
+		*proto = IPPROTO_ESP;
+		return sa;
+	}
+	sa = kipsec_sa_lookup(net, pf == NFPROTO_IPV4 ? AF_INET : AF_INET6,
+			      &daddr, spi, *proto);
+	return sa ?: ERR_PTR(-ENOENT);
+}
+
+/*
+ * Why an SA found for an inbound packet cannot take it, or 0.  An SA
+ * with UDP encapsulation takes only ESP in UDP, as xfrm_input() compares
+ * the encapsulation type (XfrmInStateMismatch); kipsec_encap_udp_find()
+ * gives ESP in UDP to no other SA.
+ */
+static enum kipsec_stat input_refused(struct kipsec_sa *sa, bool udp)
+{
+	if (unlikely(sa->larval))
+		return KIPSEC_STAT_IN_STATE_INVALID;	/* no keys yet */
+	if (unlikely(kipsec_lft_expired(sa)))
+		return KIPSEC_STAT_SA_EXPIRED;
+	if (unlikely(!!sa->encap.type != udp))
+		return KIPSEC_STAT_IN_ENCAP_MISMATCH;
+	return 0;
+}
+
 static unsigned int kipsec_input(const struct nf_hook_state *state,
 				 struct sk_buff *skb)
 {
 	struct net *net = state->net;
 	u8 pf = state->pf;
+	enum kipsec_stat why;
 	unsigned int verdict;
 	struct kipsec_sa *sa;
-	xfrm_address_t daddr;
-	__be32 spi;
+	bool udp;
 	u8 proto;
 
-	proto = ipsec_spi(skb, pf, &daddr, &spi);
-	if (!proto) {
+	sa = input_sa(net, skb, pf, &proto, &udp);
+	if (!sa) {
 		kipsec_encap_icmp_err(net, skb);
 		return check_plain(net, skb, pf, KIPSEC_DIR_IN);
 	}
-	sa = kipsec_sa_lookup(net, pf == NFPROTO_IPV4 ? AF_INET : AF_INET6,
-			      &daddr, spi, proto);
-	if (!sa) {
+	if (IS_ERR(sa)) {
 		kipsec_drop(net, NULL, KIPSEC_STAT_IN_NO_SA);
 		return NF_DROP;
 	}
-	if (unlikely(sa->larval)) {
-		/* an allocated SPI without keys yet (XfrmInStateInvalid) */
-		kipsec_drop(net, sa, KIPSEC_STAT_IN_STATE_INVALID);
-		kipsec_sa_put(sa);
-		return NF_DROP;
-	}
-	if (unlikely(kipsec_lft_expired(sa))) {
-		kipsec_drop(net, sa, KIPSEC_STAT_SA_EXPIRED);
+	why = input_refused(sa, udp);
+	if (why) {
+		kipsec_drop(net, sa, why);
 		kipsec_sa_put(sa);
 		return NF_DROP;
 	}
@@ -579,6 +616,11 @@ static unsigned int kipsec_input(const struct nf_hook_state *state,
 	if (verdict != NF_ACCEPT) {
 		kipsec_sa_put(sa);
 		return verdict;
+	}
+	if (udp && kipsec_encap_udp_strip(skb)) {
+		kipsec_drop(net, sa, KIPSEC_STAT_CRYPTO_ERROR);
+		kipsec_sa_put(sa);
+		return NF_DROP;
 	}
 	/* consumes skb and the reference */
 	if (proto == IPPROTO_AH)

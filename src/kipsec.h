@@ -142,6 +142,24 @@ struct kipsec_sa_key {
 };
 
 /**
+ * struct kipsec_sa_encap - UDP encapsulation of an ESP SA (RFC 3948)
+ * @type: 0 for none, else KIPSEC_ENCAP_ESPINUDP
+ * @sport: UDP source port of the SA's packets (network order)
+ * @dport: UDP destination port of the SA's packets (network order); for
+ *         an inbound SA the local port its packets arrive at
+ * @oaddr: the original address on the other side of the NAT, kept and
+ *         reported (xfrm's encap_oa), not used by the datapath
+ *
+ * Set before the SA is published and then constant.
+ */
+struct kipsec_sa_encap {
+	u16 type;
+	__be16 sport;
+	__be16 dport;
+	xfrm_address_t oaddr;
+};
+
+/**
  * struct kipsec_sa - a Security Association
  * @node: in kipsec_net.sa_ht, keyed by @key
  * @list: in kipsec_net.sa_list (dump, flush, outbound search), under
@@ -208,6 +226,8 @@ struct kipsec_sa_key {
  *          (KIPSEC_STAT_IN_STATE_INVALID)
  * @acq_seq: the acquire sequence number the SA answers (state allocspi
  *           seq, state add seq), 0 for none; constant
+ * @encap: NAT-T: the UDP encapsulation of the SA's packets, type 0 for
+ *         none; constant
  */
 struct kipsec_sa {
 	struct rhash_head node;
@@ -248,6 +268,7 @@ struct kipsec_sa {
 	struct kipsec_lifetime lft;
 	bool larval;
 	u32 acq_seq;
+	struct kipsec_sa_encap encap;
 };
 
 /**
@@ -767,6 +788,7 @@ struct kipsec_alg_params {
  * @sel: selector, family 0 for none
  * @lft: lifetime limits, 0 for none
  * @alg: algorithms and keys; the keys stay the caller's to wipe
+ * @encap: UDP encapsulation (NAT-T), type 0 for none
  *
  * Both configuration front ends (netlink.c, xfrm_nl.c) fill one from their
  * wire format and hand it to kipsec_sa_setup(), which validates what is
@@ -789,6 +811,7 @@ struct kipsec_sa_cfg {
 	struct xfrm_selector sel;
 	struct kipsec_lft_cfg lft;
 	struct kipsec_alg_params alg;
+	struct kipsec_sa_encap encap;
 };
 
 #define KIPSEC_SA_FLAGS_ALL	(KIPSEC_SA_F_ESN | KIPSEC_SA_F_AF_UNSPEC | \

@@ -29,7 +29,8 @@ static struct genl_family kipsec_nl_family;
 #define KIPSEC_AUTH_KEY_MAX	128	/* bytes: HMAC keys may be long */
 #define KIPSEC_CAPS		(KIPSEC_CAP_ESP | KIPSEC_CAP_AH | \
 				 KIPSEC_CAP_ESN | KIPSEC_CAP_IPV6 | \
-				 KIPSEC_CAP_TUNNEL | KIPSEC_CAP_TRANSPORT)
+				 KIPSEC_CAP_TUNNEL | KIPSEC_CAP_TRANSPORT | \
+				 KIPSEC_CAP_NATT)
 
 /* a required attribute: sets the missing-attribute extack and a message */
 #define REQUIRE(info, attr, msg) ({					\
@@ -87,6 +88,13 @@ static const struct nla_policy lft_nl_policy[KIPSEC_A_LFT_MAX + 1] = {
 	[KIPSEC_A_LFT_HARD_USE]		= { .type = NLA_U64 },
 };
 
+static const struct nla_policy encap_nl_policy[KIPSEC_A_ENCAP_MAX + 1] = {
+	[KIPSEC_A_ENCAP_TYPE]	= { .type = NLA_U16 },
+	[KIPSEC_A_ENCAP_SPORT]	= { .type = NLA_BE16 },
+	[KIPSEC_A_ENCAP_DPORT]	= { .type = NLA_BE16 },
+	[KIPSEC_A_ENCAP_OADDR]	= NLA_POLICY_RANGE(NLA_BINARY, 4, 16),
+};
+
 /* SA_NEW, SA_DEL, SA_GET, SA_FLUSH */
 static const struct nla_policy sa_nl_policy[KIPSEC_A_MAX + 1] = {
 	[KIPSEC_A_SA_FAMILY]	= { .type = NLA_U16 },
@@ -124,6 +132,7 @@ static const struct nla_policy sa_nl_policy[KIPSEC_A_MAX + 1] = {
 	[KIPSEC_A_SA_ACQ_SEQ]	= { .type = NLA_U32 },
 	[KIPSEC_A_SPI_MIN]	= { .type = NLA_U32 },
 	[KIPSEC_A_SPI_MAX]	= { .type = NLA_U32 },
+	[KIPSEC_A_SA_ENCAP]	= NLA_POLICY_NESTED(encap_nl_policy),
 };
 
 /* POLICY_NEW, POLICY_DEL, POLICY_GET, POLICY_FLUSH */
@@ -429,6 +438,25 @@ static int parse_sa_id(struct genl_info *info, struct kipsec_sa_key *key,
 
 static int put_lifetime(struct sk_buff *skb, struct kipsec_sa *sa);
 
+/* KIPSEC_A_SA_ENCAP of an SA with UDP encapsulation */
+static int put_encap(struct sk_buff *skb, const struct kipsec_sa *sa)
+{
+	const struct kipsec_sa_encap *e = &sa->encap;
+	struct nlattr *nest;
+
+	if (!e->type)
+		return 0;
+	nest = nla_nest_start(skb, KIPSEC_A_SA_ENCAP);
+	if (!nest ||
+	    nla_put_u16(skb, KIPSEC_A_ENCAP_TYPE, e->type) ||
+	    nla_put_be16(skb, KIPSEC_A_ENCAP_SPORT, e->sport) ||
+	    nla_put_be16(skb, KIPSEC_A_ENCAP_DPORT, e->dport) ||
+	    put_addr(skb, KIPSEC_A_ENCAP_OADDR, sa->key.family, &e->oaddr))
+		return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
 static int sa_fill_cmd(struct sk_buff *skb, struct kipsec_sa *sa, u32 portid,
 		       u32 seq, int flags, u8 cmd)
 {
@@ -471,6 +499,7 @@ static int sa_fill_cmd(struct sk_buff *skb, struct kipsec_sa *sa, u32 portid,
 	    (sa->sel.family && put_sel(skb, KIPSEC_A_SA_SEL, &sa->sel)) ||
 	    put_stats(skb, KIPSEC_A_SA_STATS, sa->stats) ||
 	    put_lifetime(skb, sa) ||
+	    put_encap(skb, sa) ||
 	    nla_put_u8(skb, KIPSEC_A_SA_STATE, kipsec_sa_state(sa)) ||
 	    (sa->acq_seq &&
 	     nla_put_u32(skb, KIPSEC_A_SA_ACQ_SEQ, sa->acq_seq))) {
@@ -615,6 +644,40 @@ static void sa_parse_algs(struct nlattr **tb, struct kipsec_alg_params *p,
 	}
 }
 
+/* KIPSEC_A_SA_ENCAP, when present: the UDP encapsulation (NAT-T) */
+static int parse_encap(struct nlattr *nest, u16 family,
+		       struct kipsec_sa_encap *e, struct netlink_ext_ack *extack)
+{
+	struct nlattr *tb[KIPSEC_A_ENCAP_MAX + 1];
+	int err;
+
+	if (!nest)
+		return 0;
+	err = nla_parse_nested(tb, KIPSEC_A_ENCAP_MAX, nest, encap_nl_policy,
+			       extack);
+	if (err)
+		return err;
+	if (REQUIRE_NESTED(extack, nest, tb, KIPSEC_A_ENCAP_TYPE,
+			   "encapsulation needs a type") ||
+	    REQUIRE_NESTED(extack, nest, tb, KIPSEC_A_ENCAP_SPORT,
+			   "encapsulation needs a source port") ||
+	    REQUIRE_NESTED(extack, nest, tb, KIPSEC_A_ENCAP_DPORT,
+			   "encapsulation needs a destination port"))
+		return -EINVAL;
+	e->type = nla_get_u16(tb[KIPSEC_A_ENCAP_TYPE]);
+	if (!e->type) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[KIPSEC_A_ENCAP_TYPE],
+				    "kipsec: encapsulation type 0 is none: leave KIPSEC_A_SA_ENCAP out");
+		return -EINVAL;
+	}
+	e->sport = nla_get_be16(tb[KIPSEC_A_ENCAP_SPORT]);
+	e->dport = nla_get_be16(tb[KIPSEC_A_ENCAP_DPORT]);
+	if (tb[KIPSEC_A_ENCAP_OADDR])
+		return get_addr(tb[KIPSEC_A_ENCAP_OADDR], family, &e->oaddr,
+				extack);
+	return 0;
+}
+
 /* SA_NEW's attributes as a struct kipsec_sa_cfg, keys excepted */
 static int sa_parse_cfg(struct genl_info *info, struct kipsec_sa_cfg *c)
 {
@@ -655,6 +718,9 @@ static int sa_parse_cfg(struct genl_info *info, struct kipsec_sa_cfg *c)
 		if (err)
 			return err;
 	}
+	err = parse_encap(tb[KIPSEC_A_SA_ENCAP], c->family, &c->encap, extack);
+	if (err)
+		return err;
 	return parse_lifetime(tb[KIPSEC_A_SA_LIFETIME], &c->lft, extack);
 }
 

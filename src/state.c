@@ -360,6 +360,16 @@ static int sa_update(struct kipsec_net *kn, struct kipsec_sa *old,
 				   "an update cannot change the key, algorithms, ICV length or ESN: a new key is a new SA (add it with another SPI)");
 		return -EINVAL;
 	}
+	/*
+	 * As xfrm_state_update(): the encapsulation may change to one of the
+	 * same type (a new NAT mapping), not appear, go or change type.  A
+	 * larval SA has none: the mature one brings it.
+	 */
+	if (!old->larval && sa->encap.type != old->encap.type) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "an update cannot add or remove the UDP encapsulation, nor change its type");
+		return -EINVAL;
+	}
 	err = kipsec_sa_replace(kn, old, sa, set);
 	if (err == -ERANGE) {
 		NL_SET_ERR_MSG_MOD(extack,
@@ -367,6 +377,35 @@ static int sa_update(struct kipsec_net *kn, struct kipsec_sa *old,
 		err = -EINVAL;
 	}
 	return err;
+}
+
+/* NAT-T: ESP in UDP over IPv4 only, with both ports */
+static int sa_encap_check(const struct kipsec_sa_cfg *c,
+			  struct netlink_ext_ack *extack)
+{
+	if (!c->encap.type)
+		return 0;
+	if (c->encap.type != KIPSEC_ENCAP_ESPINUDP) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "only UDP encapsulation type espinudp (2) is supported");
+		return -EOPNOTSUPP;
+	}
+	if (c->proto != IPPROTO_ESP) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "UDP encapsulation (NAT-T) applies to ESP only, not AH");
+		return -EINVAL;
+	}
+	if (c->family != AF_INET) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "UDP encapsulation (NAT-T) is supported over IPv4 only");
+		return -EOPNOTSUPP;
+	}
+	if (!c->encap.sport || !c->encap.dport) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "UDP encapsulation needs non-zero source and destination ports");
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static int sa_cfg_check(const struct kipsec_sa_cfg *c,
@@ -409,7 +448,7 @@ static int sa_cfg_check(const struct kipsec_sa_cfg *c,
 				   "a transport mode SA selector must have the SA family");
 		return -EINVAL;
 	}
-	return 0;
+	return sa_encap_check(c, extack);
 }
 
 /*
@@ -458,6 +497,7 @@ int kipsec_sa_setup(struct kipsec_sa *sa, const struct kipsec_sa_cfg *c,
 	sa->acq_seq = c->acq_seq;
 	sa->sel = c->sel;
 	sa->lft.cfg = c->lft;
+	sa->encap = c->encap;
 	if (xform_from)
 		err = kipsec_crypto_share_sa(sa, xform_from, &c->alg, extack);
 	else

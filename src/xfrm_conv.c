@@ -15,6 +15,7 @@
  */
 #include <linux/in.h>
 #include <linux/in6.h>
+#include <linux/udp.h>
 #include "xfrm_nl.h"
 
 /* xfrm's "no limit" is ~0; kipsec's is 0 */
@@ -164,10 +165,6 @@ static int sa_check_unsupported(struct nlattr **attrs,
 	int err = kipsec_xfrm_check_unsupported(attrs, extack);
 
 	if (!err)
-		err = refuse_attr(attrs[XFRMA_ENCAP],
-				  "kipsec: UDP encapsulation (NAT-T, XFRMA_ENCAP) is not supported",
-				  extack);
-	if (!err)
 		err = refuse_attr(attrs[XFRMA_ALG_COMP],
 				  "kipsec: IPComp (XFRMA_ALG_COMP) is not supported",
 				  extack);
@@ -177,7 +174,7 @@ static int sa_check_unsupported(struct nlattr **attrs,
 				  extack);
 	if (!err)
 		err = refuse_attr(attrs[XFRMA_MTIMER_THRESH],
-				  "kipsec: mapping timers (XFRMA_MTIMER_THRESH) need NAT-T, which is not supported",
+				  "kipsec: mapping timers (XFRMA_MTIMER_THRESH) are not supported",
 				  extack);
 	if (!err)
 		err = refuse_nonzero_u32(attrs[XFRMA_TFCPAD],
@@ -483,6 +480,30 @@ static int sa_parse_mode(u8 mode, struct netlink_ext_ack *extack)
 	return -EINVAL;
 }
 
+/*
+ * XFRMA_ENCAP: ESP in UDP (UDP_ENCAP_ESPINUDP) only; kipsec_sa_setup()
+ * checks the rest (ESP, IPv4, ports) for both front ends.
+ */
+static int sa_parse_encap(struct nlattr *a, struct kipsec_sa_encap *e,
+			  struct netlink_ext_ack *extack)
+{
+	const struct xfrm_encap_tmpl *t;
+
+	if (!a)
+		return 0;
+	t = nla_data(a);
+	if (t->encap_type != UDP_ENCAP_ESPINUDP) {
+		NL_SET_ERR_MSG_ATTR(extack, a,
+				    "kipsec: only UDP_ENCAP_ESPINUDP is supported in XFRMA_ENCAP (not ESPINUDP_NON_IKE or ESPINTCP)");
+		return -EOPNOTSUPP;
+	}
+	e->type = KIPSEC_ENCAP_ESPINUDP;
+	e->sport = t->encap_sport;
+	e->dport = t->encap_dport;
+	e->oaddr = t->encap_oa;
+	return 0;
+}
+
 /**
  * kipsec_xfrm_sa_parse - a NEWSA/UPDSA request as a struct kipsec_sa_cfg
  * @p: the request's struct xfrm_usersa_info
@@ -517,6 +538,8 @@ int kipsec_xfrm_sa_parse(const struct xfrm_usersa_info *p,
 		err = sa_parse_flags(p->flags, &c->flags, extack);
 	if (!err)
 		err = sa_parse_replay(p, attrs, c, extack);
+	if (!err)
+		err = sa_parse_encap(attrs[XFRMA_ENCAP], &c->encap, extack);
 	if (err)
 		return err;
 	c->family = p->family;
@@ -636,6 +659,26 @@ static int sa_put_algs(struct sk_buff *skb, struct kipsec_sa *sa)
 	return 0;
 }
 
+/* XFRMA_ENCAP, as copy_to_user_encap() */
+static int sa_put_encap(struct sk_buff *skb, const struct kipsec_sa *sa)
+{
+	struct xfrm_encap_tmpl *t;
+	struct nlattr *a;
+
+	if (!sa->encap.type)
+		return 0;
+	a = nla_reserve(skb, XFRMA_ENCAP, sizeof(*t));
+	if (!a)
+		return -EMSGSIZE;
+	t = nla_data(a);
+	memset(t, 0, sizeof(*t));
+	t->encap_type = sa->encap.type;
+	t->encap_sport = sa->encap.sport;
+	t->encap_dport = sa->encap.dport;
+	t->encap_oa = sa->encap.oaddr;
+	return 0;
+}
+
 /**
  * kipsec_xfrm_put_replay - XFRMA_REPLAY_VAL or XFRMA_REPLAY_ESN_VAL
  * @skb: the message
@@ -688,7 +731,7 @@ int kipsec_xfrm_put_replay(struct sk_buff *skb, struct kipsec_sa *sa)
  */
 int kipsec_xfrm_sa_put_attrs(struct sk_buff *skb, struct kipsec_sa *sa)
 {
-	if (sa_put_algs(skb, sa))
+	if (sa_put_algs(skb, sa) || sa_put_encap(skb, sa))
 		return -EMSGSIZE;
 	return kipsec_xfrm_put_replay(skb, sa);
 }

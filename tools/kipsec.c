@@ -64,6 +64,7 @@ static const struct {
 	{ KIPSEC_CAP_IPV6, "ipv6" },
 	{ KIPSEC_CAP_TUNNEL, "tunnel" },
 	{ KIPSEC_CAP_TRANSPORT, "transport" },
+	{ KIPSEC_CAP_NATT, "natt" },
 };
 
 static int do_info(int argc, char **argv)

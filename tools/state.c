@@ -54,6 +54,14 @@ struct kalg {
 	bool has_bits;
 };
 
+/* UDP encapsulation (NAT-T): encap ENCAP-TYPE SPORT DPORT OADDR */
+struct kencap {
+	uint16_t type;		/* 2 espinudp, 1 espinudp-nonike */
+	uint16_t sport, dport;	/* host order */
+	struct kaddr oa;
+	bool set;
+};
+
 /* a state add/update request */
 struct sa_req {
 	struct kid id;
@@ -74,6 +82,7 @@ struct sa_req {
 	bool has_lft;
 	uint32_t acq_seq;	/* seq: the acquire it answers */
 	bool has_acq_seq;
+	struct kencap encap;
 };
 
 /* an SA as dumped by the kernel */
@@ -96,6 +105,7 @@ struct sa {
 	uint8_t state;		/* enum kipsec_sa_state */
 	bool has_state;
 	uint32_t acq_seq;
+	struct kencap encap;
 };
 
 /* state list / deleteall filter */
@@ -115,7 +125,7 @@ static void __noreturn usage(void)
 		"        [ reqid REQID ] [ replay-window SIZE ] [ replay-seq SEQ ]\n"
 		"        [ replay-oseq SEQ ] [ replay-seq-hi SEQ ] [ replay-oseq-hi SEQ ]\n"
 		"        [ flag FLAG-LIST ] [ sel SELECTOR ] [ limit LIMIT-LIST ]\n"
-		"        [ seq ACQ-SEQ ]\n"
+		"        [ seq ACQ-SEQ ] [ encap ENCAP ]\n"
 		"Usage: kipsec state allocspi ID [ mode MODE ] [ reqid REQID ] [ seq ACQ-SEQ ]\n"
 		"        [ min SPI max SPI ]   (ID without spi)\n"
 		"Usage: kipsec state { delete | get } ID\n"
@@ -145,6 +155,8 @@ static void __noreturn usage(void)
 		"AUTH-ALIAS := sha1 | sha256 | sha256_96 | sha384 | sha512 | aesxcbc |\n"
 		"        aescmac | md5   (e.g. alg aes128-sha256 ENCKEY AUTHKEY)\n"
 		"ALGO-KEYMAT := 0xHEX | STRING   (key followed by the salt/nonce)\n"
+		"ENCAP := ENCAP-TYPE SPORT DPORT OADDR   (ESP over IPv4 only)\n"
+		"ENCAP-TYPE := espinudp\n"
 		"MODE := transport | tunnel\n"
 		"FLAG-LIST := [ FLAG-LIST ] FLAG\n"
 		"FLAG := esn | af-unspec | noecn | nopmtudisc | align4\n"
@@ -156,7 +168,7 @@ static void __noreturn usage(void)
 		"LIMIT := { time-soft | time-hard | time-use-soft | time-use-hard } SECONDS |\n"
 		"         { byte-soft | byte-hard } SIZE | { packet-soft | packet-hard } COUNT\n"
 		"Numbers (SPI, REQID, SEQ, SIZE): decimal or 0x hex.\n"
-		"Not supported: encap, coa, ctx, mark, extra-flag.\n");
+		"Not supported: coa, ctx, mark, extra-flag.\n");
 	exit(0);
 }
 
@@ -517,7 +529,6 @@ static void parse_alg(struct sa_req *r, int *argcp, char ***argvp)
 }
 
 static const char *const unsupported_sa_kw[][2] = {
-	{ "encap", "(UDP encapsulation, NAT-T) is not supported yet" },
 	{ "coa", "(care-of address) is not supported by kipsec" },
 	{ "ctx", "(security context) is not supported by kipsec" },
 	{ "mark", "is not supported by kipsec" },
@@ -537,6 +548,35 @@ static void check_unsupported(const char *kw)
 	     i++)
 		if (strcmp(kw, unsupported_sa_kw[i][0]) == 0)
 			unsupported(kw, unsupported_sa_kw[i][1]);
+}
+
+/* encap ENCAP-TYPE SPORT DPORT OADDR, as ip xfrm state */
+static void parse_encap(struct kencap *e, int *argcp, char ***argvp)
+{
+	int argc = *argcp;
+	char **argv = *argvp;
+
+	if (e->set)
+		duparg("encap", *argv);
+	NEXT_ARG();
+	if (strcmp(*argv, "espinudp") == 0)
+		e->type = 2;
+	else if (strcmp(*argv, "espinudp-nonike") == 0)
+		e->type = 1;	/* the kernel says why not */
+	else
+		invarg("\"ENCAP-TYPE\" is invalid", *argv);
+	NEXT_ARG();
+	if (get_u16(&e->sport, *argv))
+		invarg("SPORT value after \"encap\" is invalid", *argv);
+	NEXT_ARG();
+	if (get_u16(&e->dport, *argv))
+		invarg("DPORT value after \"encap\" is invalid", *argv);
+	NEXT_ARG();
+	if (get_prefix(&e->oa, *argv) || e->oa.has_len)
+		invarg("OADDR value after \"encap\" is invalid", *argv);
+	e->set = true;
+	*argcp = argc;
+	*argvp = argv;
 }
 
 static void parse_add(struct sa_req *r, int argc, char **argv)
@@ -589,6 +629,8 @@ static void parse_add(struct sa_req *r, int argc, char **argv)
 		} else if (strcmp(*argv, "limit") == 0) {
 			lft_parse(r->lft, &argc, &argv);
 			r->has_lft = true;
+		} else if (strcmp(*argv, "encap") == 0) {
+			parse_encap(&r->encap, &argc, &argv);
 		} else if (strcmp(*argv, "help") == 0) {
 			usage();
 		} else {
@@ -656,6 +698,17 @@ static void put_id(struct nlmsghdr *nlh, const struct kid *id)
 	mnl_attr_put_u32(nlh, KIPSEC_A_SA_SPI, htonl(id->spi));
 }
 
+static void put_encap(struct nlmsghdr *nlh, const struct kencap *e)
+{
+	struct nlattr *nest = mnl_attr_nest_start(nlh, KIPSEC_A_SA_ENCAP);
+
+	mnl_attr_put_u16(nlh, KIPSEC_A_ENCAP_TYPE, e->type);
+	mnl_attr_put_u16(nlh, KIPSEC_A_ENCAP_SPORT, htons(e->sport));
+	mnl_attr_put_u16(nlh, KIPSEC_A_ENCAP_DPORT, htons(e->dport));
+	mnl_attr_put(nlh, KIPSEC_A_ENCAP_OADDR, e->oa.bytelen, e->oa.data);
+	mnl_attr_nest_end(nlh, nest);
+}
+
 static int state_modify(int argc, char **argv, bool update)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -696,6 +749,8 @@ static int state_modify(int argc, char **argv, bool update)
 		sel_put(nlh, KIPSEC_A_SA_SEL, &r->sel);
 	if (r->has_lft)
 		lft_put(nlh, KIPSEC_A_SA_LIFETIME, r->lft);
+	if (r->encap.set)
+		put_encap(nlh, &r->encap);
 
 	/* the keys are in r and in buf: wipe both once the kernel has them */
 	explicit_bzero(r, sizeof(*r));
@@ -736,6 +791,27 @@ static bool u64_attr(const struct nlattr *a, uint64_t *v)
 		return false;
 	*v = mnl_attr_get_u64(a);
 	return true;
+}
+
+/* KIPSEC_A_SA_ENCAP; -1 when malformed */
+static int encap_get(const struct nlattr *nest, int family, struct kencap *e)
+{
+	const struct nlattr *tb[NL_TB_MAX];
+	const struct nlattr *oa;
+
+	if (nl_parse_nested(nest, tb) || !tb[KIPSEC_A_ENCAP_TYPE] ||
+	    !tb[KIPSEC_A_ENCAP_SPORT] || !tb[KIPSEC_A_ENCAP_DPORT])
+		return -1;
+	e->type = mnl_attr_get_u16(tb[KIPSEC_A_ENCAP_TYPE]);
+	e->sport = ntohs(mnl_attr_get_u16(tb[KIPSEC_A_ENCAP_SPORT]));
+	e->dport = ntohs(mnl_attr_get_u16(tb[KIPSEC_A_ENCAP_DPORT]));
+	e->oa.family = family;
+	e->oa.bytelen = af_bytelen(family);
+	oa = tb[KIPSEC_A_ENCAP_OADDR];
+	if (oa && mnl_attr_get_payload_len(oa) == (unsigned int)e->oa.bytelen)
+		memcpy(e->oa.data, mnl_attr_get_payload(oa), e->oa.bytelen);
+	e->set = true;
+	return 0;
 }
 
 /* parse one SA message; -1 when malformed */
@@ -799,6 +875,9 @@ static int sa_get(const struct nlmsghdr *nlh, struct sa *sa)
 				sa->cur, ARRAY_SIZE(sa->cur));
 	sa->has_state = u8_attr(tb[KIPSEC_A_SA_STATE], &sa->state);
 	u32_attr(tb[KIPSEC_A_SA_ACQ_SEQ], &sa->acq_seq);
+	if (tb[KIPSEC_A_SA_ENCAP] &&
+	    encap_get(tb[KIPSEC_A_SA_ENCAP], family, &sa->encap))
+		return -1;
 	return 0;
 }
 
@@ -845,6 +924,27 @@ static void print_alg(const char *kw, const char *name, bool has_key_bits,
 		print_uint(PRINT_ANY, "key_bits", " (%u bits)", key_bits);
 	if (bits)
 		print_uint(PRINT_ANY, bits_key, " %u", bits_val);
+	print_nl();
+	close_json_object();
+}
+
+/* as ip xfrm: "encap type espinudp sport 4500 dport 4500 addr 0.0.0.0" */
+static void print_encap(const struct kencap *e)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	open_json_object("encap");
+	print_fp("\tencap type ");
+	if (e->type == 2)
+		print_string(PRINT_ANY, "type", "%s ", "espinudp");
+	else if (e->type == 1)
+		print_string(PRINT_ANY, "type", "%s ", "espinudp-nonike");
+	else
+		print_uint(PRINT_ANY, "type", "%u ", e->type);
+	print_uint(PRINT_ANY, "sport", "sport %u ", e->sport);
+	print_uint(PRINT_ANY, "dport", "dport %u ", e->dport);
+	print_string(PRINT_ANY, "addr", "addr %s",
+		     addr_str(e->oa.family, e->oa.data, buf, sizeof(buf)));
 	print_nl();
 	close_json_object();
 }
@@ -938,6 +1038,8 @@ static void sa_print_ev(const struct sa *sa, const char *ev,
 	if (sa->aead_name)
 		print_alg("aead", sa->aead_name, sa->has_key_bits,
 			  sa->key_bits, true, "icv_bits", sa->aead_icv);
+	if (sa->encap.set)
+		print_encap(&sa->encap);
 	print_replay(sa);
 	if (sa->sel.set) {
 		print_fp("\tsel ");

@@ -28,6 +28,7 @@ enum kipsec_caps {
 	KIPSEC_CAP_IPV6		= 1 << 3,
 	KIPSEC_CAP_TUNNEL	= 1 << 4,
 	KIPSEC_CAP_TRANSPORT	= 1 << 5,
+	KIPSEC_CAP_NATT		= 1 << 6,	/* ESP in UDP (RFC 3948), IPv4 */
 };
 
 enum kipsec_cmd {
@@ -136,6 +137,7 @@ enum kipsec_stat {
 	KIPSEC_STAT_SA_EXPIRED,		/* SA past its hard lifetime */
 	KIPSEC_STAT_IN_STATE_INVALID,	/* inbound SA is larval (no keys yet) */
 	KIPSEC_STAT_ICMP_PMTU,		/* ICMP frag needed / packet too big */
+	KIPSEC_STAT_IN_ENCAP_MISMATCH,	/* plain ESP to an encap SA */
 
 	__KIPSEC_STAT_MAX,
 	KIPSEC_STAT_MAX = __KIPSEC_STAT_MAX - 1
@@ -226,6 +228,32 @@ enum kipsec_curlft_attr {
 	KIPSEC_A_CURLFT_MAX = __KIPSEC_A_CURLFT_MAX - 1
 };
 
+/*
+ * UDP encapsulation type, KIPSEC_A_ENCAP_TYPE (values as the UDP_ENCAP_*
+ * socket option of linux/udp.h).  Only ESPINUDP (RFC 3948) is supported.
+ */
+enum kipsec_encap_type {
+	KIPSEC_ENCAP_ESPINUDP = 2,
+};
+
+/*
+ * UDP encapsulation of an ESP SA (NAT traversal, RFC 3948), nested in
+ * KIPSEC_A_SA_ENCAP (as struct xfrm_encap_tmpl; ip xfrm's
+ * "encap espinudp SPORT DPORT OADDR").  TYPE, SPORT and DPORT are
+ * required.  SPORT and DPORT are the UDP ports of the SA's packets (for
+ * an inbound SA, DPORT is the local port they arrive at).
+ */
+enum kipsec_encap_attr {
+	KIPSEC_A_ENCAP_UNSPEC,
+	KIPSEC_A_ENCAP_TYPE,		/* u16 enum kipsec_encap_type */
+	KIPSEC_A_ENCAP_SPORT,		/* be16 */
+	KIPSEC_A_ENCAP_DPORT,		/* be16 */
+	KIPSEC_A_ENCAP_OADDR,		/* binary, 4 or 16 bytes; optional */
+
+	__KIPSEC_A_ENCAP_MAX,
+	KIPSEC_A_ENCAP_MAX = __KIPSEC_A_ENCAP_MAX - 1
+};
+
 /* the multicast group of every notification (KIPSEC_CMD_SA_EXPIRE...) */
 #define KIPSEC_MCGRP_EVENTS	"events"
 
@@ -296,6 +324,8 @@ enum kipsec_attr {
 	KIPSEC_A_SA_ACQ_SEQ,		/* u32, acquire sequence number */
 	KIPSEC_A_SPI_MIN,		/* u32, SA_ALLOCSPI: lowest SPI */
 	KIPSEC_A_SPI_MAX,		/* u32, SA_ALLOCSPI: highest SPI */
+	/* NAT traversal, appended later */
+	KIPSEC_A_SA_ENCAP,		/* nested enum kipsec_encap_attr */
 
 	__KIPSEC_A_MAX,
 	KIPSEC_A_MAX = __KIPSEC_A_MAX - 1

@@ -1,0 +1,347 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# NAT traversal: ESP in UDP (RFC 3948), kipsec in netns ka against Linux
+# xfrm in netns xb (tests/lib/topo.sh), both configured with the same
+# lines `state add ... encap espinudp 4500 4500 0.0.0.0`:
+#
+#   ka (kipsec)  vka 10.99.0.1 ==== veth ==== vxb 10.99.0.2  xb (xfrm)
+#                lo  10.98.1.1                lo  10.98.2.1
+#
+# xfrm receives ESP in UDP only through a socket on port 4500 with
+# UDP_ENCAP_ESPINUDP set (tests/tools/udpencap.py in xb); kipsec takes it
+# at LOCAL_IN and needs no socket.  A capture on vxb proves that the wire
+# carries UDP 4500 and no plain ESP; both sides' SA counters that every
+# packet went through the SAs.  No NAT sits between them: the tests check
+# the encapsulation, not the address rewriting.
+
+# shellcheck source=tests/lib/topo.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/topo.sh"
+
+N56_ENCAP="encap espinudp 4500 4500 0.0.0.0"
+N56_UDPENCAP=$TOPO_LIB/../tools/udpencap.py
+
+# n56_encap_sock NS: an UDP_ENCAP_ESPINUDP socket on port 4500 in NS,
+# until n56_encap_stop, or for 200 s
+n56_encap_sock() {
+	local i
+	rm -f "$TOPO_TMP/encap.$1.ready"
+	nsenter --net="/run/netns/$1" "$PY" "$N56_UDPENCAP" --timeout 200 \
+		--ready "$TOPO_TMP/encap.$1.ready" &
+	echo $! >>"$TOPO_TMP/encap.pids"
+	for i in $(seq 1 100); do
+		[ -e "$TOPO_TMP/encap.$1.ready" ] && return 0
+		sleep 0.1
+	done
+	fail "udpencap.py did not start in $1"
+}
+
+n56_encap_stop() {
+	local pid
+	for pid in $(cat "$TOPO_TMP/encap.pids"); do
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	rm -f "$TOPO_TMP/encap.pids"
+}
+
+# n56_setup MODE: the SA pair with UDP encapsulation and the policies
+n56_setup() {
+	need_kipsec
+	need_py
+	topo_up
+	sa_pair "$1" 4 4 'rfc4106(gcm(aes))' 128 128 $N56_ENCAP
+	pol_pair "$1" 4 4
+	cfg_apply
+	n56_encap_sock "$XB"
+	# xfrm on both sides (KA_TOOL=xfrm) needs the socket on both
+	[ "$KA_TOOL" = kipsec ] || n56_encap_sock "$KA"
+}
+
+# n56_traffic MODE: pings both ways and TCP both ways, captured on vka.
+# What kipsec sends (out) must be UDP 4500 and nothing else; what xfrm
+# sends (in) too.  (Received frames are seen again after decapsulation:
+# both sides re-inject the inner packet on the device, so plaintext is
+# checked on the sending side only.)
+n56_traffic() {
+	local out
+	cell_addrs "$1" 4 4
+	sniff_start n56 "$KA" "$KA_IF" --save all --dir out
+	ping_ok "$KA" "$T_KA" "$T_XB" 3
+	ping_ok "$XB" "$T_XB" "$T_KA" 3
+	tcp_both "$KA" "$T_KA" "$XB" "$T_XB" 200000 5601
+	sniff_stop n56
+	expect_ge "UDP 4500 packets ka -> xb on the wire" \
+		"$(sniff_count n56 out:udp:4500)" 10
+	expect_eq "plain ESP ka -> xb" "$(sniff_count n56 out:esp)" 0
+	expect_eq "plaintext TCP ka -> xb" "$(sniff_count n56 out:tcp)" 0
+	expect_eq "plaintext ICMP ka -> xb" "$(sniff_count n56 out:icmp)" 0
+	expect_ge "UDP 4500 packets xb -> ka on the wire" \
+		"$(sniff_count n56 in:udp:4500)" 10
+	expect_eq "plain ESP xb -> ka" "$(sniff_count n56 in:esp)" 0
+	n56_udp_header
+	# every packet went through the SAs, at both ends
+	snap
+	expect_ge "kipsec SA ka->xb packets" "$(snap_get ka $SPI_KX packets)" 10
+	expect_ge "kipsec SA xb->ka packets" "$(snap_get ka $SPI_XK packets)" 10
+	expect_eq "xfrm SA ka->xb packets = kipsec's" \
+		"$(snap_get xb $SPI_KX packets)" "$(snap_get ka $SPI_KX packets)"
+	expect_eq "xfrm SA xb->ka packets = kipsec's" \
+		"$(snap_get xb $SPI_XK packets)" "$(snap_get ka $SPI_XK packets)"
+	out=$(xfrm_in_errors "$XB")
+	[ -z "$out" ] || fail "xfrm input errors: $out"
+	expect_eq "kipsec in_auth_fail" "$(ka_stat in_auth_fail)" 0
+	if [ "$KA_TOOL" = kipsec ]; then
+		expect_eq "kipsec in_encap_mismatch" \
+			"$(ka_stat in_encap_mismatch)" 0
+	fi
+	n56_encap_stop
+	topo_check_clean
+}
+
+# n56_udp_header: kipsec's first IPv4 packet is ESP in UDP as xfrm sends
+# it: ports 4500, UDP length = IP length - 20, checksum 0, then the SPI
+n56_udp_header() {
+	local hex
+	hex=$(awk '$1 == "out" && substr($4, 25, 4) == "0800" { print $4; exit }' \
+		"$TOPO_TMP/n56.cap")
+	[ -n "$hex" ] || fail "no frame sent by ka saved"
+	"$PY" - "$hex" "$SPI_KX" <<-'EOF' || fail "bad UDP header: $hex"
+		import struct, sys
+		f = bytes.fromhex(sys.argv[1])
+		ip = f[14:]
+		ihl = (ip[0] & 15) * 4
+		tot = struct.unpack("!H", ip[2:4])[0]
+		sp, dp, ul, ck, spi = struct.unpack("!HHHHI", ip[ihl:ihl + 12])
+		assert ip[9] == 17, "protocol %d" % ip[9]
+		assert (sp, dp) == (4500, 4500), (sp, dp)
+		assert ul == tot - ihl, (ul, tot)
+		assert ck == 0, ck
+		assert spi == int(sys.argv[2], 16), hex(spi)
+	EOF
+}
+
+t_natt_tunnel4() {
+	n56_setup tunnel
+	n56_traffic tunnel
+}
+ktest natt_tunnel4 t_natt_tunnel4 180
+
+t_natt_transport4() {
+	n56_setup transport
+	n56_traffic transport
+}
+ktest natt_transport4 t_natt_transport4 180
+
+# state list prints the encapsulation as ip xfrm does, JSON too
+t_natt_cli() {
+	local k x line
+	need_kipsec
+	need_py
+	topo_up
+	sa_pair tunnel 4 4 'rfc4106(gcm(aes))' 128 128 $N56_ENCAP
+	cfg_apply
+	k=$(ka_tool state list | grep -P '^\tencap ')
+	x=$(xb_tool state list | grep -P '^\tencap ')
+	line=$'\tencap type espinudp sport 4500 dport 4500 addr 0.0.0.0'
+	expect_eq "kipsec encap lines" "$k" "$line"$'\n'"$line"
+	expect_eq "kipsec encap lines = ip xfrm's" "$k" "$x"
+	[ "$KA_TOOL" = kipsec ] || return 0
+	k=$("$KIPSEC" -n "$KA" -j state list | jq -c '[.[].encap]')
+	expect_eq "JSON encap" "$k" \
+		'[{"type":"espinudp","sport":4500,"dport":4500,"addr":"0.0.0.0"},{"type":"espinudp","sport":4500,"dport":4500,"addr":"0.0.0.0"}]'
+	# other ports and an original address are kept as given
+	"$KIPSEC" -n "$KA" state add src 10.99.0.1 dst 10.99.0.9 proto esp \
+		spi 0x77 mode tunnel $(alg_args 'rfc4106(gcm(aes))' 128 128 3) \
+		encap espinudp 4501 1234 192.0.2.7
+	"$KIPSEC" -n "$KA" state get src 10.99.0.1 dst 10.99.0.9 proto esp \
+		spi 0x77 | grep -qP '^\tencap type espinudp sport 4501 dport 1234 addr 192.0.2.7$' ||
+		fail "encap of spi 0x77: $("$KIPSEC" -n "$KA" state get src 10.99.0.1 dst 10.99.0.9 proto esp spi 0x77)"
+	"$KIPSEC" info | grep -q natt || fail "info does not show natt"
+}
+ktest natt_cli t_natt_cli 120
+
+# what kipsec refuses, each with a message
+t_natt_refused() {
+	local out key
+	need_kipsec
+	[ "$KA_TOOL" = kipsec ] || skip "kipsec CLI only"
+	topo_up
+	key=$(keyhex 20 1)
+	out=$("$KIPSEC" -n "$KA" state add src 10.99.0.1 dst 10.99.0.2 \
+		proto ah spi 0x10 mode tunnel auth 'hmac(sha256)' "$(keyhex 32 1)" \
+		$N56_ENCAP 2>&1) && fail "AH with encap accepted"
+	[[ $out == *"ESP only"* ]] || fail "AH with encap: $out"
+	out=$("$KIPSEC" -n "$KA" state add src fd99::1 dst fd99::2 \
+		proto esp spi 0x11 mode tunnel aead 'rfc4106(gcm(aes))' "$key" \
+		128 encap espinudp 4500 4500 :: 2>&1) &&
+		fail "IPv6 with encap accepted"
+	[[ $out == *"IPv4 only"* ]] || fail "IPv6 with encap: $out"
+	out=$("$KIPSEC" -n "$KA" state add src 10.99.0.1 dst 10.99.0.2 \
+		proto esp spi 0x12 mode tunnel aead 'rfc4106(gcm(aes))' "$key" \
+		128 encap espinudp-nonike 4500 4500 0.0.0.0 2>&1) &&
+		fail "espinudp-nonike accepted"
+	[[ $out == *"espinudp (2)"* ]] || fail "espinudp-nonike: $out"
+	out=$("$KIPSEC" -n "$KA" state add src 10.99.0.1 dst 10.99.0.2 \
+		proto esp spi 0x13 mode tunnel aead 'rfc4106(gcm(aes))' "$key" \
+		128 encap espinudp 0 4500 0.0.0.0 2>&1) && fail "port 0 accepted"
+	[[ $out == *"non-zero"* ]] || fail "port 0: $out"
+	out=$("$KIPSEC" -n "$KA" state add src 10.99.0.1 dst 10.99.0.2 \
+		proto esp spi 0x14 mode tunnel aead 'rfc4106(gcm(aes))' "$key" \
+		128 encap foo 4500 4500 0.0.0.0 2>&1) && fail "encap foo accepted"
+	[[ $out == *"ENCAP-TYPE"* ]] || fail "encap foo: $out"
+	[ -z "$("$KIPSEC" -n "$KA" state list)" ] || fail "a refused SA was added"
+}
+ktest natt_refused t_natt_refused 60
+
+# UDP that is not kipsec's ESP in UDP goes on to the sockets of ka: IKE
+# (non-ESP marker), a NAT keepalive, an unknown SPI, and a known SPI sent
+# to another port than its SA's
+t_natt_passthrough() {
+	local got base_in base_nosa rxpid
+	[ "$KA_TOOL" = kipsec ] || skip "kipsec only (xfrm needs its socket)"
+	n56_setup tunnel
+	base_in=$(ka_stat in_packets)
+	base_nosa=$(ka_stat in_no_sa)
+	rm -f "$TOPO_TMP/rx.ready"
+	nsenter --net="/run/netns/$KA" timeout 30 "$PY" - "$KA4" \
+		"$TOPO_TMP/rx.ready" >"$TOPO_TMP/rx.out" <<-'PYEOF' &
+		import select, socket, sys
+		socks = []
+		for port in (4500, 4501):
+		    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+		    s.bind((sys.argv[1], port))
+		    socks.append(s)
+		open(sys.argv[2], "w").close()
+		got = []
+		while len(got) < 4:
+		    r, _, _ = select.select(socks, [], [], 20)
+		    if not r:
+		        break
+		    for s in r:
+		        d = s.recv(2048)
+		        got.append("%d:%s" % (s.getsockname()[1], d[:4].hex()))
+		print(" ".join(sorted(got)))
+	PYEOF
+	rxpid=$!
+	for _ in $(seq 1 100); do
+		[ -e "$TOPO_TMP/rx.ready" ] && break
+		sleep 0.1
+	done
+	nsenter --net="/run/netns/$XB" "$PY" - "$KA4" "$SPI_XK" <<-'PYEOF'
+		import socket, struct, sys
+		s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+		dst = sys.argv[1]
+		known = struct.pack("!I", int(sys.argv[2], 16))
+		s.sendto(b"\0\0\0\0" + b"IKE" * 10, (dst, 4500))
+		s.sendto(b"\xff", (dst, 4500))
+		s.sendto(b"\0\0\x99\x99" + bytes(28), (dst, 4500))
+		s.sendto(known + bytes(28), (dst, 4501))
+	PYEOF
+	wait "$rxpid" || true
+	got=$(cat "$TOPO_TMP/rx.out")
+	expect_eq "datagrams the sockets of ka got" "$got" \
+		"4500:00000000 4500:00009999 4500:ff 4501:${SPI_XK#0x}"
+	expect_eq "kipsec in_packets" "$(ka_stat in_packets)" "$base_in"
+	expect_eq "kipsec in_no_sa" "$(ka_stat in_no_sa)" "$base_nosa"
+	n56_encap_stop
+}
+ktest natt_passthrough t_natt_passthrough 120
+
+# state update may change the encapsulation to a new mapping, but not
+# add or remove it, as xfrm_state_update(): same lines, same outcome
+t_natt_update() {
+	local k x alg out side
+	need_kipsec
+	topo_up
+	alg=$(alg_args 'rfc4106(gcm(aes))' 128 128 1)
+	cfg both state add src "$KA4" dst "$XB4" proto esp spi 0x31 \
+		mode tunnel $alg $N56_ENCAP
+	cfg both state add src "$KA4" dst "$XB4" proto esp spi 0x32 \
+		mode tunnel $alg
+	cfg both state update src "$KA4" dst "$XB4" proto esp spi 0x31 \
+		mode tunnel $alg encap espinudp 4600 4700 10.0.0.9
+	cfg_apply
+	k=$(ka_tool state list | grep -P '^\tencap ')
+	x=$(xb_tool state list | grep -P '^\tencap ')
+	expect_eq "new mapping (ip xfrm)" "$x" \
+		$'\tencap type espinudp sport 4600 dport 4700 addr 10.0.0.9'
+	expect_eq "new mapping" "$k" "$x"
+	for side in ka xb; do
+		out=$(side_tool $side state update src "$KA4" dst "$XB4" \
+			proto esp spi 0x31 mode tunnel $alg 2>&1) &&
+			fail "$side: update removing encap accepted"
+		out=$(side_tool $side state update src "$KA4" dst "$XB4" \
+			proto esp spi 0x32 mode tunnel $alg $N56_ENCAP 2>&1) &&
+			fail "$side: update adding encap accepted"
+	done
+	[[ $out == *"Invalid argument"* ]] || fail "xfrm: $out"
+	[ "$KA_TOOL" = kipsec ] || return 0
+	out=$(ka_tool state update src "$KA4" dst "$XB4" proto esp spi 0x32 \
+		mode tunnel $alg $N56_ENCAP 2>&1) || true
+	[[ $out == *"cannot add or remove the UDP encapsulation"* ]] ||
+		fail "kipsec: $out"
+}
+ktest natt_update t_natt_update 60
+
+# an SA with UDP encapsulation takes no plain ESP, and an SA without
+# takes no ESP in UDP (xfrm_input() compares the encapsulation type)
+t_natt_mismatch() {
+	local base
+	[ "$KA_TOOL" = kipsec ] || skip "kipsec counter in_encap_mismatch"
+	n56_setup tunnel
+	cell_addrs tunnel 4 4
+	ping_ok "$KA" "$T_KA" "$T_XB" 1
+	# xb now sends plain ESP to ka's encapsulated SA
+	cfg xb state delete src "$XB4" dst "$KA4" proto esp spi "$SPI_XK"
+	cfg xb state add src "$XB4" dst "$KA4" proto esp spi "$SPI_XK" \
+		reqid "$REQ_XK" mode tunnel \
+		"$(alg_args 'rfc4106(gcm(aes))' 128 128 2)"
+	cfg_apply
+	base=$(ka_stat in_encap_mismatch)
+	ping_fails "$XB" "$T_XB" "$T_KA"
+	expect_ge "in_encap_mismatch after plain ESP" \
+		$(($(ka_stat in_encap_mismatch) - base)) 1
+	n56_encap_stop
+}
+ktest natt_mismatch t_natt_mismatch 120
+
+# The XFRM netlink personality: XFRMA_ENCAP becomes the SA's encapsulation
+# and comes back in ip xfrm's dumps.  Swaps xfrm_user for kipsec with
+# xfrm_netlink=1 and restores both at the end (slow under TCG).
+n56_xnl_restore() {
+	printf 'xfrm state flush\nxfrm policy flush\n' | ip -batch - 2>/dev/null
+	rmmod kipsec 2>/dev/null
+	modprobe -q xfrm_user
+	insmod "$KIPSEC_KO"
+}
+
+t_natt_xfrm_netlink() {
+	local out key=0x0102030405060708090a0b0c0d0e0f1011121314
+	[ "$KA_TOOL" = kipsec ] || skip "kipsec's XFRM personality only"
+	need_kipsec
+	rmmod kipsec 2>/dev/null || true
+	rmmod xfrm_user 2>/dev/null || skip "xfrm_user cannot be unloaded"
+	trap n56_xnl_restore EXIT
+	insmod "$KIPSEC_KO" xfrm_netlink=1 || fail "insmod xfrm_netlink=1 failed"
+	ip xfrm state add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x1001 \
+		reqid 1 mode tunnel aead 'rfc4106(gcm(aes))' $key 128 \
+		encap espinudp 4500 4501 192.0.2.1
+	out=$(ip xfrm state list)
+	grep -qP '^\tencap type espinudp sport 4500 dport 4501 addr 192.0.2.1$' \
+		<<<"$out" || fail "ip xfrm state list: $out"
+	out=$("$KIPSEC" -j state list | jq -c '.[0].encap')
+	expect_eq "kipsec sees the encapsulation" "$out" \
+		'{"type":"espinudp","sport":4500,"dport":4501,"addr":"192.0.2.1"}'
+	out=$(ip xfrm state add src 10.0.0.1 dst 10.0.0.2 proto esp \
+		spi 0x1002 reqid 1 mode tunnel aead 'rfc4106(gcm(aes))' $key \
+		128 encap espinudp-nonike 4500 4500 0.0.0.0 2>&1) &&
+		fail "espinudp-nonike accepted"
+	[[ $out == *"only UDP_ENCAP_ESPINUDP"* ]] || fail "nonike: $out"
+	out=$(ip xfrm state add src 10.0.0.1 dst 10.0.0.2 proto ah \
+		spi 0x1003 reqid 1 mode tunnel auth 'hmac(sha1)' $key \
+		encap espinudp 4500 4500 0.0.0.0 2>&1) && fail "AH with encap accepted"
+	[[ $out == *"ESP only"* ]] || fail "AH with encap: $out"
+	ip xfrm state flush
+}
+ktest natt_xfrm_netlink t_natt_xfrm_netlink 240
