@@ -553,6 +553,8 @@ void kipsec_stats_sum(struct kipsec_stats __percpu *stats,
 void kipsec_drop(struct net *net, struct kipsec_sa *sa, enum kipsec_stat s);
 
 /* state.c: the SAD */
+int kipsec_state_init(void);
+void kipsec_state_exit(void);
 int kipsec_state_init_net(struct kipsec_net *kn);
 void kipsec_state_exit_net(struct kipsec_net *kn);
 struct kipsec_sa *kipsec_sa_lookup(struct net *net, u16 family,

@@ -227,9 +227,12 @@ static int __init kipsec_init(void)
 	err = kipsec_lifetime_init();
 	if (err)
 		return err;
-	err = kipsec_hooks_init();
+	err = kipsec_state_init();
 	if (err)
 		goto err_lft;
+	err = kipsec_hooks_init();
+	if (err)
+		goto err_state;
 	err = register_pernet_subsys(&kipsec_net_ops);
 	if (err)
 		goto err_hooks;
@@ -249,6 +252,8 @@ err_pernet:
 	unregister_pernet_subsys(&kipsec_net_ops);
 err_hooks:
 	kipsec_hooks_exit();
+err_state:
+	kipsec_state_exit();
 err_lft:
 	kipsec_lifetime_exit();
 	return err;
@@ -278,6 +283,7 @@ static void __exit kipsec_exit(void)
 	rcu_barrier();
 	kipsec_lifetime_exit();
 	rcu_barrier();	/* a timer's last policy reference frees by RCU */
+	kipsec_state_exit();
 	kipsec_objects_check();
 }
 

@@ -27,8 +27,8 @@
 static struct workqueue_struct *kipsec_wq;
 /* SAs allocated and not yet freed, in every netns: kipsec_objects_check() */
 static atomic_t kipsec_sa_objects = ATOMIC_INIT(0);
-static unsigned int kipsec_wq_users;
-static DEFINE_MUTEX(kipsec_wq_mutex);
+/* frees queued and not yet run: one may queue the next (successor, shared transform) */
+static atomic_t kipsec_sa_frees = ATOMIC_INIT(0);
 
 static const struct rhashtable_params sa_ht_params = {
 	.head_offset = offsetof(struct kipsec_sa, node),
@@ -120,6 +120,7 @@ static void sa_free_work(struct work_struct *work)
 	free_percpu(sa->stats);
 	kfree_sensitive(sa);
 	atomic_dec(&kipsec_sa_objects);
+	atomic_dec(&kipsec_sa_frees);
 }
 
 /**
@@ -133,6 +134,7 @@ void kipsec_sa_put(struct kipsec_sa *sa)
 {
 	if (!sa || !refcount_dec_and_test(&sa->refcnt))
 		return;
+	atomic_inc(&kipsec_sa_frees);
 	INIT_RCU_WORK(&sa->free_work, sa_free_work);
 	queue_rcu_work(kipsec_wq, &sa->free_work);
 }
@@ -769,39 +771,47 @@ int kipsec_sa_objects_alive(void)
 	return atomic_read(&kipsec_sa_objects);
 }
 
-static int kipsec_wq_get(void)
+/**
+ * kipsec_state_init - set up what every netns' SAD shares
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int kipsec_state_init(void)
 {
-	int err = 0;
-
-	mutex_lock(&kipsec_wq_mutex);
-	if (!kipsec_wq_users) {
-		kipsec_wq = alloc_workqueue("kipsec_free", WQ_UNBOUND, 0);
-		if (!kipsec_wq)
-			err = -ENOMEM;
-	}
-	if (!err)
-		kipsec_wq_users++;
-	mutex_unlock(&kipsec_wq_mutex);
-	return err;
+	kipsec_wq = alloc_workqueue("kipsec_free", WQ_UNBOUND, 0);
+	return kipsec_wq ? 0 : -ENOMEM;
 }
 
-static void kipsec_wq_put(void)
+/**
+ * kipsec_state_exit - wait for every SA free, then tear down
+ *
+ * Module exit, after every netns and every lifetime work has gone: the
+ * last references they dropped queue frees, and a free may drop the last
+ * reference to another SA (its successor, or the SA whose transform it
+ * shared), which queues one more from the work.  So wait until no free
+ * is left, however long the chain.
+ */
+void kipsec_state_exit(void)
 {
-	mutex_lock(&kipsec_wq_mutex);
-	/*
-	 * Frees are queued from RCU callbacks (policies drop their cached SA
-	 * there, and queue_rcu_work() itself waits a grace period): wait for
-	 * two generations of callbacks, then for the work.
-	 */
-	rcu_barrier();
-	rcu_barrier();
-	if (--kipsec_wq_users) {
+	do {
+		rcu_barrier();
 		flush_workqueue(kipsec_wq);
-	} else {
-		destroy_workqueue(kipsec_wq);
-		kipsec_wq = NULL;
-	}
-	mutex_unlock(&kipsec_wq_mutex);
+	} while (atomic_read(&kipsec_sa_frees));
+	destroy_workqueue(kipsec_wq);
+}
+
+/*
+ * Frees are queued from RCU callbacks (policies drop their cached SA
+ * there, and queue_rcu_work() itself waits a grace period): wait for two
+ * generations of callbacks, then for the work.  Another netns may go on
+ * queueing frees, so this does not wait for all of them (module exit
+ * does).
+ */
+static void kipsec_sa_frees_wait(void)
+{
+	rcu_barrier();
+	rcu_barrier();
+	flush_workqueue(kipsec_wq);
 }
 
 /**
@@ -814,12 +824,9 @@ int kipsec_state_init_net(struct kipsec_net *kn)
 {
 	int err;
 
-	err = kipsec_wq_get();
-	if (err)
-		return err;
 	err = rhashtable_init(&kn->sa_ht, &sa_ht_params);
 	if (err)
-		goto err_wq;
+		return err;
 	err = rhltable_init(&kn->sa_out_ht, &sa_out_params);
 	if (err)
 		goto err_ht;
@@ -828,8 +835,6 @@ int kipsec_state_init_net(struct kipsec_net *kn)
 
 err_ht:
 	rhashtable_destroy(&kn->sa_ht);
-err_wq:
-	kipsec_wq_put();
 	return err;
 }
 
@@ -929,5 +934,5 @@ void kipsec_state_exit_net(struct kipsec_net *kn)
 	kipsec_lifetime_flush();
 	rhltable_destroy(&kn->sa_out_ht);
 	rhashtable_destroy(&kn->sa_ht);
-	kipsec_wq_put();
+	kipsec_sa_frees_wait();
 }
