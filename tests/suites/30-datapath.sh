@@ -30,7 +30,7 @@ dp_topo() {
 		addr add 10.0.0.1/24 dev va
 		addr add fd00::1/64 dev va nodad
 		addr add 10.1.0.1/32 dev lo
-		addr add fd01::1/128 dev lo
+		addr add fd01::1/128 dev lo nodad
 		link set va up
 		neigh add 10.0.0.2 lladdr 02:00:00:00:30:02 dev va nud permanent
 		neigh add fd00::2 lladdr 02:00:00:00:30:02 dev va nud permanent
@@ -42,7 +42,7 @@ dp_topo() {
 		addr add 10.0.0.2/24 dev vb
 		addr add fd00::2/64 dev vb nodad
 		addr add 10.2.0.1/32 dev lo
-		addr add fd02::1/128 dev lo
+		addr add fd02::1/128 dev lo nodad
 		link set vb up
 		neigh add 10.0.0.1 lladdr 02:00:00:00:30:01 dev vb nud permanent
 		neigh add fd00::1 lladdr 02:00:00:00:30:01 dev vb nud permanent
