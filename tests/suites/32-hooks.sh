@@ -156,8 +156,12 @@ t_hk_gre_underlay() {
 	topo_up
 	for i in ka:"$KA4":"$XB4":1 xb:"$XB4":"$KA4":2; do
 		IFS=: read -r ns l r n <<<"$i"
-		ip -n "$ns" -batch - <<-EOF || skip "no GRE devices"
-			link add gre1 type gre local $l remote $r ttl 64
+		ip -n "$ns" link add gre1 type gre local "$l" remote "$r" ttl 64 ||
+			skip "no GRE devices"
+		# IPv6 would send its own GRE packets (router solicitations,
+		# MLD) into the capture below
+		in_netns "$ns" sysctl -qw net.ipv6.conf.gre1.disable_ipv6=1
+		ip -n "$ns" -batch - <<-EOF || fail "cannot set up gre1 in $ns"
 			addr add 10.77.0.$n/30 dev gre1
 			link set gre1 up
 		EOF
