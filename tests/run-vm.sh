@@ -68,15 +68,13 @@ fi
 
 JOB=$(mktemp -d "$BUILD/job.XXXXXX")
 chmod 755 "$JOB"
+QPIDS=()
 cleanup() {
-	[ -n "${QPID:-}" ] && kill "$QPID" 2>/dev/null
+	[ ${#QPIDS[@]} -gt 0 ] && kill "${QPIDS[@]}" 2>/dev/null
 	[ "${KIPSEC_VM_KEEP:-0}" = 1 ] || rm -rf "$JOB"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-printf '%s\n' "$ARG" > "$JOB/arg"
-echo "$MODE" > "$JOB/mode"
 
 # KVM only when a bounded probe shows that it boots (docs/testing.md).
 probe_kvm() {
@@ -98,50 +96,79 @@ else
 	ACCEL_ARGS=(-accel tcg,thread=multi -cpu max)
 fi
 
-echo "# run-vm: kernel $KVER, $ACCEL, $SMP vCPUs, job $MODE ${ARG:+($ARG)}" >&2
-: > "$JOB/result"
-qemu-system-x86_64 "${ACCEL_ARGS[@]}" -smp "$SMP" -m "$MEM" \
-	-kernel "$VMLINUZ" -initrd "$INITRD" \
-	-append "console=ttyS0 loglevel=5 panic=-1 oops=panic mitigations=off kipsec_job=$JOB kipsec_repo=$REPO" \
-	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-	-display none -monitor none -no-reboot \
-	-serial "file:$JOB/console" -serial "file:$JOB/result" \
-	-nic none >"$JOB/qemu.log" 2>&1 &
-QPID=$!
+# boot DIR [QEMU ARGS...]: start a guest in the background on the job
+# directory DIR (mode, arg; console and result come back there); its pid
+# is appended to QPIDS
+boot() {
+	local dir=$1
+	shift
+	: > "$dir/result"
+	qemu-system-x86_64 "${ACCEL_ARGS[@]}" -smp "$SMP" -m "$MEM" \
+		-kernel "$VMLINUZ" -initrd "$INITRD" \
+		-append "console=ttyS0 loglevel=5 panic=-1 oops=panic mitigations=off kipsec_job=$dir kipsec_repo=$REPO" \
+		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+		-display none -monitor none -no-reboot \
+		-serial "file:$dir/console" -serial "file:$dir/result" \
+		"$@" >"$dir/qemu.log" 2>&1 &
+	QPIDS+=($!)
+}
 
-# Stream the guest's results while it runs; bound the whole run.
-tail -n +1 -f --pid="$QPID" "$JOB/result" &
-TPID=$!
-deadline=$((SECONDS + TIMEOUT))
-while kill -0 "$QPID" 2>/dev/null; do
-	if [ $SECONDS -ge $deadline ]; then
-		echo "run-vm: guest timed out after ${TIMEOUT}s" >&2
-		kill "$QPID" 2>/dev/null
-		TIMED_OUT=1
-		break
+# wait_guests: wait for every guest of QPIDS, bounded by TIMEOUT in all
+wait_guests() {
+	local deadline=$((SECONDS + TIMEOUT)) p alive
+	while :; do
+		alive=0
+		for p in "${QPIDS[@]}"; do
+			kill -0 "$p" 2>/dev/null && alive=1
+		done
+		[ $alive = 0 ] && break
+		if [ $SECONDS -ge $deadline ]; then
+			echo "run-vm: guest timed out after ${TIMEOUT}s" >&2
+			kill "${QPIDS[@]}" 2>/dev/null
+			TIMED_OUT=1
+			break
+		fi
+		sleep 1
+	done
+	for p in "${QPIDS[@]}"; do
+		wait "$p" 2>/dev/null
+	done
+	QPIDS=()
+}
+
+# verdict DIR [NAME]: the guest's exit status (1 without one), after
+# checking its console for kernel reports, which fail the run whatever
+# the tests said
+verdict() {
+	local dir=$1 name=${2:+$2: } status rc=1
+	status=$(grep -a '^KIPSEC-EXIT ' "$dir/result" | tail -n 1 | awk '{print $2}' | tr -d '\r')
+	[ -n "$status" ] && rc=$status
+	[ -n "${TIMED_OUT:-}" ] && rc=1
+	if grep -aE "$KREPORT_RE" "$dir/console" >/dev/null; then
+		echo "run-vm: ${name}the guest kernel complained:" >&2
+		grep -aE -B2 -A20 "$KREPORT_RE" "$dir/console" | head -n 80 |
+			sed 's/^/# console: /' >&2
+		rc=1
 	fi
-	sleep 1
-done
-wait "$QPID" 2>/dev/null
-QPID=
-wait "$TPID" 2>/dev/null
+	if [ -z "$status" ]; then
+		echo "run-vm: ${name}the guest gave no verdict; console tail:" >&2
+		tail -n 30 "$dir/console" | sed 's/^/# console: /' >&2
+		grep -v 'module ui-ui' "$dir/qemu.log" | tail -n 5 | sed 's/^/# qemu: /' >&2
+	fi
+	return "$rc"
+}
 
-rc=1
-status=$(grep -a '^KIPSEC-EXIT ' "$JOB/result" | tail -n 1 | awk '{print $2}' | tr -d '\r')
-[ -n "$status" ] && rc=$status
-[ -n "${TIMED_OUT:-}" ] && rc=1
-
-# Whatever the tests said, a kernel report on the console fails the run.
 # shellcheck source=tests/lib/kreport.sh
 source "$REPO/tests/lib/kreport.sh"
-BAD=$KREPORT_RE
-if grep -aE "$BAD" "$JOB/console" >/dev/null; then
-	echo "run-vm: the guest kernel complained:" >&2
-	grep -aE -B2 -A20 "$BAD" "$JOB/console" | head -n 80 | sed 's/^/# console: /' >&2
-	rc=1
-fi
-if [ -z "$status" ]; then
-	echo "run-vm: the guest gave no verdict; console tail:" >&2
-	tail -n 30 "$JOB/console" | sed 's/^/# console: /' >&2
-fi
-exit "$rc"
+
+printf '%s\n' "$ARG" > "$JOB/arg"
+echo "$MODE" > "$JOB/mode"
+echo "# run-vm: kernel $KVER, $ACCEL, $SMP vCPUs, job $MODE ${ARG:+($ARG)}" >&2
+boot "$JOB" -nic none
+# Stream the guest's results while it runs; bound the whole run.
+tail -n +1 -f --pid="${QPIDS[0]}" "$JOB/result" &
+TPID=$!
+wait_guests
+wait "$TPID" 2>/dev/null
+verdict "$JOB"
+exit $?
