@@ -72,7 +72,7 @@ until_ok() {
 # pair_fail TEXT: fail with the tails of both charons' logs
 pair_fail() {
 	set +e
-	echo "--- charon in guest a"
+	echo "--- charon in guest $(pair_role)"
 	tail -n 15 "$W/charon.log" "$W/charon.out" 2>/dev/null
 	if [ "$(pair_role)" = a ]; then
 		echo "--- charon in guest b"
