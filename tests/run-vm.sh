@@ -19,7 +19,7 @@
 # first is the kernel console, which is scanned for every form of kernel
 # report (tests/lib/kreport.sh).
 #
-# Environment: KIPSEC_VM_TIMEOUT (seconds, default 3600; 300 for pair),
+# Environment: KIPSEC_VM_TIMEOUT (seconds, default 3600; 600 for pair),
 # KIPSEC_VM_SMP (default 2; 1 a guest for pair), KIPSEC_VM_MEM (default
 # 2048; 1024 a guest for pair), KIPSEC_VM_ACCEL (kvm|tcg, default: probe),
 # KIPSEC_VM_KEEP=1 keeps the job directory.
@@ -32,7 +32,7 @@ KO=$REPO/kipsec.ko
 if [ "$MODE" = pair ]; then
 	# two guests share the machine's cores with each other (and with
 	# other users): one vCPU each
-	TIMEOUT=${KIPSEC_VM_TIMEOUT:-300}
+	TIMEOUT=${KIPSEC_VM_TIMEOUT:-600}
 	SMP=${KIPSEC_VM_SMP:-1}
 	MEM=${KIPSEC_VM_MEM:-1024}
 else
