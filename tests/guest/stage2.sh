@@ -69,6 +69,11 @@ shell)
 	bash -c "$ARG"
 	finish $?
 	;;
+pair)
+	# ARG: this guest's role in the two-guest test, a or b
+	bash "$REPO/tests/pair.sh" "$ARG"
+	finish $?
+	;;
 *)
 	echo "unknown mode $MODE"
 	finish 1
