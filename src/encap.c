@@ -855,6 +855,8 @@ struct kipsec_sa *kipsec_encap_udp_find(struct net *net, struct sk_buff *skb)
  * kipsec_encap_udp_strip - make an ESP-in-UDP packet an ESP packet
  * @skb: the packet kipsec_encap_udp_find() took, skb->data at its IP
  *       header
+ * @sport: out: the UDP source port, which the ESP input compares with
+ *         the SA's once the packet is authentic (kipsec_encap_mapping())
  *
  * Removes the UDP header as xfrm4_udp_encap_rcv() does, moving the IP
  * header forward instead of leaving a gap, so that the ESP input finds
@@ -862,13 +864,14 @@ struct kipsec_sa *kipsec_encap_udp_find(struct net *net, struct sk_buff *skb)
  *
  * Return: 0, or -ENOMEM when the header cannot be made writable.
  */
-int kipsec_encap_udp_strip(struct sk_buff *skb)
+int kipsec_encap_udp_strip(struct sk_buff *skb, __be16 *sport)
 {
 	unsigned int ihl = ip_hdr(skb)->ihl * 4;
 	struct iphdr *iph;
 
 	if (skb_ensure_writable(skb, ihl + sizeof(struct udphdr)))
 		return -ENOMEM;
+	*sport = ((struct udphdr *)(skb->data + ihl))->source;
 	memmove(skb->data + sizeof(struct udphdr), skb->data, ihl);
 	__skb_pull(skb, sizeof(struct udphdr));
 	skb_reset_network_header(skb);
@@ -878,6 +881,54 @@ int kipsec_encap_udp_strip(struct sk_buff *skb)
 	iph->tot_len = htons(skb->len);
 	ip_send_check(iph);
 	return 0;
+}
+
+/*
+ * At most one mapping event a second for each SA, whatever the packets:
+ * xfrm sends one for every packet unless the daemon set a mapping
+ * maxage; a bound that needs no configuration keeps a moved peer's
+ * stream of packets from flooding the listeners.  The packet that
+ * claims the slot (cmpxchg) sends it; the low bit keeps 0 for "never".
+ */
+static bool mapping_due(struct kipsec_sa *sa)
+{
+	unsigned long last = READ_ONCE(sa->mapping_time);
+	unsigned long now = jiffies | 1;
+
+	if (last && time_before(now, last + HZ))
+		return false;
+	return cmpxchg(&sa->mapping_time, last, now) == last;
+}
+
+/**
+ * kipsec_encap_mapping - report a NAT mapping change, as esp_input_done2()
+ * @net: the netns
+ * @sa: the inbound SA with UDP encapsulation
+ * @skb: the authentic packet (ICV verified, replay window moved), its
+ *       outer IP header still at skb->data
+ * @sport: the UDP source port it arrived with
+ *
+ * When the packet's outer source address or UDP source port is not the
+ * SA's (its source and encapsulation source port), the peer's NAT
+ * mapping changed: an event names the SA, the old and the new mapping,
+ * for the IKE daemon, which updates the SA (km_new_mapping()).  The SA
+ * and the packet are left as they are.  Rate: see mapping_due().
+ */
+void kipsec_encap_mapping(struct net *net, struct kipsec_sa *sa,
+			  struct sk_buff *skb, __be16 sport)
+{
+	xfrm_address_t saddr = {};
+
+	sa = kipsec_sa_current(sa);
+	if (ip_hdr(skb)->version == 4)
+		saddr.a4 = ip_hdr(skb)->saddr;
+	else
+		saddr.in6 = ipv6_hdr(skb)->saddr;
+	if (likely(sport == sa->encap.sport &&
+		   xfrm_addr_equal(&saddr, &sa->saddr, sa->key.family)))
+		return;
+	if (mapping_due(sa))
+		kipsec_event_mapping(net, sa, &saddr, sport);
 }
 
 /* ---- ICMP errors about kipsec's outer packets ---- */
