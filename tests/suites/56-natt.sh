@@ -511,7 +511,10 @@ t_natt_behind_nat() {
 	n56n_need
 	n56n_up "$N56N_P"
 	mon=$TOPO_TMP/xmon
-	in_netns "$N56N_Q" ip xfrm monitor >"$mon" 2>&1 &
+	# nsenter itself, not in_netns: a function sent to the background is
+	# a subshell, and killing it would leave the monitor running, its
+	# netlink socket holding xfrm_user (or kipsec) loaded
+	nsenter --net="/run/netns/$N56N_Q" ip xfrm monitor >"$mon" 2>&1 &
 	echo $! >>"$TOPO_TMP/encap.pids"
 	n56n_remap 40002
 	n56n_pings 10
@@ -538,7 +541,8 @@ t_natt_mapping_event() {
 	n56n_need
 	n56n_up "$N56N_Q"
 	mon=$TOPO_TMP/kmon
-	in_netns "$N56N_Q" "$KIPSEC" monitor -j mapping >"$mon" 2>&1 &
+	nsenter --net="/run/netns/$N56N_Q" "$KIPSEC" monitor -j mapping \
+		>"$mon" 2>&1 &
 	echo $! >>"$TOPO_TMP/encap.pids"
 	n56n_pings 3
 	[ ! -s "$mon" ] || fail "mapping event without a change: $(cat "$mon")"
@@ -595,7 +599,7 @@ t_natt_mapping_xfrm_netlink() {
 	insmod "$KIPSEC_KO" xfrm_netlink=1 || fail "insmod xfrm_netlink=1 failed"
 	n56n_sas_side "$N56N_Q" tunnel 40001
 	mon=$TOPO_TMP/xmon
-	in_netns "$N56N_Q" ip xfrm monitor >"$mon" 2>&1 &
+	nsenter --net="/run/netns/$N56N_Q" ip xfrm monitor >"$mon" 2>&1 &
 	echo $! >>"$TOPO_TMP/encap.pids"
 	ping_ok "$N56N_P" "$N56N_PI" "$N56N_QI" 2
 	n56n_remap 40002
