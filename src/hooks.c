@@ -558,8 +558,7 @@ static struct kipsec_sa *input_sa(struct net *net, struct sk_buff *skb, u8 pf,
 	*udp = false;
 	*proto = ipsec_spi(skb, pf, &daddr, &spi);
 	if (!*proto) {
-		sa = pf == NFPROTO_IPV4 ? kipsec_encap_udp_find(net, skb) :
-					  NULL;
+		sa = kipsec_encap_udp_find(net, skb);
 		*udp = !!sa;
 		*proto = IPPROTO_ESP;
 		return sa;

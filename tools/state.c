@@ -155,7 +155,7 @@ static void __noreturn usage(void)
 		"AUTH-ALIAS := sha1 | sha256 | sha256_96 | sha384 | sha512 | aesxcbc |\n"
 		"        aescmac | md5   (e.g. alg aes128-sha256 ENCKEY AUTHKEY)\n"
 		"ALGO-KEYMAT := 0xHEX | STRING   (key followed by the salt/nonce)\n"
-		"ENCAP := ENCAP-TYPE SPORT DPORT OADDR   (ESP over IPv4 only)\n"
+		"ENCAP := ENCAP-TYPE SPORT DPORT OADDR   (ESP only)\n"
 		"ENCAP-TYPE := espinudp\n"
 		"MODE := transport | tunnel\n"
 		"FLAG-LIST := [ FLAG-LIST ] FLAG\n"

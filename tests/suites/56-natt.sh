@@ -21,13 +21,13 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib/topo.sh"
 N56_ENCAP="encap espinudp 4500 4500 0.0.0.0"
 N56_UDPENCAP=$TOPO_LIB/../tools/udpencap.py
 
-# n56_encap_sock NS: an UDP_ENCAP_ESPINUDP socket on port 4500 in NS,
-# until n56_encap_stop, or for 200 s
+# n56_encap_sock NS [-6]: an UDP_ENCAP_ESPINUDP socket on port 4500 in NS
+# (IPv6 with -6), until n56_encap_stop, or for 200 s
 n56_encap_sock() {
 	local i
 	rm -f "$TOPO_TMP/encap.$1.ready"
 	nsenter --net="/run/netns/$1" "$PY" "$N56_UDPENCAP" --timeout 200 \
-		--ready "$TOPO_TMP/encap.$1.ready" &
+		--ready "$TOPO_TMP/encap.$1.ready" ${2:-} &
 	echo $! >>"$TOPO_TMP/encap.pids"
 	for i in $(seq 1 100); do
 		[ -e "$TOPO_TMP/encap.$1.ready" ] && return 0
@@ -45,17 +45,23 @@ n56_encap_stop() {
 	rm -f "$TOPO_TMP/encap.pids"
 }
 
-# n56_setup MODE: the SA pair with UDP encapsulation and the policies
+# n56_setup MODE [OUTER]: the SA pair with UDP encapsulation and the
+# policies, over IPv4 (OUTER 4, the default) or IPv6 (6)
 n56_setup() {
+	local v=${2:-4} encap=$N56_ENCAP six=
 	need_kipsec
 	need_py
 	topo_up
-	sa_pair "$1" 4 4 'rfc4106(gcm(aes))' 128 128 $N56_ENCAP
-	pol_pair "$1" 4 4
+	if [ "$v" = 6 ]; then
+		encap="encap espinudp 4500 4500 ::"
+		six=-6
+	fi
+	sa_pair "$1" "$v" "$v" 'rfc4106(gcm(aes))' 128 128 $encap
+	pol_pair "$1" "$v" "$v"
 	cfg_apply
-	n56_encap_sock "$XB"
+	n56_encap_sock "$XB" $six
 	# xfrm on both sides (KA_TOOL=xfrm) needs the socket on both
-	[ "$KA_TOOL" = kipsec ] || n56_encap_sock "$KA"
+	[ "$KA_TOOL" = kipsec ] || n56_encap_sock "$KA" $six
 }
 
 # n56_traffic MODE: pings both ways and TCP both ways, captured on vka.
@@ -64,8 +70,8 @@ n56_setup() {
 # both sides re-inject the inner packet on the device, so plaintext is
 # checked on the sending side only.)
 n56_traffic() {
-	local out
-	cell_addrs "$1" 4 4
+	local out v=${2:-4}
+	cell_addrs "$1" "$v" "$v"
 	sniff_start n56 "$KA" "$KA_IF" --save all --dir out
 	ping_ok "$KA" "$T_KA" "$T_XB" 3
 	ping_ok "$XB" "$T_XB" "$T_KA" 3
@@ -76,10 +82,11 @@ n56_traffic() {
 	expect_eq "plain ESP ka -> xb" "$(sniff_count n56 out:esp)" 0
 	expect_eq "plaintext TCP ka -> xb" "$(sniff_count n56 out:tcp)" 0
 	expect_eq "plaintext ICMP ka -> xb" "$(sniff_count n56 out:icmp)" 0
+	expect_eq "plaintext ICMPv6 ka -> xb" "$(sniff_count n56 out:icmp6:128)" 0
 	expect_ge "UDP 4500 packets xb -> ka on the wire" \
 		"$(sniff_count n56 in:udp:4500)" 10
 	expect_eq "plain ESP xb -> ka" "$(sniff_count n56 in:esp)" 0
-	n56_udp_header
+	if [ "$v" = 6 ]; then n56_udp_header6; else n56_udp_header; fi
 	# every packet went through the SAs, at both ends
 	snap
 	expect_ge "kipsec SA ka->xb packets" "$(snap_get ka $SPI_KX packets)" 10
@@ -121,6 +128,34 @@ n56_udp_header() {
 	EOF
 }
 
+# n56_udp_header6: kipsec's first IPv6 packet is ESP in UDP as xfrm's
+# esp6 sends it: ports 4500, UDP length = payload length, and a checksum
+# (mandatory over IPv6) that verifies, then the SPI
+n56_udp_header6() {
+	local hex
+	hex=$(awk '$1 == "out" && substr($4, 25, 4) == "86dd" && substr($4, 41, 2) == "11" { print $4; exit }' \
+		"$TOPO_TMP/n56.cap")
+	[ -n "$hex" ] || fail "no IPv6 UDP frame sent by ka saved"
+	"$PY" - "$hex" "$SPI_KX" <<-'EOF' || fail "bad UDP header: $hex"
+		import struct, sys
+		f = bytes.fromhex(sys.argv[1])
+		ip = f[14:]
+		plen = struct.unpack("!H", ip[4:6])[0]
+		u = ip[40:40 + plen]
+		sp, dp, ul, ck, spi = struct.unpack("!HHHHI", u[:12])
+		assert (sp, dp) == (4500, 4500), (sp, dp)
+		assert ul == plen == len(u), (ul, plen, len(u))
+		assert ck != 0, "no checksum"
+		data = ip[8:40] + struct.pack("!IxxxB", ul, 17) + u
+		data += bytes(len(data) % 2)
+		s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+		while s >> 16:
+		    s = (s & 0xffff) + (s >> 16)
+		assert s == 0xffff, "checksum does not verify: %x" % s
+		assert spi == int(sys.argv[2], 16), hex(spi)
+	EOF
+}
+
 t_natt_tunnel4() {
 	n56_setup tunnel
 	n56_traffic tunnel
@@ -132,6 +167,19 @@ t_natt_transport4() {
 	n56_traffic transport
 }
 ktest natt_transport4 t_natt_transport4 180
+
+# IPv6 outer addresses (esp6 has taken ESP in UDP since Linux 5.8)
+t_natt_tunnel6() {
+	n56_setup tunnel 6
+	n56_traffic tunnel 6
+}
+ktest natt_tunnel6 t_natt_tunnel6 180
+
+t_natt_transport6() {
+	n56_setup transport 6
+	n56_traffic transport 6
+}
+ktest natt_transport6 t_natt_transport6 180
 
 # state list prints the encapsulation as ip xfrm does, JSON too
 t_natt_cli() {
@@ -172,11 +220,6 @@ t_natt_refused() {
 		proto ah spi 0x10 mode tunnel auth 'hmac(sha256)' "$(keyhex 32 1)" \
 		$N56_ENCAP 2>&1) && fail "AH with encap accepted"
 	[[ $out == *"ESP only"* ]] || fail "AH with encap: $out"
-	out=$("$KIPSEC" -n "$KA" state add src fd99::1 dst fd99::2 \
-		proto esp spi 0x11 mode tunnel aead 'rfc4106(gcm(aes))' "$key" \
-		128 encap espinudp 4500 4500 :: 2>&1) &&
-		fail "IPv6 with encap accepted"
-	[[ $out == *"IPv4 only"* ]] || fail "IPv6 with encap: $out"
 	out=$("$KIPSEC" -n "$KA" state add src 10.99.0.1 dst 10.99.0.2 \
 		proto esp spi 0x12 mode tunnel aead 'rfc4106(gcm(aes))' "$key" \
 		128 encap espinudp-nonike 4500 4500 0.0.0.0 2>&1) &&

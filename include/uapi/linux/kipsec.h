@@ -28,7 +28,7 @@ enum kipsec_caps {
 	KIPSEC_CAP_IPV6		= 1 << 3,
 	KIPSEC_CAP_TUNNEL	= 1 << 4,
 	KIPSEC_CAP_TRANSPORT	= 1 << 5,
-	KIPSEC_CAP_NATT		= 1 << 6,	/* ESP in UDP (RFC 3948), IPv4 */
+	KIPSEC_CAP_NATT		= 1 << 6,	/* ESP in UDP (RFC 3948) */
 };
 
 enum kipsec_cmd {
