@@ -12,8 +12,10 @@
 # UDP_ENCAP_ESPINUDP set (tests/tools/udpencap.py in xb); kipsec takes it
 # at LOCAL_IN and needs no socket.  A capture on vxb proves that the wire
 # carries UDP 4500 and no plain ESP; both sides' SA counters that every
-# packet went through the SAs.  No NAT sits between them: the tests check
-# the encapsulation, not the address rewriting.
+# packet went through the SAs, over IPv4 and IPv6 outer addresses.  No
+# NAT sits between them there: those tests check the encapsulation.  The
+# tests after "a NAT in the path" below add a NAT netns, and its mapping
+# changes.
 
 # shellcheck source=tests/lib/topo.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/topo.sh"
