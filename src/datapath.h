@@ -119,7 +119,10 @@ void kipsec_encap_deliver(struct net *net, struct kipsec_sa *sa,
 
 /* encap.c: NAT-T input, ESP in UDP (RFC 3948) at LOCAL_IN */
 struct kipsec_sa *kipsec_encap_udp_find(struct net *net, struct sk_buff *skb);
-int kipsec_encap_udp_strip(struct sk_buff *skb);
+int kipsec_encap_udp_strip(struct sk_buff *skb, __be16 *sport);
+/* after authentication: the peer's NAT mapping changed? (any context) */
+void kipsec_encap_mapping(struct net *net, struct kipsec_sa *sa,
+			  struct sk_buff *skb, __be16 sport);
 
 /* encap.c: ICMP errors about the outer packets (LOCAL_IN) */
 void kipsec_encap_icmp_err(struct net *net, struct sk_buff *skb);

@@ -11,8 +11,8 @@
  *   mode, after a new outer IPv4/IPv6 header in tunnel mode), the
  *   sequence number, IPv6 inner fragmentation, and the transmit;
  * - NAT traversal (RFC 3948): the UDP header between the IP header and
- *   ESP on output, and on input the recognition and removal of the UDP
- *   header of ESP-in-UDP packets;
+ *   ESP on output (IPv4 or IPv6, its checksum over IPv6), and on input
+ *   the recognition and removal of the UDP header of ESP-in-UDP packets;
  * - input: the ESP/AH header in the extension header chain, the replay
  *   window, tunnel and transport decapsulation and re-injection;
  * - the SA and netns counters of both.
@@ -414,7 +414,8 @@ static void push_transport(struct net *net, struct sk_buff *skb,
  * NAT-T: the UDP header in front of the ESP header, as
  * esp_output_udp_encap(): the SA's ports, checksum 0 (RFC 3948 2.1: the
  * ESP ICV protects the payload; a NAT rewriting the addresses has no
- * checksum to fix)
+ * checksum to fix).  Over IPv6 the checksum is mandatory: it is computed
+ * once the payload is encrypted (udp6_csum()).
  */
 static void push_udp(struct sk_buff *skb, struct kipsec_sa *sa,
 		     const struct kipsec_encap *e)
@@ -462,6 +463,25 @@ void *kipsec_encap_push(struct net *net, struct kipsec_sa *sa,
 	return skb_transport_header(skb);
 }
 
+/*
+ * NAT-T over IPv6: the UDP checksum over the encrypted packet, as
+ * esp_output_encap_csum(); in software, since the ESP payload exists only
+ * now and the packet is not offered to the device's checksum offload
+ */
+static void udp6_csum(struct sk_buff *skb)
+{
+	unsigned int off = skb_transport_offset(skb) - sizeof(struct udphdr);
+	struct udphdr *uh = (void *)(skb->data + off);
+	struct ipv6hdr *ip6h = ipv6_hdr(skb);
+
+	uh->check = csum_ipv6_magic(&ip6h->saddr, &ip6h->daddr,
+				    skb->len - off, IPPROTO_UDP,
+				    skb_checksum(skb, off, skb->len - off, 0));
+	if (!uh->check)
+		uh->check = CSUM_MANGLED_0;
+	skb->ip_summed = CHECKSUM_NONE;
+}
+
 /**
  * kipsec_encap_output_finish - send a transformed packet
  * @net: its netns
@@ -482,6 +502,8 @@ void kipsec_encap_output_finish(struct net *net, struct kipsec_sa *sa,
 		kipsec_drop(net, sa, KIPSEC_STAT_CRYPTO_ERROR);
 		kfree_skb(skb);
 	} else {
+		if (sa->encap.type && sa->key.family == AF_INET6)
+			udp6_csum(skb);
 		kipsec_encap_count(sa, net, KIPSEC_STAT_OUT_PACKETS, len);
 		kipsec_hooks_xmit(net, skb);
 	}
@@ -786,27 +808,57 @@ void kipsec_encap_deliver(struct net *net, struct kipsec_sa *sa,
 /* ---- NAT traversal input: ESP in UDP (RFC 3948) ---- */
 
 /*
- * A UDP checksum, when the sender set one (RFC 3948 2.1 lets it send 0),
- * verified as the UDP socket would before its encap_rcv hook
- * (udp_queue_rcv_one_skb()).
+ * The UDP checksum, verified as the UDP socket would before its
+ * encap_rcv hook (udp_queue_rcv_one_skb(), udpv6_queue_rcv_one_skb()).
+ * IPv4: only when the sender set one (RFC 3948 2.1 lets it send 0).
+ * IPv6: it is mandatory (RFC 8200 8.1), and a datagram without one is
+ * dropped by the UDP stack; kipsec leaves it there.
  */
 static bool udp_csum_ok(struct sk_buff *skb, int off, const struct udphdr *uh)
 {
-	const struct iphdr *iph = ip_hdr(skb);
 	unsigned int len = skb->len - off;
+	__wsum csum;
 
+	if (ip_hdr(skb)->version == 6 && !uh->check)
+		return false;
 	if (!uh->check || skb_csum_unnecessary(skb))
 		return true;
-	return !csum_tcpudp_magic(iph->saddr, iph->daddr, len, IPPROTO_UDP,
-				  skb_checksum(skb, off, len, 0));
+	csum = skb_checksum(skb, off, len, 0);
+	if (ip_hdr(skb)->version == 4)
+		return !csum_tcpudp_magic(ip_hdr(skb)->saddr, ip_hdr(skb)->daddr,
+					  len, IPPROTO_UDP, csum);
+	return !csum_ipv6_magic(&ipv6_hdr(skb)->saddr, &ipv6_hdr(skb)->daddr,
+				len, IPPROTO_UDP, csum);
+}
+
+/*
+ * The offset of the UDP header of a whole (unfragmented) IPv4 packet, or
+ * of an IPv6 packet whose fixed header names UDP; -1 for anything else.
+ * An IPv6 UDP datagram behind extension headers is left to the stack.
+ */
+static int udp_offset(const struct sk_buff *skb, xfrm_address_t *daddr)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+
+	memset(daddr, 0, sizeof(*daddr));
+	if (iph->version == 6) {
+		if (ipv6_hdr(skb)->nexthdr != IPPROTO_UDP)
+			return -1;
+		daddr->in6 = ipv6_hdr(skb)->daddr;
+		return sizeof(struct ipv6hdr);
+	}
+	if (iph->protocol != IPPROTO_UDP || ip_is_fragment(iph))
+		return -1;
+	daddr->a4 = iph->daddr;
+	return iph->ihl * 4;
 }
 
 /**
  * kipsec_encap_udp_find - the SA of an ESP-in-UDP packet
  * @net: the netns
- * @skb: an IPv4 packet at LOCAL_IN, skb->data at its IP header
+ * @skb: a packet at LOCAL_IN, skb->data at its IP header
  *
- * As xfrm4_udp_encap_rcv() tells them apart: after the UDP header, a
+ * As xfrm4_udp_encap_rcv() and xfrm6_udp_encap_rcv() tell them apart: after the UDP header, a
  * zero first word is the non-ESP marker of IKE (RFC 3948 2.2), a single
  * 0xff byte a NAT keepalive (2.3), and more than an ESP header's worth
  * with a non-zero first word ESP, whose first word is the SPI.  xfrm
@@ -821,26 +873,22 @@ static bool udp_csum_ok(struct sk_buff *skb, int off, const struct udphdr *uh)
  */
 struct kipsec_sa *kipsec_encap_udp_find(struct net *net, struct sk_buff *skb)
 {
-	const struct iphdr *iph = ip_hdr(skb);
 	struct {
 		struct udphdr uh;
 		struct ip_esp_hdr esph;
 	} _h, *h;
-	xfrm_address_t daddr = {};
+	xfrm_address_t daddr;
 	struct kipsec_sa *sa;
 	int off;
 
-	if (iph->version != 4 || iph->protocol != IPPROTO_UDP ||
-	    ip_is_fragment(iph))
-		return NULL;
-	off = iph->ihl * 4;
-	if (skb->len <= off + sizeof(_h))
+	off = udp_offset(skb, &daddr);
+	if (off < 0 || skb->len <= off + sizeof(_h))
 		return NULL;
 	h = skb_header_pointer(skb, off, sizeof(_h), &_h);
 	if (!h || !h->esph.spi || ntohs(h->uh.len) != skb->len - off)
 		return NULL;
-	daddr.a4 = iph->daddr;
-	sa = kipsec_sa_lookup(net, AF_INET, &daddr, h->esph.spi, IPPROTO_ESP);
+	sa = kipsec_sa_lookup(net, ip_hdr(skb)->version == 4 ? AF_INET :
+			      AF_INET6, &daddr, h->esph.spi, IPPROTO_ESP);
 	if (!sa)
 		return NULL;
 	if (sa->encap.type != KIPSEC_ENCAP_ESPINUDP ||
@@ -855,29 +903,85 @@ struct kipsec_sa *kipsec_encap_udp_find(struct net *net, struct sk_buff *skb)
  * kipsec_encap_udp_strip - make an ESP-in-UDP packet an ESP packet
  * @skb: the packet kipsec_encap_udp_find() took, skb->data at its IP
  *       header
+ * @sport: out: the UDP source port, which the ESP input compares with
+ *         the SA's once the packet is authentic (kipsec_encap_mapping())
  *
- * Removes the UDP header as xfrm4_udp_encap_rcv() does, moving the IP
- * header forward instead of leaving a gap, so that the ESP input finds
- * ESP right after it: protocol ESP, length and header checksum fixed.
+ * Removes the UDP header as xfrm4_udp_encap_rcv() and
+ * xfrm6_udp_encap_rcv() do, moving the IP header forward instead of
+ * leaving a gap, so that the ESP input finds ESP right after it: protocol
+ * (next header) ESP, length (and IPv4 header checksum) fixed.
  *
  * Return: 0, or -ENOMEM when the header cannot be made writable.
  */
-int kipsec_encap_udp_strip(struct sk_buff *skb)
+int kipsec_encap_udp_strip(struct sk_buff *skb, __be16 *sport)
 {
-	unsigned int ihl = ip_hdr(skb)->ihl * 4;
-	struct iphdr *iph;
+	bool v4 = ip_hdr(skb)->version == 4;
+	unsigned int ihl = v4 ? ip_hdr(skb)->ihl * 4 : sizeof(struct ipv6hdr);
 
 	if (skb_ensure_writable(skb, ihl + sizeof(struct udphdr)))
 		return -ENOMEM;
+	*sport = ((struct udphdr *)(skb->data + ihl))->source;
 	memmove(skb->data + sizeof(struct udphdr), skb->data, ihl);
 	__skb_pull(skb, sizeof(struct udphdr));
 	skb_reset_network_header(skb);
 	skb_set_transport_header(skb, ihl);
-	iph = ip_hdr(skb);
-	iph->protocol = IPPROTO_ESP;
-	iph->tot_len = htons(skb->len);
-	ip_send_check(iph);
+	if (!v4) {
+		ipv6_hdr(skb)->nexthdr = IPPROTO_ESP;
+		ipv6_hdr(skb)->payload_len = htons(skb->len - ihl);
+		return 0;
+	}
+	ip_hdr(skb)->protocol = IPPROTO_ESP;
+	ip_hdr(skb)->tot_len = htons(skb->len);
+	ip_send_check(ip_hdr(skb));
 	return 0;
+}
+
+/*
+ * At most one mapping event a second for each SA, whatever the packets:
+ * xfrm sends one for every packet unless the daemon set a mapping
+ * maxage; a bound that needs no configuration keeps a moved peer's
+ * stream of packets from flooding the listeners.  The packet that
+ * claims the slot (cmpxchg) sends it; the low bit keeps 0 for "never".
+ */
+static bool mapping_due(struct kipsec_sa *sa)
+{
+	unsigned long last = READ_ONCE(sa->mapping_time);
+	unsigned long now = jiffies | 1;
+
+	if (last && time_before(now, last + HZ))
+		return false;
+	return cmpxchg(&sa->mapping_time, last, now) == last;
+}
+
+/**
+ * kipsec_encap_mapping - report a NAT mapping change, as esp_input_done2()
+ * @net: the netns
+ * @sa: the inbound SA with UDP encapsulation
+ * @skb: the authentic packet (ICV verified, replay window moved), its
+ *       outer IP header still at skb->data
+ * @sport: the UDP source port it arrived with
+ *
+ * When the packet's outer source address or UDP source port is not the
+ * SA's (its source and encapsulation source port), the peer's NAT
+ * mapping changed: an event names the SA, the old and the new mapping,
+ * for the IKE daemon, which updates the SA (km_new_mapping()).  The SA
+ * and the packet are left as they are.  Rate: see mapping_due().
+ */
+void kipsec_encap_mapping(struct net *net, struct kipsec_sa *sa,
+			  struct sk_buff *skb, __be16 sport)
+{
+	xfrm_address_t saddr = {};
+
+	sa = kipsec_sa_current(sa);
+	if (ip_hdr(skb)->version == 4)
+		saddr.a4 = ip_hdr(skb)->saddr;
+	else
+		saddr.in6 = ipv6_hdr(skb)->saddr;
+	if (likely(sport == sa->encap.sport &&
+		   xfrm_addr_equal(&saddr, &sa->saddr, sa->key.family)))
+		return;
+	if (mapping_due(sa))
+		kipsec_event_mapping(net, sa, &saddr, sport);
 }
 
 /* ---- ICMP errors about kipsec's outer packets ---- */

@@ -146,6 +146,8 @@ struct kipsec_esp_order {
  * @len: bytes counted in the SA (inner packet, or decrypted payload)
  * @hoff: input: offset of the ESP header from the network header
  * @nhoff: input: offset of the next-header byte that names ESP
+ * @sport: input, ESP in UDP: the UDP source port it came with (checked
+ *         for a NAT mapping change once authentic)
  * @aad: the associated data and IV, first scatterlist entry
  * @work: defer_crypto: submits the request from esp_defer_wq
  * @enc: defer_crypto and workers: encrypt (else decrypt)
@@ -170,6 +172,7 @@ struct esp_ctx {
 	unsigned int len;
 	u16 hoff;
 	u16 nhoff;
+	__be16 sport;
 	u8 aad[ESP_AAD_MAX];
 	struct work_struct work;
 	bool enc;
@@ -874,7 +877,7 @@ static int esp_in_nfrags(struct sk_buff *skb)
 /* decrypt; the packet continues in esp_input_finish() */
 static enum kipsec_stat esp_in_crypt(struct net *net, struct kipsec_sa *sa,
 				     struct sk_buff *skb, int hoff, int nhoff,
-				     u64 seq)
+				     u64 seq, __be16 sport)
 {
 	int hlen = hoff + sizeof(struct ip_esp_hdr) +
 		   crypto_aead_ivsize(sa->aead);
@@ -894,6 +897,7 @@ static enum kipsec_stat esp_in_crypt(struct net *net, struct kipsec_sa *sa,
 	c->net = net;
 	c->hoff = hoff;
 	c->nhoff = nhoff;
+	c->sport = sport;
 	if (!kipsec_inflight_get(net)) {
 		esp_free_ctx(c);
 		return KIPSEC_STAT_SA_DEAD;
@@ -912,6 +916,8 @@ static enum kipsec_stat esp_in_crypt(struct net *net, struct kipsec_sa *sa,
  * @net: its netns
  * @sa: the SA of its SPI; the caller's reference is consumed
  * @skb: the packet at LOCAL_IN, skb->data at its outer IP header
+ * @sport: ESP in UDP (its UDP header removed): the UDP source port it
+ *         came with; 0 for plain ESP
  *
  * Consumes @skb: re-injects the decapsulated packet into the stack (now or
  * from the crypto completion) or drops it and counts the reason.
@@ -919,7 +925,7 @@ static enum kipsec_stat esp_in_crypt(struct net *net, struct kipsec_sa *sa,
  * Return: 0, or a negative error when the packet was dropped here.
  */
 int kipsec_esp_input(struct net *net, struct kipsec_sa *sa,
-		     struct sk_buff *skb)
+		     struct sk_buff *skb, __be16 sport)
 {
 	struct crypto_aead *aead = sa->aead;
 	enum kipsec_stat why = KIPSEC_STAT_CRYPTO_ERROR;
@@ -941,7 +947,7 @@ int kipsec_esp_input(struct net *net, struct kipsec_sa *sa,
 	esph = (struct ip_esp_hdr *)(skb->data + hoff);
 	why = kipsec_encap_replay_check(sa, esph->seq_no, &seq);
 	if (!why)
-		why = esp_in_crypt(net, sa, skb, hoff, nhoff, seq);
+		why = esp_in_crypt(net, sa, skb, hoff, nhoff, seq, sport);
 	if (!why)
 		return 0;
 
@@ -1003,6 +1009,7 @@ static void esp_input_finish(struct esp_ctx *c, int err)
 	unsigned int esplen = sizeof(struct ip_esp_hdr) +
 			      crypto_aead_ivsize(sa->aead);
 	int hoff = c->hoff, nhoff = c->nhoff;
+	__be16 sport = c->sport;
 	enum kipsec_stat why;
 	u64 seq = c->seq;
 	u8 nexthdr;
@@ -1013,6 +1020,8 @@ static void esp_input_finish(struct esp_ctx *c, int err)
 		kipsec_encap_input_drop(net, sa, skb, dev, why);
 		return;
 	}
+	if (sa->encap.type)
+		kipsec_encap_mapping(net, sa, skb, sport);
 	kipsec_encap_count(sa, net, KIPSEC_STAT_IN_PACKETS,
 			   skb->len - hoff - esplen);
 	kipsec_encap_deliver(net, sa, skb, dev, hoff, nhoff, esplen, nexthdr);

@@ -7,9 +7,9 @@
  * group; with the module parameter xfrm_netlink, xfrm_nl.c renders the
  * same events for the XFRM groups, as xfrm_user would.
  *
- * Every function but kipsec_event_acquire() is called in process context
- * with kipsec_net.lock held, so that listeners see the events of a netns
- * in the order of the changes.
+ * Every function but kipsec_event_acquire() and kipsec_event_mapping() is
+ * called in process context with kipsec_net.lock held, so that listeners
+ * see the events of a netns in the order of the changes.
  */
 #include "kipsec.h"
 
@@ -96,4 +96,23 @@ void kipsec_event_acquire(struct net *net, const struct kipsec_acq *acq)
 	kipsec_nl_notify_acquire(net, acq, ev_genl_cmd[KIPSEC_EV_ACQUIRE]);
 	if (kipsec_xfrm_netlink)
 		kipsec_xfrm_notify_acquire(net, acq);
+}
+
+/**
+ * kipsec_event_mapping - an inbound ESP-in-UDP SA's peer moved (NAT-T)
+ * @net: the netns
+ * @sa: the SA, which keeps its old mapping (the IKE daemon updates it)
+ * @naddr: the outer source address the authentic packet came from
+ * @nsport: its UDP source port
+ *
+ * As km_new_mapping(): from the packet path after authentication and the
+ * replay check, any context, no kipsec_net.lock; must not sleep.  The
+ * caller bounds the rate (kipsec_encap_mapping()).
+ */
+void kipsec_event_mapping(struct net *net, const struct kipsec_sa *sa,
+			  const xfrm_address_t *naddr, __be16 nsport)
+{
+	kipsec_nl_notify_mapping(net, sa, naddr, nsport);
+	if (kipsec_xfrm_netlink)
+		kipsec_xfrm_notify_mapping(net, sa, naddr, nsport);
 }

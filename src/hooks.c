@@ -558,8 +558,7 @@ static struct kipsec_sa *input_sa(struct net *net, struct sk_buff *skb, u8 pf,
 	*udp = false;
 	*proto = ipsec_spi(skb, pf, &daddr, &spi);
 	if (!*proto) {
-		sa = pf == NFPROTO_IPV4 ? kipsec_encap_udp_find(net, skb) :
-					  NULL;
+		sa = kipsec_encap_udp_find(net, skb);
 		*udp = !!sa;
 		*proto = IPPROTO_ESP;
 		return sa;
@@ -594,6 +593,7 @@ static unsigned int kipsec_input(const struct nf_hook_state *state,
 	enum kipsec_stat why;
 	unsigned int verdict;
 	struct kipsec_sa *sa;
+	__be16 sport = 0;
 	bool udp;
 	u8 proto;
 
@@ -617,7 +617,7 @@ static unsigned int kipsec_input(const struct nf_hook_state *state,
 		kipsec_sa_put(sa);
 		return verdict;
 	}
-	if (udp && kipsec_encap_udp_strip(skb)) {
+	if (udp && kipsec_encap_udp_strip(skb, &sport)) {
 		kipsec_drop(net, sa, KIPSEC_STAT_CRYPTO_ERROR);
 		kipsec_sa_put(sa);
 		return NF_DROP;
@@ -626,7 +626,7 @@ static unsigned int kipsec_input(const struct nf_hook_state *state,
 	if (proto == IPPROTO_AH)
 		kipsec_ah_input(net, sa, skb);
 	else
-		kipsec_esp_input(net, sa, skb);
+		kipsec_esp_input(net, sa, skb, sport);
 	return NF_STOLEN;
 }
 

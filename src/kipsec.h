@@ -228,6 +228,10 @@ struct kipsec_sa_encap {
  *           seq, state add seq), 0 for none; constant
  * @encap: NAT-T: the UDP encapsulation of the SA's packets, type 0 for
  *         none; constant
+ * @mapping_time: NAT-T, inbound: jiffies (low bit set) of the last
+ *                mapping event, 0 for none; claimed with cmpxchg() by
+ *                the packet that sends the next one
+ *                (kipsec_encap_mapping())
  */
 struct kipsec_sa {
 	struct rhash_head node;
@@ -269,6 +273,7 @@ struct kipsec_sa {
 	bool larval;
 	u32 acq_seq;
 	struct kipsec_sa_encap encap;
+	unsigned long mapping_time;
 };
 
 /**
@@ -887,8 +892,9 @@ bool kipsec_sk_in_bypass(struct sk_buff *skb, const struct kipsec_flow *fl);
 /* esp.c */
 int kipsec_esp_output(struct net *net, struct kipsec_sa *sa,
 		      struct sk_buff *skb);
+/* @sport: ESP in UDP, the UDP source port the packet came with; else 0 */
 int kipsec_esp_input(struct net *net, struct kipsec_sa *sa,
-		     struct sk_buff *skb);
+		     struct sk_buff *skb, __be16 sport);
 void kipsec_esp_free_sa(struct kipsec_sa *sa);	/* when the SA is freed */
 
 /* ah.c: as kipsec_esp_output/_input, for AH SAs */
@@ -909,6 +915,8 @@ void kipsec_nl_notify_flush(struct net *net, u8 cmd, u8 proto);
 /* any context (GFP_ATOMIC) */
 void kipsec_nl_notify_acquire(struct net *net, const struct kipsec_acq *acq,
 			      u8 cmd);
+void kipsec_nl_notify_mapping(struct net *net, const struct kipsec_sa *sa,
+			      const xfrm_address_t *naddr, __be16 nsport);
 
 /**
  * enum kipsec_event - what the core tells the front ends (event.c)
@@ -949,8 +957,10 @@ void kipsec_event_sa(struct net *net, struct kipsec_sa *sa,
 void kipsec_event_policy(struct net *net, struct kipsec_policy *pol,
 			 enum kipsec_event ev);
 void kipsec_event_flush(struct net *net, enum kipsec_event ev, u8 proto);
-/* the exception: from the output hook, softirq context, no lock */
+/* the exceptions: from the packet path, softirq context, no lock */
 void kipsec_event_acquire(struct net *net, const struct kipsec_acq *acq);
+void kipsec_event_mapping(struct net *net, const struct kipsec_sa *sa,
+			  const xfrm_address_t *naddr, __be16 nsport);
 
 /* xfrm_nl.c: the XFRM netlink personality (module parameter xfrm_netlink) */
 extern bool kipsec_xfrm_netlink;
@@ -965,6 +975,8 @@ void kipsec_xfrm_notify_flush(struct net *net, enum kipsec_event ev,
 			      u8 proto);
 /* any context (GFP_ATOMIC) */
 void kipsec_xfrm_notify_acquire(struct net *net, const struct kipsec_acq *acq);
+void kipsec_xfrm_notify_mapping(struct net *net, const struct kipsec_sa *sa,
+				const xfrm_address_t *naddr, __be16 nsport);
 
 /* lifetime.c */
 int kipsec_lifetime_init(void);

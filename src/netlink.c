@@ -133,6 +133,8 @@ static const struct nla_policy sa_nl_policy[KIPSEC_A_MAX + 1] = {
 	[KIPSEC_A_SPI_MIN]	= { .type = NLA_U32 },
 	[KIPSEC_A_SPI_MAX]	= { .type = NLA_U32 },
 	[KIPSEC_A_SA_ENCAP]	= NLA_POLICY_NESTED(encap_nl_policy),
+	[KIPSEC_A_EV_NEW_ADDR]	= READ_ONLY,
+	[KIPSEC_A_EV_NEW_SPORT]	= READ_ONLY,
 };
 
 /* POLICY_NEW, POLICY_DEL, POLICY_GET, POLICY_FLUSH */
@@ -1669,6 +1671,59 @@ void kipsec_nl_notify_acquire(struct net *net, const struct kipsec_acq *acq,
 	if (!msg)
 		return;
 	if (acq_fill_cmd(msg, acq, 0, 0, 0, cmd)) {
+		nlmsg_free(msg);
+		return;
+	}
+	genlmsg_multicast_netns(&kipsec_nl_family, net, msg, 0,
+				KIPSEC_NLGRP_EVENTS, GFP_ATOMIC);
+}
+
+/* the MAPPING event: the SA's id, its old mapping, then the new one */
+static int mapping_fill(struct sk_buff *skb, const struct kipsec_sa *sa,
+			const xfrm_address_t *naddr, __be16 nsport)
+{
+	u16 family = sa->key.family;
+	void *hdr;
+
+	hdr = genlmsg_put(skb, 0, 0, &kipsec_nl_family, 0, KIPSEC_CMD_MAPPING);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_u16(skb, KIPSEC_A_SA_FAMILY, family) ||
+	    put_addr(skb, KIPSEC_A_SA_SRC, family, &sa->saddr) ||
+	    put_addr(skb, KIPSEC_A_SA_DST, family, &sa->key.daddr) ||
+	    nla_put_u8(skb, KIPSEC_A_SA_PROTO, sa->key.proto) ||
+	    nla_put_be32(skb, KIPSEC_A_SA_SPI, sa->key.spi) ||
+	    nla_put_u32(skb, KIPSEC_A_SA_REQID, sa->reqid) ||
+	    put_encap(skb, sa) ||
+	    put_addr(skb, KIPSEC_A_EV_NEW_ADDR, family, naddr) ||
+	    nla_put_be16(skb, KIPSEC_A_EV_NEW_SPORT, nsport)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+/**
+ * kipsec_nl_notify_mapping - send a NAT mapping change to "events"
+ * @net: the SA's netns
+ * @sa: the inbound SA, with its old mapping
+ * @naddr: the new outer source address
+ * @nsport: the new UDP source port
+ *
+ * Any context: allocates with GFP_ATOMIC (the packet path calls it).
+ */
+void kipsec_nl_notify_mapping(struct net *net, const struct kipsec_sa *sa,
+			      const xfrm_address_t *naddr, __be16 nsport)
+{
+	struct sk_buff *msg;
+
+	if (!genl_has_listeners(&kipsec_nl_family, net, KIPSEC_NLGRP_EVENTS))
+		return;
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_ATOMIC);
+	if (!msg)
+		return;
+	if (mapping_fill(msg, sa, naddr, nsport)) {
 		nlmsg_free(msg);
 		return;
 	}

@@ -381,7 +381,7 @@ static int sa_update(struct kipsec_net *kn, struct kipsec_sa *old,
 	return err;
 }
 
-/* NAT-T: ESP in UDP over IPv4 only, with both ports */
+/* NAT-T: ESP in UDP (over IPv4 or IPv6), with both ports */
 static int sa_encap_check(const struct kipsec_sa_cfg *c,
 			  struct netlink_ext_ack *extack)
 {
@@ -396,11 +396,6 @@ static int sa_encap_check(const struct kipsec_sa_cfg *c,
 		NL_SET_ERR_MSG_MOD(extack,
 				   "UDP encapsulation (NAT-T) applies to ESP only, not AH");
 		return -EINVAL;
-	}
-	if (c->family != AF_INET) {
-		NL_SET_ERR_MSG_MOD(extack,
-				   "UDP encapsulation (NAT-T) is supported over IPv4 only");
-		return -EOPNOTSUPP;
 	}
 	if (!c->encap.sport || !c->encap.dport) {
 		NL_SET_ERR_MSG_MOD(extack,

@@ -482,7 +482,7 @@ static int sa_parse_mode(u8 mode, struct netlink_ext_ack *extack)
 
 /*
  * XFRMA_ENCAP: ESP in UDP (UDP_ENCAP_ESPINUDP) only; kipsec_sa_setup()
- * checks the rest (ESP, IPv4, ports) for both front ends.
+ * checks the rest (ESP, ports) for both front ends.
  */
 static int sa_parse_encap(struct nlattr *a, struct kipsec_sa_encap *e,
 			  struct netlink_ext_ack *extack)

@@ -1172,6 +1172,56 @@ void kipsec_xfrm_notify_acquire(struct net *net, const struct kipsec_acq *acq)
 	xfrm_nl_mcast(net, skb, XFRMNLGRP_ACQUIRE);
 }
 
+/* XFRM_MSG_MAPPING: build_mapping() */
+static int mapping_fill(struct sk_buff *skb, const struct kipsec_sa *sa,
+			const xfrm_address_t *naddr, __be16 nsport)
+{
+	struct xfrm_user_mapping *um;
+	struct nlmsghdr *nlh;
+
+	nlh = nlmsg_put(skb, 0, 0, XFRM_MSG_MAPPING, sizeof(*um), 0);
+	if (!nlh)
+		return -EMSGSIZE;
+	um = nlmsg_data(nlh);
+	memset(um, 0, sizeof(*um));
+	um->id.daddr = sa->key.daddr;
+	um->id.spi = sa->key.spi;
+	um->id.family = sa->key.family;
+	um->id.proto = sa->key.proto;
+	um->reqid = sa->reqid;
+	um->old_saddr = sa->saddr;
+	um->new_saddr = *naddr;
+	um->old_sport = sa->encap.sport;
+	um->new_sport = nsport;
+	nlmsg_end(skb, nlh);
+	return 0;
+}
+
+/**
+ * kipsec_xfrm_notify_mapping - render a NAT mapping change for
+ *                              XFRMNLGRP_MAPPING, as xfrm_send_mapping()
+ * @net: the SA's netns
+ * @sa: the inbound ESP SA with UDP encapsulation, its old mapping
+ * @naddr: the new outer source address
+ * @nsport: the new UDP source port
+ *
+ * From the packet path: any context; allocates with GFP_ATOMIC.
+ */
+void kipsec_xfrm_notify_mapping(struct net *net, const struct kipsec_sa *sa,
+				const xfrm_address_t *naddr, __be16 nsport)
+{
+	struct sk_buff *skb;
+
+	skb = xfrm_nl_event_new(net, XFRMNLGRP_MAPPING, GFP_ATOMIC);
+	if (!skb)
+		return;
+	if (mapping_fill(skb, sa, naddr, nsport)) {
+		kfree_skb(skb);
+		return;
+	}
+	xfrm_nl_mcast(net, skb, XFRMNLGRP_MAPPING);
+}
+
 /* The socket of each netns */
 
 static int __net_init xfrm_nl_net_init(struct net *net)

@@ -235,6 +235,7 @@ int do_policy(int argc, char **argv);
 int sa_event_print(const struct nlmsghdr *nlh, const char *ev,
 		   const char *prefix, bool expire);
 int acq_event_print(const struct nlmsghdr *nlh);	/* ACQUIRE event */
+int mapping_event_print(const struct nlmsghdr *nlh);	/* MAPPING event */
 int pol_event_print(const struct nlmsghdr *nlh, const char *ev,
 		    const char *prefix, bool expire);
 /* u64 attributes first..first+n-1 of @nest into @v; -1 when absent */

@@ -15,14 +15,15 @@ enum {
 	MON_SA = 1 << 1,
 	MON_POLICY = 1 << 2,
 	MON_ACQUIRE = 1 << 3,
-	MON_ALL = MON_EXPIRE | MON_SA | MON_POLICY | MON_ACQUIRE,
+	MON_MAPPING = 1 << 4,
+	MON_ALL = MON_EXPIRE | MON_SA | MON_POLICY | MON_ACQUIRE | MON_MAPPING,
 };
 
 static void __noreturn usage(void)
 {
 	fprintf(stderr,
 		"Usage: kipsec monitor [ -j ] [ all | OBJECTS ]\n"
-		"OBJECTS := { acquire | expire | sa | policy } [ OBJECTS ]\n");
+		"OBJECTS := { acquire | expire | sa | policy | mapping } [ OBJECTS ]\n");
 	exit(0);
 }
 
@@ -109,6 +110,11 @@ static int event_cb(const struct nlmsghdr *nlh, void *data)
 			goto skip;
 		err = acq_event_print(nlh);
 		break;
+	case KIPSEC_CMD_MAPPING:
+		if (!(want & MON_MAPPING))
+			goto skip;
+		err = mapping_event_print(nlh);
+		break;
 	case KIPSEC_CMD_POLICY_FLUSH:
 		if (!(want & MON_POLICY))
 			goto skip;
@@ -144,6 +150,8 @@ int do_monitor(int argc, char **argv)
 			want |= MON_SA;
 		else if (matches(*argv, "policy") == 0)
 			want |= MON_POLICY;
+		else if (matches(*argv, "mapping") == 0)
+			want |= MON_MAPPING;
 		else if (matches(*argv, "help") == 0)
 			usage();
 		else

@@ -155,7 +155,7 @@ static void __noreturn usage(void)
 		"AUTH-ALIAS := sha1 | sha256 | sha256_96 | sha384 | sha512 | aesxcbc |\n"
 		"        aescmac | md5   (e.g. alg aes128-sha256 ENCKEY AUTHKEY)\n"
 		"ALGO-KEYMAT := 0xHEX | STRING   (key followed by the salt/nonce)\n"
-		"ENCAP := ENCAP-TYPE SPORT DPORT OADDR   (ESP over IPv4 only)\n"
+		"ENCAP := ENCAP-TYPE SPORT DPORT OADDR   (ESP only)\n"
 		"ENCAP-TYPE := espinudp\n"
 		"MODE := transport | tunnel\n"
 		"FLAG-LIST := [ FLAG-LIST ] FLAG\n"
@@ -1073,6 +1073,50 @@ int sa_event_print(const struct nlmsghdr *nlh, const char *ev,
 	if (expire)
 		u8_attr(tb[KIPSEC_A_EV_HARD], &hard);
 	sa_print_ev(&sa, ev, prefix, expire ? hard : -1);
+	return 0;
+}
+
+/*
+ * MAPPING event, as ip xfrm monitor: "Mapping change OLD:PORT -> NEW:PORT",
+ * then the SA it concerns
+ */
+int mapping_event_print(const struct nlmsghdr *nlh)
+{
+	const struct nlattr *tb[NL_TB_MAX];
+	char buf[INET6_ADDRSTRLEN], pb[8], spi[16];
+	const struct nlattr *na, *np;
+	struct sa sa;
+
+	if (sa_get(nlh, &sa) || nl_parse(nlh, tb) || !sa.encap.set)
+		return -1;
+	na = tb[KIPSEC_A_EV_NEW_ADDR];
+	np = tb[KIPSEC_A_EV_NEW_SPORT];
+	if (!na || !np || mnl_attr_get_payload_len(np) != 2 ||
+	    mnl_attr_get_payload_len(na) !=
+	    (unsigned int)af_bytelen(sa.id.family))
+		return -1;
+	open_json_object(NULL);
+	print_string(PRINT_JSON, "event", NULL, "mapping");
+	print_string(PRINT_ANY, "old_addr", "Mapping change %s",
+		     addr_str(sa.id.family, sa.id.src, buf, sizeof(buf)));
+	print_uint(PRINT_ANY, "old_sport", ":%u", sa.encap.sport);
+	print_string(PRINT_ANY, "new_addr", " -> %s",
+		     addr_str(sa.id.family, mnl_attr_get_payload(na), buf,
+			      sizeof(buf)));
+	print_uint(PRINT_ANY, "new_sport", ":%u",
+		   ntohs(mnl_attr_get_u16(np)));
+	print_nl();
+	print_string(PRINT_ANY, "dst", "\tdst %s",
+		     addr_str(sa.id.family, sa.id.dst, buf, sizeof(buf)));
+	print_string(PRINT_JSON, "family", NULL, family_name(sa.id.family));
+	print_string(PRINT_ANY, "proto", " proto %s",
+		     xfrmproto_name(sa.id.proto, pb, sizeof(pb)));
+	snprintf(spi, sizeof(spi), "0x%08x", sa.id.spi);
+	print_string(PRINT_ANY, "spi", " spi %s", spi);
+	print_uint(PRINT_ANY, "reqid", " reqid %u", sa.reqid);
+	print_uint(PRINT_ANY, "dport", " dport %u", sa.encap.dport);
+	print_nl();
+	close_json_object();
 	return 0;
 }
 

@@ -69,7 +69,7 @@ t_cli_help_version() {
 	t20_expect 0 "Usage: kipsec" "$KIPSEC" -h
 	t20_expect 0 "OBJECT :=" "$KIPSEC" help
 	t20_expect 0 "policy | monitor | stats" "$KIPSEC" help
-	t20_expect 0 "OBJECTS := { acquire | expire | sa | policy }" "$KIPSEC" monitor help
+	t20_expect 0 "OBJECTS := { acquire | expire | sa | policy | mapping }" "$KIPSEC" monitor help
 	t20_expect 0 "Usage: kipsec state { add | update } ID" "$KIPSEC" state help
 	t20_expect 0 "TMPL := ID" "$KIPSEC" policy help
 	t20_expect 0 "kipsec utility, version" "$KIPSEC" -V

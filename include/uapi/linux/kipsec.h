@@ -28,7 +28,7 @@ enum kipsec_caps {
 	KIPSEC_CAP_IPV6		= 1 << 3,
 	KIPSEC_CAP_TUNNEL	= 1 << 4,
 	KIPSEC_CAP_TRANSPORT	= 1 << 5,
-	KIPSEC_CAP_NATT		= 1 << 6,	/* ESP in UDP (RFC 3948), IPv4 */
+	KIPSEC_CAP_NATT		= 1 << 6,	/* ESP in UDP (RFC 3948) */
 };
 
 enum kipsec_cmd {
@@ -55,6 +55,14 @@ enum kipsec_cmd {
 	KIPSEC_CMD_ACQUIRE,	/* a PROTECT policy found no SA (notification) */
 	KIPSEC_CMD_POLICY_EXPIRE, /* policy lifetime reached; KIPSEC_A_EV_HARD */
 	KIPSEC_CMD_SA_ALLOCSPI,	/* state allocspi: reserve an SPI, larval SA */
+	/*
+	 * Notification: an authentic ESP-in-UDP packet came from another
+	 * address or UDP source port than its inbound SA's (NAT mapping
+	 * changed, as XFRM_MSG_MAPPING).  The SA is left as it is.  Carries
+	 * the SA's FAMILY, DST, PROTO, SPI, REQID, its SRC and ENCAP (the
+	 * old mapping) and KIPSEC_A_EV_NEW_ADDR, KIPSEC_A_EV_NEW_SPORT.
+	 */
+	KIPSEC_CMD_MAPPING,
 
 	__KIPSEC_CMD_MAX,
 	KIPSEC_CMD_MAX = __KIPSEC_CMD_MAX - 1
@@ -326,6 +334,8 @@ enum kipsec_attr {
 	KIPSEC_A_SPI_MAX,		/* u32, SA_ALLOCSPI: highest SPI */
 	/* NAT traversal, appended later */
 	KIPSEC_A_SA_ENCAP,		/* nested enum kipsec_encap_attr */
+	KIPSEC_A_EV_NEW_ADDR,		/* binary, 4 or 16 bytes, MAPPING event */
+	KIPSEC_A_EV_NEW_SPORT,		/* be16, MAPPING event */
 
 	__KIPSEC_A_MAX,
 	KIPSEC_A_MAX = __KIPSEC_A_MAX - 1
