@@ -128,8 +128,21 @@ ktest_main() {
 		KTEST_RUNNING=1 KTEST_SKIP_FILE=$skipf timeout -k 5 "${KTEST_TMO[$i]}" \
 			bash -c 'set -eu -o pipefail; source "$1"; source "$2"; "$3"' \
 			ktest "$KTEST_LIB" "${KTEST_FILES[$i]}" "${KTEST_FUNCS[$i]}" \
-			>"$log" 2>&1 </dev/null
+			>"$log" 2>&1 </dev/null &
+		local tpid=$!
+		wait "$tpid"
 		rc=$?
+		# timeout leads its own process group: whatever the test left
+		# running (a monitor behind a shell function survives the kill
+		# of the function's subshell) would hold netlink sockets, and
+		# xfrm_user or kipsec could not be unloaded by later tests
+		if kill -KILL -- "-$tpid" 2>/dev/null; then
+			local w
+			for ((w = 0; w < 50; w++)); do
+				kill -0 -- "-$tpid" 2>/dev/null || break
+				sleep 0.1
+			done
+		fi
 		[ $rc = 124 ] || [ $rc = 137 ] && echo "FAIL: timed out after ${KTEST_TMO[$i]}s" >>"$log"
 		ktest_cleanup
 		# the kernel log since the previous test (each read clears it)
