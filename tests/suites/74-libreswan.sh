@@ -8,7 +8,9 @@
 # IKEv2 with a PSK; ka's pluto initiates.  libreswan_tunnel: one
 # AES-GCM tunnel between the inner addresses, established, its SAs in
 # kipsec, pings both ways through kipsec and not through xfrm, pluto's
-# traffic status (GETSA), a rekey of the IPsec SA, and the teardown.
+# traffic status (GETSA), a rekey of the IPsec SA, and the teardown;
+# and pluto refuses a MOBIKE connection, kipsec answering its MIGRATE
+# probe as a kernel without CONFIG_XFRM_MIGRATE does.
 #
 # Debian's libreswan conflicts with strongSwan's packages, so it is not
 # installed: scripts/deps.sh unpacks its .deb under tests/.build/libreswan
@@ -102,6 +104,21 @@ ls_conf() {
 	printf '%s %s : PSK "kipsec-libreswan-test-psk"\n' "$me" "$peer" \
 		>"$d/ipsec.secrets"
 	chmod 600 "$d/ipsec.secrets"
+}
+
+# ls_conf_mobike NS: a second connection, with MOBIKE, which NS's pluto
+# must refuse: kipsec answers its MIGRATE probe with ENOPROTOOPT
+ls_conf_mobike() {
+	cat >>"$TOPO_TMP/$1/ipsec.conf" <<-EOF
+		conn mk
+		  ikev2=insist
+		  authby=secret
+		  mobike=yes
+		  left=$KA4
+		  right=$XB4
+		  leftupdown=%disabled
+		  auto=add
+	EOF
 }
 
 # ls_whack NS ARGS...: whack against NS's pluto
@@ -256,11 +273,17 @@ t_ls_tunnel() {
 	topo_up
 	ls_conf "$KA" "$KA4" "$XB4" "$KAI4/32" "$XBI4/32"
 	ls_conf "$XB" "$XB4" "$KA4" "$XBI4/32" "$KAI4/32"
+	ls_conf_mobike "$KA"
 	ls_start "$KA"
 	ls_start "$XB"
 	ls_wait "$KA"
 	ls_wait "$XB"
 	log "plutos up after $SECONDS s"
+	# MIGRATE is not implemented: pluto must know it and refuse MOBIKE
+	[[ $(ls_whack "$KA" --status) != *'"mk":'* ]] ||
+		ls_fail "pluto added a MOBIKE connection on kipsec"
+	grep -q 'MOBIKE kernel support missing' "$TOPO_TMP/$KA.log" ||
+		ls_fail "pluto did not say why it refused the MOBIKE connection"
 	timeout 90 "$LS_WHACK" --ctlsocket "$TOPO_TMP/$KA/run/pluto.ctl" \
 		--name ls --initiate >"$TOPO_TMP/initiate.out" 2>&1 ||
 		{ cat "$TOPO_TMP/initiate.out"; ls_fail "whack --initiate"; }
