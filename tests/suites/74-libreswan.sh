@@ -51,13 +51,11 @@ ls_restore() {
 # ls_load: libreswan's files, then kipsec with xfrm_netlink=1 in place
 # of xfrm_user (restored on exit)
 ls_load() {
-	local f out
+	local f
 	for f in "$LS_PLUTO" "$LS_WHACK" "$LS_ADDCONN"; do
 		[ -x "$f" ] || skip "no $f (libreswan: run make deps)"
 	done
 	command -v certutil >/dev/null || skip "no certutil (libnss3-tools)"
-	# a runtime library missing from libreswan's Depends
-	out=$("$LS_PLUTO" --version 2>&1) || skip "pluto does not run: $out"
 	[ -f "$KIPSEC_KO" ] || skip "no $KIPSEC_KO"
 	rmmod kipsec 2>/dev/null || true
 	if grep -q '^xfrm_user ' /proc/modules; then
@@ -176,7 +174,15 @@ ls_wait() {
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.2
 	done
-	ls_ready "$ns" || ls_fail "pluto in $ns did not start"
+	ls_ready "$ns" && return 0
+	# a runtime library missing (libreswan is unpacked, not installed:
+	# make deps installs its libraries by name, and a list can fall
+	# behind) is a prerequisite, not a failure; it is checked here, not
+	# with pluto --version beforehand, which costs seconds in the guest
+	if grep -q 'error while loading shared libraries' "$TOPO_TMP/$ns.out"; then
+		skip "pluto does not run: $(head -n 1 "$TOPO_TMP/$ns.out")"
+	fi
+	ls_fail "pluto in $ns did not start"
 }
 
 # ls_errors: what the plutos logged as errors (a kernel call refused)
