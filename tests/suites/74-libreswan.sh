@@ -344,7 +344,7 @@ t_ls_tunnel() {
 	ping_ok "$KA" "$KAI4" "$XBI4" 2
 	ping_ok "$XB" "$XBI4" "$KAI4" 2
 	poll_eq "kipsec packets over the new SAs in $KA" 8 ls_packets "$KA"
-	log "SPIs after the rekey: $(ls_spis "$KA" | tr '\n' ' ')"
+	log "SPIs after the rekey: $(ls_spis "$KA" | tr '\n' ' ') ($SECONDS s)"
 
 	# deleting the connection deletes its SAs on both sides and its
 	# policies in ka; xb's pluto, told by ka, replaces its tunnel
@@ -357,5 +357,6 @@ t_ls_tunnel() {
 	ls_poll "no policy to $XBI4 in $KA" ls_no_policy "$KA" "$XBI4/32"
 	ls_poll "no tunnel policy in $XB" ls_no_tunnel_policy "$XB"
 	[ -z "$(ls_errors)" ] || ls_fail "pluto logged errors: $(ls_errors)"
+	log "deleted after $SECONDS s"
 }
 ktest libreswan_tunnel t_ls_tunnel 300
