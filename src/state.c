@@ -27,6 +27,8 @@
 static struct workqueue_struct *kipsec_wq;
 /* SAs allocated and not yet freed, in every netns: kipsec_objects_check() */
 static atomic_t kipsec_sa_objects = ATOMIC_INIT(0);
+/* SA frees queued and not yet run (kipsec_wq_put() waits for them) */
+static atomic_t kipsec_sa_frees = ATOMIC_INIT(0);
 static unsigned int kipsec_wq_users;
 static DEFINE_MUTEX(kipsec_wq_mutex);
 
@@ -120,6 +122,8 @@ static void sa_free_work(struct work_struct *work)
 	free_percpu(sa->stats);
 	kfree_sensitive(sa);
 	atomic_dec(&kipsec_sa_objects);
+	/* after the successor's put above: the count never drops to 0 early */
+	atomic_dec(&kipsec_sa_frees);
 }
 
 /**
@@ -134,6 +138,7 @@ void kipsec_sa_put(struct kipsec_sa *sa)
 	if (!sa || !refcount_dec_and_test(&sa->refcnt))
 		return;
 	INIT_RCU_WORK(&sa->free_work, sa_free_work);
+	atomic_inc(&kipsec_sa_frees);
 	queue_rcu_work(kipsec_wq, &sa->free_work);
 }
 
@@ -798,6 +803,16 @@ static void kipsec_wq_put(void)
 	if (--kipsec_wq_users) {
 		flush_workqueue(kipsec_wq);
 	} else {
+		/*
+		 * A free drops the SA's reference to its successor, which
+		 * can be the last one and queue another free, whose RCU
+		 * callback would then find the queue destroyed: wait out
+		 * every generation first.
+		 */
+		while (atomic_read(&kipsec_sa_frees)) {
+			rcu_barrier();
+			flush_workqueue(kipsec_wq);
+		}
 		destroy_workqueue(kipsec_wq);
 		kipsec_wq = NULL;
 	}
