@@ -748,6 +748,20 @@ static int xfrm_nl_unsupported(struct sk_buff *skb, struct nlmsghdr *nlh,
 	return -EOPNOTSUPP;
 }
 
+/*
+ * MIGRATE gets what xfrm_user built without CONFIG_XFRM_MIGRATE answers:
+ * IKE daemons probe for that errno (libreswan's pluto sends an empty
+ * MIGRATE and takes any other answer for support), and then refuse
+ * MOBIKE up front instead of failing when an address moves.
+ */
+static int xfrm_nl_migrate(struct sk_buff *skb, struct nlmsghdr *nlh,
+			   struct nlattr **attrs,
+			   struct netlink_ext_ack *extack)
+{
+	NL_SET_ERR_MSG(extack, "kipsec: XFRM_MSG_MIGRATE is not supported");
+	return -ENOPROTOOPT;
+}
+
 #define T(type)	((type) - XFRM_MSG_BASE)
 
 /**
@@ -802,7 +816,7 @@ static const struct kipsec_xfrm_link xfrm_nl_links[XFRM_NR_MSGTYPES] = {
 		sizeof(struct xfrm_aevent_id) },
 	[T(XFRM_MSG_REPORT)] = { xfrm_nl_unsupported, NULL, NULL,
 		sizeof(struct xfrm_user_report) },
-	[T(XFRM_MSG_MIGRATE)] = { xfrm_nl_unsupported, NULL, NULL,
+	[T(XFRM_MSG_MIGRATE)] = { xfrm_nl_migrate, NULL, NULL,
 		sizeof(struct xfrm_userpolicy_id) },
 	[T(XFRM_MSG_GETSADINFO)] = { xfrm_nl_getsadinfo, NULL, NULL,
 		sizeof(u32) },
