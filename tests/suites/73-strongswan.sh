@@ -32,14 +32,25 @@ sw_restore() {
 		[ -e "$f" ] && pids+=("$(cat "$f")")
 	done
 	[ ${#pids[@]} = 0 ] || kill "${pids[@]}" 2>/dev/null
+	# until every charon is gone (kill -0 fails as soon as one is, as
+	# after a test killed one itself)
 	for ((i = 0; i < 100; i++)); do
-		kill -0 "${pids[@]}" 2>/dev/null || break
+		sw_any_alive "${pids[@]}" || break
 		sleep 0.2
 	done
 	printf 'xfrm state flush\nxfrm policy flush\n' | ip -batch - 2>/dev/null
 	rmmod kipsec 2>/dev/null
 	modprobe -q xfrm_user
 	insmod "$KIPSEC_KO"
+}
+
+# sw_any_alive PID...: one of the PIDs still runs
+sw_any_alive() {
+	local pid
+	for pid in "$@"; do
+		kill -0 "$pid" 2>/dev/null && return 0
+	done
+	return 1
 }
 
 # sw_load: kipsec with xfrm_netlink=1 in place of xfrm_user (restored on exit)
