@@ -211,15 +211,16 @@ sw_spis() {
 	"$KIPSEC" -n "$1" -j state list | jq -r '.[] | .spi' | sort
 }
 
-# sw_poll DESC CMD...: poll CMD (every 0.5 s, at most 120 s) until it succeeds
+# sw_poll DESC CMD...: poll CMD (every 0.5 s, at most 120 s) until it
+# succeeds.  The bound is in seconds, not tries: one try runs swanctl and
+# the CLI a few times, which may take seconds under TCG.
 sw_poll() {
-	local desc=$1 i
+	local desc=$1 end=$((SECONDS + 120))
 	shift
-	for ((i = 0; i < 240; i++)); do
-		"$@" && return 0
+	until "$@"; do
+		[ "$SECONDS" -lt "$end" ] || sw_fail "timed out waiting for $desc"
 		sleep 0.5
 	done
-	sw_fail "timed out waiting for $desc"
 }
 
 # sw_nsas NS N: kipsec holds exactly N SAs in NS
