@@ -27,6 +27,8 @@
 static struct workqueue_struct *kipsec_wq;
 /* SAs allocated and not yet freed, in every netns: kipsec_objects_check() */
 static atomic_t kipsec_sa_objects = ATOMIC_INIT(0);
+/* SAs between their last put and the end of sa_free_work() */
+static atomic_t kipsec_sa_frees = ATOMIC_INIT(0);
 static unsigned int kipsec_wq_users;
 static DEFINE_MUTEX(kipsec_wq_mutex);
 
@@ -115,11 +117,13 @@ static void sa_free_work(struct work_struct *work)
 		kipsec_replay_free(&sa->replay);
 	kipsec_esp_free_sa(sa);
 	kipsec_lft_free(sa);
+	/* may queue the successor's free: counted before this one ends */
 	kipsec_sa_put(sa->successor);
 	dst_cache_destroy(&sa->dst_cache);
 	free_percpu(sa->stats);
 	kfree_sensitive(sa);
 	atomic_dec(&kipsec_sa_objects);
+	atomic_dec(&kipsec_sa_frees);
 }
 
 /**
@@ -133,6 +137,7 @@ void kipsec_sa_put(struct kipsec_sa *sa)
 {
 	if (!sa || !refcount_dec_and_test(&sa->refcnt))
 		return;
+	atomic_inc(&kipsec_sa_frees);
 	INIT_RCU_WORK(&sa->free_work, sa_free_work);
 	queue_rcu_work(kipsec_wq, &sa->free_work);
 }
@@ -798,6 +803,19 @@ static void kipsec_wq_put(void)
 	if (--kipsec_wq_users) {
 		flush_workqueue(kipsec_wq);
 	} else {
+		/*
+		 * Those generations are not enough before the workqueue
+		 * goes: a free work drops the SA's reference to its
+		 * successor (state update), perhaps the last, and that free
+		 * is queued only after another grace period.  Destroying
+		 * the workqueue under it would make the RCU callback queue
+		 * work on a freed workqueue.  Wait for callbacks and works
+		 * in turn until no free is left.
+		 */
+		do {
+			rcu_barrier();
+			flush_workqueue(kipsec_wq);
+		} while (atomic_read(&kipsec_sa_frees));
 		destroy_workqueue(kipsec_wq);
 		kipsec_wq = NULL;
 	}
