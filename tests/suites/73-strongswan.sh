@@ -113,6 +113,7 @@ sw_conf() {
 		      ike = 2
 		      cfg = 1
 		      time_format = %T
+		      flush_line = yes
 		    }
 		  }
 		}
