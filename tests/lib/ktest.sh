@@ -78,9 +78,20 @@ ktest_cleanup() {
 		[ -e "$ns" ] && { ip -all netns delete 2>/dev/null; break; }
 	done
 	printf 'xfrm state flush\nxfrm policy flush\n' | ip -batch - 2>/dev/null
-	# a test killed by its timeout runs no EXIT trap: undo what tests
-	# change in the kernel's global settings here
+	# a test killed by its timeout may not finish its EXIT trap (bash
+	# runs it on the timeout's SIGTERM, but the SIGKILL 5 s later cuts it
+	# short): undo what tests change in the kernel's global settings here
 	[ -n "${KTEST_MODPROBE:-}" ] && echo "$KTEST_MODPROBE" >/proc/sys/kernel/modprobe
+	# the suites that load kipsec as the XFRM personality (xfrm_netlink=1)
+	# unload xfrm_user: plain kipsec and xfrm_user come back.  Their
+	# daemons (charon) are in the test's process group, which the timeout
+	# kills as a whole.
+	if [ "$(cat /sys/module/kipsec/parameters/xfrm_netlink 2>/dev/null)" = Y ]; then
+		rmmod kipsec 2>/dev/null
+	fi
+	if [ -n "${KTEST_XFRM_USER:-}" ] && ! grep -q '^xfrm_user ' /proc/modules; then
+		modprobe -q xfrm_user
+	fi
 	if ! grep -q '^kipsec ' /proc/modules; then
 		insmod "$KIPSEC_KO" 2>/dev/null
 	fi
@@ -109,6 +120,8 @@ ktest_main() {
 	done
 	total=${#sel[@]}
 	KTEST_MODPROBE=$(cat /proc/sys/kernel/modprobe)
+	KTEST_XFRM_USER=
+	grep -q '^xfrm_user ' /proc/modules && KTEST_XFRM_USER=1
 	dmesg -c >/dev/null
 	echo "TAP version 13"
 	echo "1..$total"

@@ -10,6 +10,10 @@
 # rekey, terminate.  strongswan_features: trap policies and ACQUIRE, ESN,
 # rekey at a soft packet limit (EXPIRE), IPv6 in IPv4, transport mode.
 # strongswan_mobike: the SAs follow ka's new address.
+# strongswan_natt_lifecycle: forced UDP encapsulation (NAT-T) on the
+# SAs and the wire, CHILD_SA rekeys at kipsec's soft time limit under a
+# steady ping with nothing lost, an IKE_SA rekey, a CHILD_SA deleted at
+# kipsec's hard time limit, DPD clearing ka once xb's charon is gone.
 #
 # Each charon reads its own strongswan.conf (STRONGSWAN_CONF), logs to
 # $TOPO_TMP/NS.log (knl 2) and listens on its own vici socket; it runs in
@@ -32,14 +36,25 @@ sw_restore() {
 		[ -e "$f" ] && pids+=("$(cat "$f")")
 	done
 	[ ${#pids[@]} = 0 ] || kill "${pids[@]}" 2>/dev/null
+	# until every charon is gone (kill -0 fails as soon as one is, as
+	# after a test killed one itself)
 	for ((i = 0; i < 100; i++)); do
-		kill -0 "${pids[@]}" 2>/dev/null || break
+		sw_any_alive "${pids[@]}" || break
 		sleep 0.2
 	done
 	printf 'xfrm state flush\nxfrm policy flush\n' | ip -batch - 2>/dev/null
 	rmmod kipsec 2>/dev/null
 	modprobe -q xfrm_user
 	insmod "$KIPSEC_KO"
+}
+
+# sw_any_alive PID...: one of the PIDs still runs
+sw_any_alive() {
+	local pid
+	for pid in "$@"; do
+		kill -0 "$pid" 2>/dev/null && return 0
+	done
+	return 1
 }
 
 # sw_load: kipsec with xfrm_netlink=1 in place of xfrm_user (restored on exit)
@@ -70,7 +85,10 @@ sw_topo() {
 
 # sw_conf NS LOCAL REMOTE CHILDREN: NS's strongswan.conf and swanctl.conf,
 # with the CHILD_SAs that the function CHILDREN prints (given "ka" or "xb",
-# the side it writes for)
+# the side it writes for); SW_CHARON_EXTRA adds lines to the charon
+# section, SW_CONN_EXTRA to the connection
+SW_CHARON_EXTRA=
+SW_CONN_EXTRA=
 sw_conf() {
 	local ns=$1 me=$2 peer=$3 children=$4
 	local d=$TOPO_TMP/$ns
@@ -81,6 +99,7 @@ sw_conf() {
 		  load = $SW_PLUGINS
 		  install_routes = no
 		  retransmit_timeout = 8
+		$SW_CHARON_EXTRA
 		  plugins {
 		    vici {
 		      socket = unix://$d/vici
@@ -94,6 +113,7 @@ sw_conf() {
 		      ike = 2
 		      cfg = 1
 		      time_format = %T
+		      flush_line = yes
 		    }
 		  }
 		}
@@ -108,6 +128,7 @@ sw_conf() {
 		    local_addrs = $me
 		    remote_addrs = $peer
 		    proposals = aes128-sha256-modp2048
+		$SW_CONN_EXTRA
 		    local {
 		      auth = psk
 		      id = $me
@@ -190,7 +211,9 @@ sw_fail() {
 	set +e
 	for ns in "$KA" "$XB"; do
 		echo "--- charon in $ns"
-		tail -n 12 "$TOPO_TMP/$ns.log" "$TOPO_TMP/$ns.out"
+		grep -E 'EXPIRE|job for CHILD_SA|giving up|error' "$TOPO_TMP/$ns.log" | tail -n 6
+		echo "..."
+		tail -n 8 "$TOPO_TMP/$ns.log" "$TOPO_TMP/$ns.out"
 	done
 	fail "$*"
 }
@@ -200,15 +223,16 @@ sw_spis() {
 	"$KIPSEC" -n "$1" -j state list | jq -r '.[] | .spi' | sort
 }
 
-# sw_poll DESC CMD...: poll CMD (every 0.5 s, at most 120 s) until it succeeds
+# sw_poll DESC CMD...: poll CMD (every 0.5 s, at most 120 s) until it
+# succeeds.  The bound is in seconds, not tries: one try runs swanctl and
+# the CLI a few times, which may take seconds under TCG.
 sw_poll() {
-	local desc=$1 i
+	local desc=$1 end=$((SECONDS + 120))
 	shift
-	for ((i = 0; i < 240; i++)); do
-		"$@" && return 0
+	until "$@"; do
+		[ "$SECONDS" -lt "$end" ] || sw_fail "timed out waiting for $desc"
 		sleep 0.5
 	done
-	sw_fail "timed out waiting for $desc"
 }
 
 # sw_nsas NS N: kipsec holds exactly N SAs in NS
@@ -458,3 +482,146 @@ t_sw_mobike() {
 		sw_fail "charon did not move: $(sw_ctl "$KA" --list-sas)"
 }
 ktest strongswan_mobike t_sw_mobike 600
+
+# the CHILD_SAs of strongswan_natt_lifecycle.  Only ka's charon gets the
+# short lifetimes, so that what happens to xb's SAs shows what ka's
+# charon did on kipsec's EXPIREs: nat is rekeyed every few seconds at
+# kipsec's soft time limit; hard is never rekeyed and is deleted at its
+# hard time limit
+sw_children_natt() {
+	local s=$1 rk=() hard=()
+	if [ "$s" = "$KA" ]; then
+		rk=("rekey_time = 6s" "life_time = 60s" "rand_time = 0")
+		hard=("rekey_time = 0" "life_time = 15s" "rand_time = 0")
+	fi
+	sw_child nat "$(sw_ts "$s" $KAI4 $XBI4)/32" "$(sw_ts "$s" $XBI4 $KAI4)/32" \
+		aes128gcm16 "${rk[@]}"
+	sw_child hard "$(sw_ts "$s" $KAI4B $XBI4B)/32" \
+		"$(sw_ts "$s" $XBI4B $KAI4B)/32" aes128-sha256 "${hard[@]}"
+}
+
+# sw_plain_sas NS: how many of NS's kipsec SAs are not ESP in UDP 4500 4500
+sw_plain_sas() {
+	"$KIPSEC" -n "$1" -j state list | jq '[.[] | select(.encap.type !=
+		"espinudp" or .encap.sport != 4500 or .encap.dport != 4500)] | length'
+}
+
+# sw_drops NS: the sum of kipsec's drop counters in NS (every counter but
+# the packet and byte counts and icmp_pmtu, which counts no drop)
+sw_drops() {
+	"$KIPSEC" -n "$1" -j stats | jq '[to_entries[] | select(.key |
+		test("^(in|out)_(packets|bytes)$|^icmp_pmtu$") | not) | .value] | add'
+}
+
+# sw_ike NS: NS's established IKE_SA, as its two IKE SPIs
+sw_ike() {
+	sw_ctl "$1" --list-sas --ike sw 2>/dev/null |
+		awk '$1 == "sw:" && $3 == "ESTABLISHED," {
+			gsub(/\*/, ""); print $5, $6; exit }'
+}
+
+# sw_ike_rekeyed NS OLD: NS has an established IKE_SA other than OLD, and
+# the nat CHILD_SA under it
+sw_ike_rekeyed() {
+	local now
+	now=$(sw_ike "$1")
+	[ -n "$now" ] && [ "$now" != "$2" ] && sw_installed "$1" nat
+}
+
+# sw_gone OLD: no SPI of OLD is left in kipsec on either side
+sw_gone() {
+	sw_none_of "$KA" "$1" && sw_none_of "$XB" "$1"
+}
+
+# sw_ka_clear: no SA and no policy left in ka's kipsec
+sw_ka_clear() {
+	sw_nsas "$KA" 0 && [ -z "$("$KIPSEC" -n "$KA" policy list)" ]
+}
+
+# NAT traversal forced (encap = yes), CHILD_SA rekeys at kipsec's soft
+# expiry under a steady ping, an IKE_SA rekey, a CHILD_SA deleted at
+# kipsec's hard expiry, and DPD clearing the survivor when xb's charon
+# dies: one pair of charons for all (they cost the most time)
+t_sw_natt_lifecycle() {
+	local old hard ike n out sent got d0k d0x
+
+	need_py
+	# DPD declares the peer dead after its retransmits: 3 s, 3 s and 3 s
+	# rather than the default 8 s growing by 1.8 five times (330 s)
+	SW_CHARON_EXTRA="retransmit_timeout = 3
+retransmit_base = 1.0
+retransmit_tries = 2"
+	SW_CONN_EXTRA="encap = yes
+dpd_delay = 2s"
+	sw_up sw_children_natt
+	sw_initiate nat
+	sw_initiate hard
+	hard=$(sw_child_spis "$KA" hard)
+
+	# NAT-T: every SA is ESP in UDP 4500 4500, and so is the wire
+	# (a rekey of nat may be under way: 4 SAs or more)
+	expect_ge "SAs in $KA" "$(sw_spis "$KA" | wc -l)" 4
+	expect_ge "SAs in $XB" "$(sw_spis "$XB" | wc -l)" 4
+	expect_eq "SAs not ESP in UDP 4500 in $KA" "$(sw_plain_sas "$KA")" 0
+	expect_eq "SAs not ESP in UDP 4500 in $XB" "$(sw_plain_sas "$XB")" 0
+	sniff_start natt "$KA" "$KA_IF"
+	ping_ok "$KA" "$KAI4" "$XBI4" 5
+	ping_ok "$XB" "$XBI4B" "$KAI4B" 5
+	sniff_stop natt
+	expect_ge "UDP 4500 packets ka -> xb" "$(sniff_count natt out:udp:4500)" 10
+	expect_ge "UDP 4500 packets xb -> ka" "$(sniff_count natt in:udp:4500)" 10
+	expect_eq "plain ESP ka -> xb" "$(sniff_count natt out:esp)" 0
+	expect_eq "plain ESP xb -> ka" "$(sniff_count natt in:esp)" 0
+	expect_eq "plaintext ICMP ka -> xb" "$(sniff_count natt out:icmp:8)" 0
+	expect_eq "kipsec in_encap_mismatch in $KA" \
+		"$("$KIPSEC" -n "$KA" -j stats | jq .in_encap_mismatch)" 0
+
+	# CHILD_SA rekeys under a steady ping (20 a second for 20 s, across
+	# at least one rekey at kipsec's soft limit): nothing lost, no drop
+	old=$(sw_child_spis "$KA" nat)
+	n=$(grep -c 'creating rekey job for CHILD_SA' "$TOPO_TMP/$KA.log" || true)
+	d0k=$(sw_drops "$KA")
+	d0x=$(sw_drops "$XB")
+	out=$(in_netns "$KA" timeout 60 busybox ping -i 0.05 -c 400 -W 5 \
+		-I "$KAI4" "$XBI4" 2>&1 | tail -n 2) || true
+	sent=$(echo "$out" | sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p')
+	got=$(echo "$out" | sed -n 's/.* \([0-9]*\) packets received.*/\1/p')
+	if [ "${sent:-0}" != 400 ] || [ "${got:-0}" != 400 ]; then
+		sw_fail "steady ping across rekeys: $out"
+	fi
+	sw_none_of "$KA" "$old" || sw_fail "nat not rekeyed during the ping"
+	n=$(($(grep -c 'creating rekey job for CHILD_SA' "$TOPO_TMP/$KA.log") - n))
+	expect_ge "rekeys at kipsec's soft expiry during the ping" "$n" 1
+	expect_eq "kipsec drops in $KA during the rekeys" "$(sw_drops "$KA")" "$d0k"
+	expect_eq "kipsec drops in $XB during the rekeys" "$(sw_drops "$XB")" "$d0x"
+	log "400/400 pings across $n rekeys of nat, no drop (at ${SECONDS}s)"
+
+	# IKE_SA rekey: a new IKE_SA takes over the CHILD_SAs, traffic goes on
+	ike=$(sw_ike "$KA")
+	[ -n "$ike" ] || sw_fail "no established IKE_SA"
+	sw_ctl "$KA" --rekey --ike sw >/dev/null || sw_fail "rekey the IKE_SA"
+	sw_poll "IKE_SA rekeyed in $KA" sw_ike_rekeyed "$KA" "$ike"
+	sw_poll "IKE_SA rekeyed in $XB" sw_ike_rekeyed "$XB" "$ike"
+	log "IKE SPIs $ike replaced by $(sw_ike "$KA") (at ${SECONDS}s)"
+	ping_ok "$KA" "$KAI4" "$XBI4" 3
+
+	# hard: kipsec's hard EXPIRE reached ka's charon, which deleted the
+	# CHILD_SA at both ends (xb's SAs have no short lifetime of their own,
+	# so only ka's DELETE removes them).  charon then negotiates it
+	# afresh, with new SPIs (strongSwan 5.9.8 re-creates a CHILD_SA that
+	# expired without a rekey)
+	sw_poll "hard deleted at its hard lifetime" sw_gone "$hard"
+	grep -qE "creating delete job for CHILD_SA ESP/(${hard//$'\n'/|})/" \
+		"$TOPO_TMP/$KA.log" ||
+		sw_fail "no hard EXPIRE for hard's SAs (${hard//$'\n'/ }) reached charon"
+	log "hard's SAs deleted at their hard lifetime (at ${SECONDS}s)"
+
+	# DPD: xb's charon dies without a word; ka's finds it dead and
+	# removes its SAs and policies from kipsec
+	kill -KILL "$(cat "$TOPO_TMP/$XB.charon.pid")"
+	sw_poll "ka's SAs and policies cleared after DPD" sw_ka_clear
+	grep -q 'giving up after' "$TOPO_TMP/$KA.log" ||
+		sw_fail "ka's charon did not give up on xb"
+	log "DPD cleared ka (at ${SECONDS}s)"
+}
+ktest strongswan_natt_lifecycle t_sw_natt_lifecycle 600
