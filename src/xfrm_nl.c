@@ -405,6 +405,15 @@ static int xfrm_nl_allocspi(struct sk_buff *skb, struct nlmsghdr *nlh,
 	return sa_reply(skb, nlh, sa);
 }
 
+/* the struct xfrm_usersa_id that names @sa in NEWAE, DELSA and MAPPING */
+static void sa_id_fill(struct xfrm_usersa_id *id, const struct kipsec_sa *sa)
+{
+	id->daddr = sa->key.daddr;
+	id->spi = sa->key.spi;
+	id->family = sa->key.family;
+	id->proto = sa->key.proto;
+}
+
 /* NEWAE/GETAE: the replay state and the usage of an SA */
 static int ae_fill(struct sk_buff *skb, struct kipsec_sa *sa,
 		   const struct xfrm_aevent_id *req, u32 portid, u32 seq)
@@ -418,10 +427,7 @@ static int ae_fill(struct sk_buff *skb, struct kipsec_sa *sa,
 		return -EMSGSIZE;
 	id = nlmsg_data(nlh);
 	memset(id, 0, sizeof(*id));
-	id->sa_id.daddr = sa->key.daddr;
-	id->sa_id.spi = sa->key.spi;
-	id->sa_id.family = sa->key.family;
-	id->sa_id.proto = sa->key.proto;
+	sa_id_fill(&id->sa_id, sa);
 	id->saddr = sa->saddr;
 	id->reqid = sa->reqid;
 	id->flags = req->flags;
@@ -940,10 +946,7 @@ static int sa_del_fill(struct sk_buff *skb, struct kipsec_sa *sa)
 		return -EMSGSIZE;
 	id = nlmsg_data(nlh);
 	memset(id, 0, sizeof(*id));
-	id->daddr = sa->key.daddr;
-	id->spi = sa->key.spi;
-	id->family = sa->key.family;
-	id->proto = sa->key.proto;
+	sa_id_fill(id, sa);
 	a = nla_reserve(skb, XFRMA_SA, sizeof(struct xfrm_usersa_info));
 	if (!a || kipsec_xfrm_sa_put_attrs(skb, sa)) {
 		nlmsg_cancel(skb, nlh);
@@ -1198,10 +1201,7 @@ static int mapping_fill(struct sk_buff *skb, const struct kipsec_sa *sa,
 		return -EMSGSIZE;
 	um = nlmsg_data(nlh);
 	memset(um, 0, sizeof(*um));
-	um->id.daddr = sa->key.daddr;
-	um->id.spi = sa->key.spi;
-	um->id.family = sa->key.family;
-	um->id.proto = sa->key.proto;
+	sa_id_fill(&um->id, sa);
 	um->reqid = sa->reqid;
 	um->old_saddr = sa->saddr;
 	um->new_saddr = *naddr;
