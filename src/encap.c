@@ -858,10 +858,11 @@ static int udp_offset(const struct sk_buff *skb, xfrm_address_t *daddr)
  * @net: the netns
  * @skb: a packet at LOCAL_IN, skb->data at its IP header
  *
- * As xfrm4_udp_encap_rcv() and xfrm6_udp_encap_rcv() tell them apart: after the UDP header, a
- * zero first word is the non-ESP marker of IKE (RFC 3948 2.2), a single
- * 0xff byte a NAT keepalive (2.3), and more than an ESP header's worth
- * with a non-zero first word ESP, whose first word is the SPI.  xfrm
+ * As xfrm4_udp_encap_rcv() and xfrm6_udp_encap_rcv() tell them apart:
+ * after the UDP header, a zero first word is the non-ESP marker of IKE
+ * (RFC 3948 2.2), a single 0xff byte a NAT keepalive (2.3), and more
+ * than an ESP header's worth with a non-zero first word ESP, whose first
+ * word is the SPI.  xfrm
  * takes ESP from the sockets with UDP_ENCAP set; kipsec has no socket
  * and takes it from any UDP port, but only for an SA with UDP
  * encapsulation whose destination port is the packet's: everything else
