@@ -605,3 +605,54 @@ stat_delta() {
 expect_le() {
 	[ "$2" -le "$3" ] 2>/dev/null || fail "$1: got '$2', expected <= $3"
 }
+
+# xnl_stop_daemons GLOB: stop the IKE daemons whose pid files in
+# $TOPO_TMP match GLOB (on SIGTERM they remove their SAs and policies)
+# and wait until every one is gone: `kill -0 PID...` would fail as soon
+# as one is, as after a test that killed one itself
+xnl_stop_daemons() {
+	local f pids=() i
+	# shellcheck disable=SC2231
+	for f in "$TOPO_TMP"/$1; do
+		[ -e "$f" ] && pids+=("$(cat "$f")")
+	done
+	[ ${#pids[@]} = 0 ] && return 0
+	kill "${pids[@]}" 2>/dev/null
+	for ((i = 0; i < 100; i++)); do
+		xnl_any_alive "${pids[@]}" || return 0
+		sleep 0.2
+	done
+}
+
+# xnl_any_alive PID...: one of the PIDs still runs
+xnl_any_alive() {
+	local pid
+	for pid in "$@"; do
+		kill -0 "$pid" 2>/dev/null && return 0
+	done
+	return 1
+}
+
+# xnl_restore: xfrm_user and plain kipsec, as the other tests expect them
+xnl_restore() {
+	printf 'xfrm state flush\nxfrm policy flush\n' | ip -batch - 2>/dev/null
+	rmmod kipsec 2>/dev/null
+	modprobe -q xfrm_user
+	insmod "$KIPSEC_KO"
+}
+
+# xnl_load [CMD]: kipsec as the XFRM personality (xfrm_netlink=1) in
+# place of xfrm_user; on exit CMD (stopping the test's daemons, say),
+# then xnl_restore
+xnl_load() {
+	local out
+	[ -f "$KIPSEC_KO" ] || skip "no $KIPSEC_KO"
+	rmmod kipsec 2>/dev/null || true
+	if grep -q '^xfrm_user ' /proc/modules; then
+		out=$(rmmod xfrm_user 2>&1) ||
+			skip "xfrm_user cannot be unloaded: $out $(grep xfrm_user /proc/modules)"
+	fi
+	# shellcheck disable=SC2064
+	trap "${1:+$1; }xnl_restore" EXIT
+	insmod "$KIPSEC_KO" xfrm_netlink=1 || fail "insmod xfrm_netlink=1 failed"
+}

@@ -354,21 +354,12 @@ ktest natt_mismatch t_natt_mismatch 120
 # The XFRM netlink personality: XFRMA_ENCAP becomes the SA's encapsulation
 # and comes back in ip xfrm's dumps.  Swaps xfrm_user for kipsec with
 # xfrm_netlink=1 and restores both at the end (slow under TCG).
-n56_xnl_restore() {
-	printf 'xfrm state flush\nxfrm policy flush\n' | ip -batch - 2>/dev/null
-	rmmod kipsec 2>/dev/null
-	modprobe -q xfrm_user
-	insmod "$KIPSEC_KO"
-}
 
 t_natt_xfrm_netlink() {
 	local out key=0x0102030405060708090a0b0c0d0e0f1011121314
 	[ "$KA_TOOL" = kipsec ] || skip "kipsec's XFRM personality only"
 	need_kipsec
-	rmmod kipsec 2>/dev/null || true
-	rmmod xfrm_user 2>/dev/null || skip "xfrm_user cannot be unloaded"
-	trap n56_xnl_restore EXIT
-	insmod "$KIPSEC_KO" xfrm_netlink=1 || fail "insmod xfrm_netlink=1 failed"
+	xnl_load
 	ip xfrm state add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x1001 \
 		reqid 1 mode tunnel aead 'rfc4106(gcm(aes))' $key 128 \
 		encap espinudp 4500 4501 192.0.2.1
@@ -637,11 +628,7 @@ t_natt_mapping_xfrm_netlink() {
 	n56n_topo
 	n56n_sas_side "$N56N_P" tunnel 40001
 	n56_encap_sock "$N56N_P"
-	rmmod kipsec 2>/dev/null || true
-	out=$(rmmod xfrm_user 2>&1) ||
-		skip "xfrm_user cannot be unloaded: $out $(grep xfrm_user /proc/modules)"
-	trap 'n56_encap_stop; n56_xnl_restore' EXIT
-	insmod "$KIPSEC_KO" xfrm_netlink=1 || fail "insmod xfrm_netlink=1 failed"
+	xnl_load n56_encap_stop
 	n56n_sas_side "$N56N_Q" tunnel 40001
 	mon=$TOPO_TMP/xmon
 	nsenter --net="/run/netns/$N56N_Q" ip xfrm monitor >"$mon" 2>&1 &

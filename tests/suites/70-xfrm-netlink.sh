@@ -9,20 +9,6 @@
 # shellcheck source=tests/lib/topo.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/topo.sh"
 
-xnl_restore() {
-	printf 'xfrm state flush\nxfrm policy flush\n' | ip -batch - 2>/dev/null
-	rmmod kipsec 2>/dev/null
-	modprobe -q xfrm_user
-	insmod "$KIPSEC_KO"
-}
-
-xnl_load() {
-	rmmod kipsec 2>/dev/null || true
-	rmmod xfrm_user 2>/dev/null || skip "xfrm_user cannot be unloaded"
-	trap xnl_restore EXIT
-	insmod "$KIPSEC_KO" xfrm_netlink=1 || fail "insmod xfrm_netlink=1 failed"
-}
-
 XNL_KEY=0x0102030405060708090a0b0c0d0e0f1011121314
 
 t_xfrm_nl_state_policy() {

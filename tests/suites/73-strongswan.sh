@@ -28,46 +28,12 @@ socket-default kernel-netlink vici updown"
 KAI4B=10.98.1.2
 XBI4B=10.98.2.2
 
-# sw_restore: stop the charons (they remove their SAs and policies), then
-# xfrm_user and kipsec as the other suites expect them
-sw_restore() {
-	local f pids=() i
-	for f in "$TOPO_TMP"/*.charon.pid; do
-		[ -e "$f" ] && pids+=("$(cat "$f")")
-	done
-	[ ${#pids[@]} = 0 ] || kill "${pids[@]}" 2>/dev/null
-	# until every charon is gone (kill -0 fails as soon as one is, as
-	# after a test killed one itself)
-	for ((i = 0; i < 100; i++)); do
-		sw_any_alive "${pids[@]}" || break
-		sleep 0.2
-	done
-	printf 'xfrm state flush\nxfrm policy flush\n' | ip -batch - 2>/dev/null
-	rmmod kipsec 2>/dev/null
-	modprobe -q xfrm_user
-	insmod "$KIPSEC_KO"
-}
-
-# sw_any_alive PID...: one of the PIDs still runs
-sw_any_alive() {
-	local pid
-	for pid in "$@"; do
-		kill -0 "$pid" 2>/dev/null && return 0
-	done
-	return 1
-}
-
 # sw_load: kipsec with xfrm_netlink=1 in place of xfrm_user (restored on exit)
 sw_load() {
 	[ -x "$SW_CHARON" ] || skip "no $SW_CHARON (strongswan-charon)"
 	command -v swanctl >/dev/null || skip "no swanctl (strongswan-swanctl)"
-	[ -f "$KIPSEC_KO" ] || skip "no $KIPSEC_KO"
-	rmmod kipsec 2>/dev/null || true
-	if grep -q '^xfrm_user ' /proc/modules; then
-		rmmod xfrm_user 2>/dev/null || skip "xfrm_user cannot be unloaded"
-	fi
-	trap sw_restore EXIT
-	insmod "$KIPSEC_KO" xfrm_netlink=1 || fail "insmod xfrm_netlink=1 failed"
+	# the charons remove their SAs and policies before kipsec goes
+	xnl_load "xnl_stop_daemons '*.charon.pid'"
 }
 
 # sw_topo: topo.sh's namespaces plus a second inner address on each side

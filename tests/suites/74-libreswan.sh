@@ -30,24 +30,6 @@ LS_PLUTO=$LS_LIBEXEC/pluto
 LS_WHACK=$LS_LIBEXEC/whack
 LS_ADDCONN=$LS_LIBEXEC/addconn
 
-# ls_restore: stop the plutos (they delete their SAs and policies), then
-# xfrm_user and kipsec as the other suites expect them
-ls_restore() {
-	local f pids=() i
-	for f in "$TOPO_TMP"/*.pluto.pid; do
-		[ -e "$f" ] && pids+=("$(cat "$f")")
-	done
-	[ ${#pids[@]} = 0 ] || kill "${pids[@]}" 2>/dev/null
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "${pids[@]}" 2>/dev/null || break
-		sleep 0.2
-	done
-	printf 'xfrm state flush\nxfrm policy flush\n' | ip -batch - 2>/dev/null
-	rmmod kipsec 2>/dev/null
-	modprobe -q xfrm_user
-	insmod "$KIPSEC_KO"
-}
-
 # ls_load: libreswan's files, then kipsec with xfrm_netlink=1 in place
 # of xfrm_user (restored on exit)
 ls_load() {
@@ -56,13 +38,8 @@ ls_load() {
 		[ -x "$f" ] || skip "no $f (libreswan: run make deps)"
 	done
 	command -v certutil >/dev/null || skip "no certutil (libnss3-tools)"
-	[ -f "$KIPSEC_KO" ] || skip "no $KIPSEC_KO"
-	rmmod kipsec 2>/dev/null || true
-	if grep -q '^xfrm_user ' /proc/modules; then
-		rmmod xfrm_user 2>/dev/null || skip "xfrm_user cannot be unloaded"
-	fi
-	trap ls_restore EXIT
-	insmod "$KIPSEC_KO" xfrm_netlink=1 || fail "insmod xfrm_netlink=1 failed"
+	# the plutos delete their SAs and policies before kipsec goes
+	xnl_load "xnl_stop_daemons '*.pluto.pid'"
 }
 
 # ls_conf NS LOCAL REMOTE LSUBNET RSUBNET: NS's ipsec.conf, secrets and
