@@ -560,7 +560,7 @@ static void parse_encap(struct kencap *e, int *argcp, char ***argvp)
 		duparg("encap", *argv);
 	NEXT_ARG();
 	if (strcmp(*argv, "espinudp") == 0)
-		e->type = 2;
+		e->type = KIPSEC_ENCAP_ESPINUDP;
 	else if (strcmp(*argv, "espinudp-nonike") == 0)
 		e->type = 1;	/* the kernel says why not */
 	else
@@ -935,7 +935,7 @@ static void print_encap(const struct kencap *e)
 
 	open_json_object("encap");
 	print_fp("\tencap type ");
-	if (e->type == 2)
+	if (e->type == KIPSEC_ENCAP_ESPINUDP)
 		print_string(PRINT_ANY, "type", "%s ", "espinudp");
 	else if (e->type == 1)
 		print_string(PRINT_ANY, "type", "%s ", "espinudp-nonike");
