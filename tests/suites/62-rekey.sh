@@ -150,7 +150,11 @@ t_rekey_under_tcp() {
 	# make the test mean something
 	expect_ge "generations" "$gens" 3
 	[ -z "$drops" ] || fail "drops during rekeys: $drops"
-	expect_le "retransmits with rekeys" "$rk" $((2 * base + 20))
+	# no segment is lost (no drop counted), but a rekey can reorder
+	# the segments in flight on the old SA against the new one, and TCP
+	# answers reordering with a fast retransmit: measured 26 in 15
+	# generations with none lost; xfrm on both sides retransmits more
+	expect_le "retransmits with rekeys" "$rk" $((2 * base + 20 + 2 * gens))
 }
 
 ktest rekey_under_tcp t_rekey_under_tcp $((4 * RK_SECS + 120))
