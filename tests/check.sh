@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# `make check`: every suite, in two guests at once, then the two-guest
-# pair test (tests/pair.sh) as soon as one of them is done.
+# Every suite, in two guests at once, then the two-guest pair test
+# (tests/pair.sh) as soon as one of them is done: what `make check` does
+# in one guest, measured here before `make check` moves to it.
 #
 # Under TCG a guest running the suites keeps about one host core busy:
 # most tests wait on a python start, a handshake or a poll.  Two guests,
@@ -60,7 +61,9 @@ deal() {
 OUT=$(mktemp -d)
 PIDS=()
 cleanup() {
-	[ ${#PIDS[@]} -gt 0 ] && kill "${PIDS[@]}" 2>/dev/null
+	# the runners, not the prefixing pipelines: their own traps stop
+	# their guests
+	cat "$OUT"/*.pid 2>/dev/null | xargs -r kill 2>/dev/null
 	rm -rf "$OUT"
 }
 trap cleanup EXIT
@@ -72,7 +75,9 @@ run() {
 	local name=$1
 	shift
 	{
-		"$@" 2>&1
+		"$@" 2>&1 &
+		echo $! > "$OUT/$name.pid"
+		wait $!
 		echo $? > "$OUT/$name.rc"
 	} | tee "$OUT/$name.log" | sed -u "s/^/[$name] /" &
 	PIDS+=($!)
