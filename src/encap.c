@@ -710,7 +710,7 @@ static int decap_tunnel(struct sk_buff *skb, struct kipsec_sa *sa,
 static int decap_transport(struct sk_buff *skb, int hoff, int nhoff,
 			   int hlen, u8 nexthdr)
 {
-	/* RFC 4303: dummy packets (next header 59) are dropped */
+	/* AH naming no next header (59): nothing to deliver */
 	if (nexthdr == IPPROTO_NONE)
 		return -EINVAL;
 	memmove(skb->data + hlen, skb->data, hoff);

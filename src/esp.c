@@ -1022,6 +1022,17 @@ static void esp_input_finish(struct esp_ctx *c, int err)
 	}
 	if (sa->encap.type)
 		kipsec_encap_mapping(net, sa, skb, sport);
+	/*
+	 * A dummy packet (RFC 4303 2.6, next header 59) is discarded
+	 * silently, but only now: authentic and its sequence number taken,
+	 * so that a replay of it is refused.  xfrm's esp_input_done2() fails
+	 * it before xfrm_input() moves the window (XfrmInStateProtoError).
+	 */
+	if (nexthdr == IPPROTO_NONE) {
+		kipsec_encap_input_drop(net, sa, skb, dev,
+					KIPSEC_STAT_IN_DUMMY);
+		return;
+	}
 	kipsec_encap_count(sa, net, KIPSEC_STAT_IN_PACKETS,
 			   skb->len - hoff - esplen);
 	kipsec_encap_deliver(net, sa, skb, dev, hoff, nhoff, esplen, nexthdr);
