@@ -337,6 +337,8 @@ enum kipsec_attr {
 	KIPSEC_A_SA_ENCAP,		/* nested enum kipsec_encap_attr */
 	KIPSEC_A_EV_NEW_ADDR,		/* binary, 4 or 16 bytes, MAPPING event */
 	KIPSEC_A_EV_NEW_SPORT,		/* be16, MAPPING event */
+	/* traffic flow confidentiality, appended later */
+	KIPSEC_A_SA_TFCPAD,		/* u32, ESP tunnel: TFC pad-to length */
 
 	__KIPSEC_A_MAX,
 	KIPSEC_A_MAX = __KIPSEC_A_MAX - 1
