@@ -117,7 +117,7 @@ t_tfc_rules() {
 	expect_eq "xfrm tfcpad after update" \
 		"$(xb_tool state list | grep tfcpad)" $'\ttfcpad 500'
 }
-ktest tfcpad_rules t_tfc_rules 60
+ktest tfcpad_rules t_tfc_rules 120
 
 # tfc_craft NS SRC DST SPI CASE...: crafted ESP packets (espcraft.py)
 tfc_craft() {
@@ -166,7 +166,7 @@ t_tfc_dummy() {
 	expect_eq "xfrm XfrmInStateSeqError" \
 		$(($(xfrm_mib "$XB" XfrmInStateSeqError) - b_seq)) 0
 }
-ktest dummy_packets t_tfc_dummy 60
+ktest dummy_packets t_tfc_dummy 180
 
 xfrm_sa_stat_pk() {
 	snap
