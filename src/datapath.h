@@ -58,6 +58,8 @@ static inline bool kipsec_len_fits(unsigned int len, bool v4)
  * @ipproto: IPPROTO_ESP or IPPROTO_AH
  * @tos: tunnel mode: the inner DS field, copied to the outer header
  * @flow_lbl: tunnel mode, IPv6 inner: its flow label, copied
+ * @tfclen: ESP tunnel mode: the TFC padding in the trailer, which is no
+ *          part of the inner packet's size for its path MTU
  * @df: tunnel mode: DF for an IPv4 outer header (set for IPv6 inner)
  * @tunnel: the SA is in tunnel mode
  * @inner4: the packet is IPv4
@@ -76,6 +78,7 @@ struct kipsec_encap {
 	u8 ipproto;
 	u8 tos;
 	u8 flow_lbl[3];
+	unsigned int tfclen;
 	__be16 df;
 	bool tunnel;
 	bool inner4;

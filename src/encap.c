@@ -278,13 +278,14 @@ enum kipsec_stat kipsec_encap_next_seq(struct kipsec_sa *sa, u64 *seq)
  * both share the route and the MTU would only shrink further.
  */
 static void inner_pmtu(struct sk_buff *skb, struct kipsec_sa *sa,
-		       struct dst_entry *odst, unsigned int overhead)
+		       const struct kipsec_encap *e, unsigned int overhead)
 {
-	unsigned int omtu = dst_mtu(odst);
+	unsigned int omtu = dst_mtu(e->dst);
 	struct dst_entry *idst = skb_dst(skb);
+	unsigned int len = skb->len - e->tfclen;
 	bool same;
 
-	if (!idst || skb->len + overhead <= omtu || omtu <= overhead + 576)
+	if (!idst || len + overhead <= omtu || omtu <= overhead + 576)
 		return;
 	if (ip_hdr(skb)->version == 4)
 		same = sa->key.family == AF_INET &&
@@ -313,7 +314,7 @@ int kipsec_encap_route_skb(struct sk_buff *skb, struct kipsec_sa *sa,
 			   unsigned int pmtu_over)
 {
 	if (e->tunnel) {
-		inner_pmtu(skb, sa, e->dst, e->outer + e->udp + pmtu_over);
+		inner_pmtu(skb, sa, e, e->outer + e->udp + pmtu_over);
 		skb_dst_drop(skb);
 		skb_dst_set(skb, e->dst);
 		e->dst = NULL;
@@ -710,7 +711,7 @@ static int decap_tunnel(struct sk_buff *skb, struct kipsec_sa *sa,
 static int decap_transport(struct sk_buff *skb, int hoff, int nhoff,
 			   int hlen, u8 nexthdr)
 {
-	/* RFC 4303: dummy packets (next header 59) are dropped */
+	/* AH naming no next header (59): nothing to deliver */
 	if (nexthdr == IPPROTO_NONE)
 		return -EINVAL;
 	memmove(skb->data + hlen, skb->data, hoff);

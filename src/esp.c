@@ -630,7 +630,9 @@ void kipsec_esp_free_sa(struct kipsec_sa *sa)
  * @icv: ICV length
  * @blksize: the cipher's block size, at least 4
  * @esplen: ESP header and IV
- * @clen: payload, padding, pad length and next header: the bytes encrypted
+ * @tfclen: TFC padding (RFC 4303 2.7), zeros after the payload
+ * @clen: payload, TFC padding, padding, pad length and next header: the
+ *        bytes encrypted
  * @nfrags: scatterlist entries of the packet (skb_cow_data())
  * @inner_len: bytes counted in the SA: the packet before ESP
  * @seq: its sequence number
@@ -640,6 +642,7 @@ struct esp_out {
 	unsigned int icv;
 	unsigned int blksize;
 	unsigned int esplen;
+	unsigned int tfclen;
 	int clen;
 	int nfrags;
 	unsigned int inner_len;
@@ -673,13 +676,52 @@ static enum kipsec_stat esp_out_sizes(struct kipsec_sa *sa,
 	return 0;
 }
 
+/*
+ * xfrm_state_mtu() of an ESP SA in tunnel mode: the largest payload that
+ * leaves a packet of at most @mtu bytes, for the smallest padding.
+ */
+static u32 esp_payload_mtu(const struct kipsec_encap *e,
+			   const struct esp_out *o, u32 mtu)
+{
+	u32 overhead = e->outer + e->udp + o->esplen + o->icv;
+	u32 payload_mtu;
+
+	if (mtu <= overhead)
+		return 1;
+	payload_mtu = (mtu - overhead) & ~(o->blksize - 1);
+	if (payload_mtu <= 2)
+		return 1;
+	return payload_mtu - 2;
+}
+
+/*
+ * TFC padding (RFC 4303 2.7) as esp_output(): up to the SA's tfcpad,
+ * never beyond what the outer route's MTU (xfrm: the bundle's
+ * child_mtu_cached, the MTU of the same route) leaves for the payload.
+ * xfrm refuses tfcpad outside tunnel mode, so does kipsec_sa_setup().
+ */
+static void esp_tfc(const struct kipsec_sa *sa, struct kipsec_encap *e,
+		    struct esp_out *o, unsigned int payload)
+{
+	u32 padto;
+
+	o->tfclen = 0;
+	if (!sa->tfcpad || !e->dst)
+		return;
+	padto = min(sa->tfcpad, esp_payload_mtu(e, o, dst_mtu(e->dst)));
+	if (payload < padto)
+		o->tfclen = padto - payload;
+	e->tfclen = o->tfclen;
+}
+
 /* the bytes ESP adds to a payload of @payload bytes */
 static unsigned int esp_overhead(const struct esp_out *o, int payload)
 {
-	return o->esplen + o->icv + ALIGN(payload + 2, o->blksize) - payload;
+	return o->esplen + o->icv +
+	       ALIGN(payload + 2 + o->tfclen, o->blksize) - payload;
 }
 
-/* the trailer: padding 1, 2, 3..., pad length, next header, ICV */
+/* the trailer: TFC padding, padding 1, 2, 3..., pad length, next header, ICV */
 static int esp_add_trailer(struct sk_buff *skb, const struct kipsec_encap *e,
 			   struct esp_out *o)
 {
@@ -687,13 +729,14 @@ static int esp_add_trailer(struct sk_buff *skb, const struct kipsec_encap *e,
 	struct sk_buff *trailer;
 	int plen, tailen;
 
-	o->clen = ALIGN(payload + 2, o->blksize);
-	plen = o->clen - payload;
-	tailen = plen + o->icv;
+	o->clen = ALIGN(payload + 2 + o->tfclen, o->blksize);
+	plen = o->clen - payload - o->tfclen;
+	tailen = o->tfclen + plen + o->icv;
 	o->nfrags = skb_cow_data(skb, tailen, &trailer);
 	if (o->nfrags < 0)
 		return o->nfrags;
-	esp_output_fill_trailer(skb_tail_pointer(trailer), 0, plen, e->proto);
+	esp_output_fill_trailer(skb_tail_pointer(trailer), o->tfclen, plen,
+				e->proto);
 	pskb_put(skb, trailer, tailen);
 	return 0;
 }
@@ -819,6 +862,7 @@ int kipsec_esp_output(struct net *net, struct kipsec_sa *sa,
 	why = kipsec_encap_prepare(net, sa, skb, IPPROTO_ESP, &e);
 	if (why)
 		goto drop;
+	esp_tfc(sa, &e, &o, skb->len - e.hdr_off);
 	if (!kipsec_encap_fits(skb, &e,
 			       esp_overhead(&o, skb->len - e.hdr_off))) {
 		why = KIPSEC_STAT_OUT_ERROR;
@@ -1022,6 +1066,17 @@ static void esp_input_finish(struct esp_ctx *c, int err)
 	}
 	if (sa->encap.type)
 		kipsec_encap_mapping(net, sa, skb, sport);
+	/*
+	 * A dummy packet (RFC 4303 2.6, next header 59) is discarded
+	 * silently, but only now: authentic and its sequence number taken,
+	 * so that a replay of it is refused.  xfrm's esp_input_done2() fails
+	 * it before xfrm_input() moves the window (XfrmInStateProtoError).
+	 */
+	if (nexthdr == IPPROTO_NONE) {
+		kipsec_encap_input_drop(net, sa, skb, dev,
+					KIPSEC_STAT_IN_DUMMY);
+		return;
+	}
 	kipsec_encap_count(sa, net, KIPSEC_STAT_IN_PACKETS,
 			   skb->len - hoff - esplen);
 	kipsec_encap_deliver(net, sa, skb, dev, hoff, nhoff, esplen, nexthdr);

@@ -228,6 +228,9 @@ struct kipsec_sa_encap {
  *           seq, state add seq), 0 for none; constant
  * @encap: NAT-T: the UDP encapsulation of the SA's packets, type 0 for
  *         none; constant
+ * @tfcpad: ESP tunnel, outbound: TFC padding (RFC 4303 2.7), the length
+ *          every payload is padded to, capped at the path's payload MTU
+ *          as xfrm's esp_output() does; 0 for none; constant
  * @mapping_time: NAT-T, inbound: jiffies (low bit set) of the last
  *                mapping event, 0 for none; claimed with cmpxchg() by
  *                the packet that sends the next one
@@ -273,6 +276,7 @@ struct kipsec_sa {
 	bool larval;
 	u32 acq_seq;
 	struct kipsec_sa_encap encap;
+	u32 tfcpad;
 	unsigned long mapping_time;
 };
 
@@ -819,6 +823,7 @@ struct kipsec_sa_cfg {
 	struct kipsec_lft_cfg lft;
 	struct kipsec_alg_params alg;
 	struct kipsec_sa_encap encap;
+	u32 tfcpad;
 };
 
 #define KIPSEC_SA_FLAGS_ALL	(KIPSEC_SA_F_ESN | KIPSEC_SA_F_AF_UNSPEC | \

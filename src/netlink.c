@@ -135,6 +135,7 @@ static const struct nla_policy sa_nl_policy[KIPSEC_A_MAX + 1] = {
 	[KIPSEC_A_SA_ENCAP]	= NLA_POLICY_NESTED(encap_nl_policy),
 	[KIPSEC_A_EV_NEW_ADDR]	= READ_ONLY,
 	[KIPSEC_A_EV_NEW_SPORT]	= READ_ONLY,
+	[KIPSEC_A_SA_TFCPAD]	= { .type = NLA_U32 },
 };
 
 /* POLICY_NEW, POLICY_DEL, POLICY_GET, POLICY_FLUSH */
@@ -502,6 +503,8 @@ static int sa_fill_cmd(struct sk_buff *skb, struct kipsec_sa *sa, u32 portid,
 	    put_stats(skb, KIPSEC_A_SA_STATS, sa->stats) ||
 	    put_lifetime(skb, sa) ||
 	    put_encap(skb, sa) ||
+	    (sa->tfcpad &&
+	     nla_put_u32(skb, KIPSEC_A_SA_TFCPAD, sa->tfcpad)) ||
 	    nla_put_u8(skb, KIPSEC_A_SA_STATE, kipsec_sa_state(sa)) ||
 	    (sa->acq_seq &&
 	     nla_put_u32(skb, KIPSEC_A_SA_ACQ_SEQ, sa->acq_seq))) {
@@ -715,6 +718,8 @@ static int sa_parse_cfg(struct genl_info *info, struct kipsec_sa_cfg *c)
 	}
 	if (tb[KIPSEC_A_SA_ACQ_SEQ])
 		c->acq_seq = nla_get_u32(tb[KIPSEC_A_SA_ACQ_SEQ]);
+	if (tb[KIPSEC_A_SA_TFCPAD])
+		c->tfcpad = nla_get_u32(tb[KIPSEC_A_SA_TFCPAD]);
 	if (tb[KIPSEC_A_SA_SEL]) {
 		err = parse_sel(tb[KIPSEC_A_SA_SEL], &c->sel, extack);
 		if (err)

@@ -372,6 +372,13 @@ static int sa_update(struct kipsec_net *kn, struct kipsec_sa *old,
 				   "an update cannot add or remove the UDP encapsulation, nor change its type");
 		return -EINVAL;
 	}
+	/*
+	 * As xfrm_state_update(), which copies the encapsulation, selector
+	 * and lifetimes into a valid SA but not x->tfcpad: the padding of a
+	 * mature SA stays what it was added with.
+	 */
+	if (!old->larval)
+		sa->tfcpad = old->tfcpad;
 	err = kipsec_sa_replace(kn, old, sa, set);
 	if (err == -ERANGE) {
 		NL_SET_ERR_MSG_MOD(extack,
@@ -400,6 +407,25 @@ static int sa_encap_check(const struct kipsec_sa_cfg *c,
 	if (!c->encap.sport || !c->encap.dport) {
 		NL_SET_ERR_MSG_MOD(extack,
 				   "UDP encapsulation needs non-zero source and destination ports");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* TFC padding: ESP in tunnel mode only, as xfrm_user's verify_newsa_info() */
+static int sa_tfcpad_check(const struct kipsec_sa_cfg *c,
+			   struct netlink_ext_ack *extack)
+{
+	if (!c->tfcpad)
+		return 0;
+	if (c->proto != IPPROTO_ESP) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "TFC padding (tfcpad) applies to ESP only, not AH");
+		return -EINVAL;
+	}
+	if (c->mode != KIPSEC_MODE_TUNNEL) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "TFC padding can only be used in tunnel mode");
 		return -EINVAL;
 	}
 	return 0;
@@ -445,7 +471,7 @@ static int sa_cfg_check(const struct kipsec_sa_cfg *c,
 				   "a transport mode SA selector must have the SA family");
 		return -EINVAL;
 	}
-	return sa_encap_check(c, extack);
+	return sa_encap_check(c, extack) ?: sa_tfcpad_check(c, extack);
 }
 
 /*
@@ -495,6 +521,7 @@ int kipsec_sa_setup(struct kipsec_sa *sa, const struct kipsec_sa_cfg *c,
 	sa->sel = c->sel;
 	sa->lft.cfg = c->lft;
 	sa->encap = c->encap;
+	sa->tfcpad = c->tfcpad;
 	if (xform_from)
 		err = kipsec_crypto_share_sa(sa, xform_from, &c->alg, extack);
 	else

@@ -177,10 +177,6 @@ static int sa_check_unsupported(struct nlattr **attrs,
 				  "kipsec: mapping timers (XFRMA_MTIMER_THRESH) are not supported",
 				  extack);
 	if (!err)
-		err = refuse_nonzero_u32(attrs[XFRMA_TFCPAD],
-					 "kipsec: TFC padding (XFRMA_TFCPAD) is not supported",
-					 extack);
-	if (!err)
 		err = refuse_nonzero_u32(attrs[XFRMA_SA_EXTRA_FLAGS],
 					 "kipsec: XFRMA_SA_EXTRA_FLAGS are not supported",
 					 extack);
@@ -228,6 +224,20 @@ static int sa_check_algs_present(u8 proto, struct nlattr **attrs,
 	}
 	NL_SET_ERR_MSG(extack, "Unsupported protocol");
 	return -EINVAL;
+}
+
+/* XFRMA_TFCPAD on ESP: tunnel mode only, as verify_newsa_info() */
+static int sa_check_tfcpad(const struct xfrm_usersa_info *p,
+			   struct nlattr **attrs,
+			   struct netlink_ext_ack *extack)
+{
+	if (p->id.proto == IPPROTO_ESP && attrs[XFRMA_TFCPAD] &&
+	    p->mode != XFRM_MODE_TUNNEL) {
+		NL_SET_ERR_MSG(extack,
+			       "TFC padding can only be used in tunnel mode");
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /*
@@ -531,6 +541,8 @@ int kipsec_xfrm_sa_parse(const struct xfrm_usersa_info *p,
 	if (!err)
 		err = sa_check_algs_present(p->id.proto, attrs, extack);
 	if (!err)
+		err = sa_check_tfcpad(p, attrs, extack);
+	if (!err)
 		err = sa_check_unsupported(attrs, extack);
 	if (!err)
 		err = sa_parse_mode(p->mode, extack);
@@ -550,6 +562,8 @@ int kipsec_xfrm_sa_parse(const struct xfrm_usersa_info *p,
 	c->mode = p->mode;
 	c->reqid = p->reqid;
 	c->acq_seq = p->seq;
+	if (attrs[XFRMA_TFCPAD])
+		c->tfcpad = nla_get_u32(attrs[XFRMA_TFCPAD]);
 	lft_parse(&p->lft, &c->lft);
 	return sa_parse_algs(attrs, &c->alg, extack);
 }
@@ -731,7 +745,8 @@ int kipsec_xfrm_put_replay(struct sk_buff *skb, struct kipsec_sa *sa)
  */
 int kipsec_xfrm_sa_put_attrs(struct sk_buff *skb, struct kipsec_sa *sa)
 {
-	if (sa_put_algs(skb, sa) || sa_put_encap(skb, sa))
+	if (sa_put_algs(skb, sa) || sa_put_encap(skb, sa) ||
+	    (sa->tfcpad && nla_put_u32(skb, XFRMA_TFCPAD, sa->tfcpad)))
 		return -EMSGSIZE;
 	return kipsec_xfrm_put_replay(skb, sa);
 }

@@ -83,6 +83,8 @@ struct sa_req {
 	uint32_t acq_seq;	/* seq: the acquire it answers */
 	bool has_acq_seq;
 	struct kencap encap;
+	uint32_t tfcpad;
+	bool has_tfcpad;
 };
 
 /* an SA as dumped by the kernel */
@@ -106,6 +108,7 @@ struct sa {
 	bool has_state;
 	uint32_t acq_seq;
 	struct kencap encap;
+	uint32_t tfcpad;
 };
 
 /* state list / deleteall filter */
@@ -125,7 +128,7 @@ static void __noreturn usage(void)
 		"        [ reqid REQID ] [ replay-window SIZE ] [ replay-seq SEQ ]\n"
 		"        [ replay-oseq SEQ ] [ replay-seq-hi SEQ ] [ replay-oseq-hi SEQ ]\n"
 		"        [ flag FLAG-LIST ] [ sel SELECTOR ] [ limit LIMIT-LIST ]\n"
-		"        [ seq ACQ-SEQ ] [ encap ENCAP ]\n"
+		"        [ seq ACQ-SEQ ] [ encap ENCAP ] [ tfcpad LENGTH ]\n"
 		"Usage: kipsec state allocspi ID [ mode MODE ] [ reqid REQID ] [ seq ACQ-SEQ ]\n"
 		"        [ min SPI max SPI ]   (ID without spi)\n"
 		"Usage: kipsec state { delete | get } ID\n"
@@ -536,7 +539,6 @@ static const char *const unsupported_sa_kw[][2] = {
 	{ "if_id", "is not supported by kipsec" },
 	{ "extra-flag", "is not supported by kipsec" },
 	{ "offload", "is not supported by kipsec" },
-	{ "tfcpad", "is not supported by kipsec" },
 	{ "dir", "(SA direction) is not supported by kipsec" },
 };
 
@@ -631,6 +633,8 @@ static void parse_add(struct sa_req *r, int argc, char **argv)
 			r->has_lft = true;
 		} else if (strcmp(*argv, "encap") == 0) {
 			parse_encap(&r->encap, &argc, &argv);
+		} else if (strcmp(*argv, "tfcpad") == 0) {
+			parse_num(&r->tfcpad, &r->has_tfcpad, &argc, &argv);
 		} else if (strcmp(*argv, "help") == 0) {
 			usage();
 		} else {
@@ -751,6 +755,9 @@ static int state_modify(int argc, char **argv, bool update)
 		lft_put(nlh, KIPSEC_A_SA_LIFETIME, r->lft);
 	if (r->encap.set)
 		put_encap(nlh, &r->encap);
+	/* as ip xfrm: tfcpad 0 is no padding, and not sent */
+	if (r->tfcpad)
+		mnl_attr_put_u32(nlh, KIPSEC_A_SA_TFCPAD, r->tfcpad);
 
 	/* the keys are in r and in buf: wipe both once the kernel has them */
 	explicit_bzero(r, sizeof(*r));
@@ -878,6 +885,7 @@ static int sa_get(const struct nlmsghdr *nlh, struct sa *sa)
 	if (tb[KIPSEC_A_SA_ENCAP] &&
 	    encap_get(tb[KIPSEC_A_SA_ENCAP], family, &sa->encap))
 		return -1;
+	u32_attr(tb[KIPSEC_A_SA_TFCPAD], &sa->tfcpad);
 	return 0;
 }
 
@@ -1040,6 +1048,11 @@ static void sa_print_ev(const struct sa *sa, const char *ev,
 			  sa->key_bits, true, "icv_bits", sa->aead_icv);
 	if (sa->encap.set)
 		print_encap(&sa->encap);
+	/* as ip xfrm, after the encapsulation: "tfcpad 1000" */
+	if (sa->tfcpad) {
+		print_uint(PRINT_ANY, "tfcpad", "\ttfcpad %u", sa->tfcpad);
+		print_nl();
+	}
 	print_replay(sa);
 	if (sa->sel.set) {
 		print_fp("\tsel ");

@@ -13,7 +13,10 @@ transport-mode ESP packets of each CASE, in the order given, with
 sequence numbers counting up from --seq (default 1):
 
   ok        a valid packet (a UDP datagram to --dport)
-  replay    a copy of the previous "ok" packet (same sequence number)
+  replay    a copy of the previous "ok" or "dummy" packet (same sequence
+            number)
+  dummy     a valid dummy packet (RFC 4303 2.6): next header 59, a few
+            bytes of junk as payload
   icv       a valid packet with its last ICV byte inverted
   padlen    a valid ICV over a trailer whose pad length exceeds the payload
   short     an ESP header and 4 bytes: shorter than header plus ICV
@@ -69,6 +72,9 @@ def packets(args, case, seq, last_ok):
     data = udp(args.dport)
     if case == "ok":
         p = esp(args.spi, seq, args.key, data, socket.IPPROTO_UDP)
+        return p, p
+    if case == "dummy":
+        p = esp(args.spi, seq, args.key, b"tfc-dummy", 59)
         return p, p
     if case == "replay":
         if last_ok is None:

@@ -146,6 +146,7 @@ enum kipsec_stat {
 	KIPSEC_STAT_IN_STATE_INVALID,	/* inbound SA is larval (no keys yet) */
 	KIPSEC_STAT_ICMP_PMTU,		/* ICMP frag needed / packet too big */
 	KIPSEC_STAT_IN_ENCAP_MISMATCH,	/* plain ESP to an encap SA */
+	KIPSEC_STAT_IN_DUMMY,		/* dummy packet (next header 59) */
 
 	__KIPSEC_STAT_MAX,
 	KIPSEC_STAT_MAX = __KIPSEC_STAT_MAX - 1
@@ -336,6 +337,8 @@ enum kipsec_attr {
 	KIPSEC_A_SA_ENCAP,		/* nested enum kipsec_encap_attr */
 	KIPSEC_A_EV_NEW_ADDR,		/* binary, 4 or 16 bytes, MAPPING event */
 	KIPSEC_A_EV_NEW_SPORT,		/* be16, MAPPING event */
+	/* traffic flow confidentiality, appended later */
+	KIPSEC_A_SA_TFCPAD,		/* u32, ESP tunnel: TFC pad-to length */
 
 	__KIPSEC_A_MAX,
 	KIPSEC_A_MAX = __KIPSEC_A_MAX - 1
