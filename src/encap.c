@@ -1023,17 +1023,40 @@ static int icmp_quote(struct sk_buff *skb, u32 *mtu)
 }
 
 /*
- * The SA of the quoted ESP/AH packet at @off (its outer destination,
- * SPI and protocol), with a reference; NULL when kipsec sent no such
- * packet.  The quoted IP header is made linear.
+ * The SPI of a quoted ESP-in-UDP packet, the UDP header at @off, if it
+ * goes to the encapsulation port of one of kipsec's SAs: 0 for anything
+ * else (IKE's non-ESP marker is 0 too).  The SA checks the ports.
+ */
+static __be32 icmp_udp_spi(struct sk_buff *skb, int off, __be16 *sport,
+			   __be16 *dport)
+{
+	struct {
+		struct udphdr uh;
+		__be32 spi;
+	} _h, *h;
+
+	h = skb_header_pointer(skb, off, sizeof(_h), &_h);
+	if (!h)
+		return 0;
+	*sport = h->uh.source;
+	*dport = h->uh.dest;
+	return h->spi;
+}
+
+/*
+ * The SA of the quoted ESP/AH or ESP-in-UDP packet at @off (its outer
+ * destination, SPI and protocol, and for ESP in UDP the SA's ports), with
+ * a reference; NULL when kipsec sent no such packet.  The quoted IP
+ * header is made linear; @proto is the quoted IP protocol.
  */
 static struct kipsec_sa *icmp_sa(struct net *net, struct sk_buff *skb,
-				 int off, bool v4)
+				 int off, bool v4, u8 *proto)
 {
 	unsigned int hlen = v4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
+	__be16 sport = 0, dport = 0;
 	xfrm_address_t daddr = {};
-	__be32 _spi, *spi;
-	u8 proto;
+	__be32 _spi, *spi, uspi;
+	struct kipsec_sa *sa;
 
 	if (!pskb_may_pull(skb, off + hlen))
 		return NULL;
@@ -1041,24 +1064,45 @@ static struct kipsec_sa *icmp_sa(struct net *net, struct sk_buff *skb,
 		const struct iphdr *iph = (void *)(skb->data + off);
 
 		hlen = iph->ihl * 4;
-		proto = iph->protocol;
+		*proto = iph->protocol;
 		daddr.a4 = iph->daddr;
 	} else {
 		const struct ipv6hdr *ip6 = (void *)(skb->data + off);
 
-		proto = ip6->nexthdr;
+		*proto = ip6->nexthdr;
 		daddr.in6 = ip6->daddr;
 	}
-	if (proto != IPPROTO_ESP && proto != IPPROTO_AH)
+	if (*proto == IPPROTO_UDP) {
+		/* as xfrm4_udp_encap's err handler: the SPI after UDP */
+		uspi = icmp_udp_spi(skb, off + hlen, &sport, &dport);
+		if (!uspi)
+			return NULL;
+		sa = kipsec_sa_lookup(net, v4 ? AF_INET : AF_INET6, &daddr,
+				      uspi, IPPROTO_ESP);
+		if (sa && (sa->encap.type != KIPSEC_ENCAP_ESPINUDP ||
+			   sa->encap.sport != sport ||
+			   sa->encap.dport != dport)) {
+			kipsec_sa_put(sa);
+			sa = NULL;
+		}
+		return sa;
+	}
+	if (*proto != IPPROTO_ESP && *proto != IPPROTO_AH)
 		return NULL;
 	/* the SPI: AH's second word, ESP's first */
 	spi = skb_header_pointer(skb, off + hlen +
-				 (proto == IPPROTO_AH ? 4 : 0),
+				 (*proto == IPPROTO_AH ? 4 : 0),
 				 sizeof(_spi), &_spi);
 	if (!spi)
 		return NULL;
-	return kipsec_sa_lookup(net, v4 ? AF_INET : AF_INET6, &daddr, *spi,
-				proto);
+	sa = kipsec_sa_lookup(net, v4 ? AF_INET : AF_INET6, &daddr, *spi,
+			      *proto);
+	/* plain ESP quoted, but the SA sends ESP in UDP: not ours */
+	if (sa && sa->encap.type) {
+		kipsec_sa_put(sa);
+		sa = NULL;
+	}
+	return sa;
 }
 
 /**
@@ -1067,8 +1111,9 @@ static struct kipsec_sa *icmp_sa(struct net *net, struct sk_buff *skb,
  * @skb: a packet at LOCAL_IN, skb->data at its IP header
  *
  * An ICMP "fragmentation needed" or ICMPv6 "packet too big" about one of
- * kipsec's ESP/AH packets reaches no error handler (esp4/ah4/esp6/ah6
- * find no xfrm state), so kipsec does what esp4_err() and esp6_err() do:
+ * kipsec's ESP/AH or ESP-in-UDP packets reaches no error handler
+ * (esp4/ah4/esp6/ah6 and the UDP encapsulation socket find no xfrm
+ * state), so kipsec does what esp4_err(), ah4_err() and their IPv6 kin do:
  * it lowers the path MTU of the outer destination's route, which the
  * next outer packets (and, in tunnel mode, the inner route's PMTU, see
  * inner_pmtu()) follow.  Counted per SA as ICMP_PMTU.  The error itself
@@ -1079,18 +1124,19 @@ void kipsec_encap_icmp_err(struct net *net, struct sk_buff *skb)
 	bool v4 = ip_hdr(skb)->version == 4;
 	struct kipsec_sa *sa;
 	u32 mtu = 0;
+	u8 proto;
 	int off;
 
 	off = icmp_quote(skb, &mtu);
 	if (off < 0)
 		return;
-	sa = icmp_sa(net, skb, off, v4);
+	sa = icmp_sa(net, skb, off, v4, &proto);
 	if (!sa)
 		return;
 	/* both read the quoted header at skb->data */
 	__skb_pull(skb, off);
 	if (v4)
-		ipv4_update_pmtu(skb, net, mtu, 0, sa->key.proto);
+		ipv4_update_pmtu(skb, net, mtu, 0, proto);
 	else
 		ip6_update_pmtu(skb, net, htonl(mtu), 0, 0,
 				sock_net_uid(net, NULL));
