@@ -31,6 +31,7 @@
 #include <linux/udp.h>
 #include <net/checksum.h>
 #include <net/esp.h>
+#include <net/icmp.h>
 #include <linux/netfilter_ipv6.h>
 #include <net/ip.h>
 #include <net/ipv6.h>
@@ -271,6 +272,19 @@ enum kipsec_stat kipsec_encap_next_seq(struct kipsec_sa *sa, u64 *seq)
 }
 
 /*
+ * Tunnel mode: inner and outer destination are the same host; both share
+ * one route, whose MTU the outer packets need.
+ */
+static bool same_host(const struct sk_buff *skb, const struct kipsec_sa *sa)
+{
+	if (ip_hdr(skb)->version == 4)
+		return sa->key.family == AF_INET &&
+		       ip_hdr(skb)->daddr == sa->key.daddr.a4;
+	return sa->key.family == AF_INET6 &&
+	       ipv6_addr_equal(&ipv6_hdr(skb)->daddr, &sa->key.daddr.in6);
+}
+
+/*
  * Tunnel mode: when the ESP/AH packet would exceed the outer route's MTU,
  * lower the inner route's path MTU by the overhead, as ip_tunnel does, so
  * that local senders (TCP) shrink their packets; this one is sent
@@ -282,19 +296,60 @@ static void inner_pmtu(struct sk_buff *skb, struct kipsec_sa *sa,
 {
 	unsigned int omtu = dst_mtu(odst);
 	struct dst_entry *idst = skb_dst(skb);
-	bool same;
 
 	if (!idst || skb->len + overhead <= omtu || omtu <= overhead + 576)
 		return;
-	if (ip_hdr(skb)->version == 4)
-		same = sa->key.family == AF_INET &&
-		       ip_hdr(skb)->daddr == sa->key.daddr.a4;
-	else
-		same = sa->key.family == AF_INET6 &&
-		       ipv6_addr_equal(&ipv6_hdr(skb)->daddr,
-				       &sa->key.daddr.in6);
-	if (!same && dst_mtu(idst) > omtu - overhead)
+	if (!same_host(skb, sa) && dst_mtu(idst) > omtu - overhead)
 		skb_dst_update_pmtu_no_confirm(skb, omtu - overhead);
+}
+
+/**
+ * kipsec_encap_too_big - refuse a tunnel packet that may not fragment
+ * @skb: the inner packet, as kipsec_encap_prepare() saw it
+ * @sa: its SA
+ * @e: its plan (tunnel mode: the outer route)
+ * @extra: the bytes the transform adds (header, IV, trailer, ICV)
+ * @pmtu_over: the transform's worst-case overhead for the inner MTU
+ *
+ * As xfrm4_tunnel_check_size() and xfrm6_tunnel_check_size(): an inner
+ * IPv4 packet with DF, or an inner IPv6 packet (which routers never
+ * fragment), whose outer packet would exceed the outer route's MTU is
+ * not sent; its sender (a local socket or, forwarded, the host behind
+ * the gateway) gets ICMP "fragmentation needed" or ICMPv6 "packet too
+ * big" with the MTU left for the inner packet.  So an outer packet with
+ * DF is never fragmented.  Not when the inner destination is the outer
+ * one: the reduced MTU would land on the outer route too.
+ *
+ * Return: true when @skb was refused (the caller drops it).
+ */
+bool kipsec_encap_too_big(struct sk_buff *skb, struct kipsec_sa *sa,
+			  const struct kipsec_encap *e, unsigned int extra,
+			  unsigned int pmtu_over)
+{
+	unsigned int omtu, over = e->outer + e->udp + pmtu_over;
+	int mtu;
+
+	if (!e->tunnel || skb->ignore_df || same_host(skb, sa))
+		return false;
+	if (e->inner4 && !(ip_hdr(skb)->frag_off & htons(IP_DF)))
+		return false;
+	omtu = dst_mtu(e->dst);
+	if (skb->len + e->outer + e->udp + extra <= omtu)
+		return false;
+	mtu = (int)omtu - (int)over;
+	if (e->inner4) {
+		mtu = max(mtu, 576);
+		if (skb->len <= mtu)
+			return false;
+		icmp_send(skb, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED,
+			  htonl(mtu));
+	} else {
+		mtu = max(mtu, IPV6_MIN_MTU);
+		if (skb->len <= mtu)
+			return false;
+		icmpv6_send(skb, ICMPV6_PKT_TOOBIG, 0, mtu);
+	}
+	return true;
 }
 
 /**

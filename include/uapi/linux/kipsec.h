@@ -146,6 +146,7 @@ enum kipsec_stat {
 	KIPSEC_STAT_IN_STATE_INVALID,	/* inbound SA is larval (no keys yet) */
 	KIPSEC_STAT_ICMP_PMTU,		/* ICMP frag needed / packet too big */
 	KIPSEC_STAT_IN_ENCAP_MISMATCH,	/* plain ESP to an encap SA */
+	KIPSEC_STAT_OUT_TOO_BIG,	/* DF packet over the path MTU */
 
 	__KIPSEC_STAT_MAX,
 	KIPSEC_STAT_MAX = __KIPSEC_STAT_MAX - 1
