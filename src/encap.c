@@ -377,6 +377,12 @@ int kipsec_encap_route_skb(struct sk_buff *skb, struct kipsec_sa *sa,
 			    LL_RESERVED_SPACE(skb_dst(skb)->dev));
 }
 
+/* the inner DS field to copy, none with extra-flag dont-encap-dscp */
+static u8 outer_dscp(const struct kipsec_sa *sa, const struct kipsec_encap *e)
+{
+	return sa->xflags & KIPSEC_SA_XF_DONT_ENCAP_DSCP ? 0 : e->tos;
+}
+
 /* the outer IPv4 header, as xfrm4_tunnel_encap_add() */
 static void outer4(struct sk_buff *skb, struct kipsec_sa *sa,
 		   const struct kipsec_encap *e)
@@ -386,7 +392,7 @@ static void outer4(struct sk_buff *skb, struct kipsec_sa *sa,
 
 	top->version = 4;
 	top->ihl = 5;
-	tos = INET_ECN_encapsulate(e->tos, e->tos);
+	tos = INET_ECN_encapsulate(outer_dscp(sa, e), e->tos);
 	if (sa->flags & KIPSEC_SA_F_NOECN)
 		tos &= ~INET_ECN_MASK;
 	top->tos = tos;
@@ -410,7 +416,7 @@ static void outer6(struct sk_buff *skb, struct kipsec_sa *sa,
 	top->version = 6;
 	top->priority = 0;
 	memcpy(top->flow_lbl, e->flow_lbl, sizeof(top->flow_lbl));
-	tos = INET_ECN_encapsulate(e->tos, e->tos);
+	tos = INET_ECN_encapsulate(outer_dscp(sa, e), e->tos);
 	if (sa->flags & KIPSEC_SA_F_NOECN)
 		tos &= ~INET_ECN_MASK;
 	ipv6_change_dsfield(top, 0, tos);

@@ -112,6 +112,11 @@ enum kipsec_sa_flags {
 	KIPSEC_SA_F_ALIGN4	= 1 << 4,	/* AH over IPv4: 32-bit padding */
 };
 
+/* SA extra flags, KIPSEC_A_SA_EXTRA_FLAGS (values of XFRM_SA_XFLAG_*) */
+enum kipsec_sa_xflags {
+	KIPSEC_SA_XF_DONT_ENCAP_DSCP	= 1 << 0,	/* outer DSCP 0 */
+};
+
 /*
  * Counters.  Every counter is kept per SA where an SA is known and in the
  * per-netns global table; both are dumped as nested attributes whose type
@@ -337,6 +342,7 @@ enum kipsec_attr {
 	KIPSEC_A_SA_ENCAP,		/* nested enum kipsec_encap_attr */
 	KIPSEC_A_EV_NEW_ADDR,		/* binary, 4 or 16 bytes, MAPPING event */
 	KIPSEC_A_EV_NEW_SPORT,		/* be16, MAPPING event */
+	KIPSEC_A_SA_EXTRA_FLAGS,	/* u32 enum kipsec_sa_xflags */
 
 	__KIPSEC_A_MAX,
 	KIPSEC_A_MAX = __KIPSEC_A_MAX - 1
