@@ -96,6 +96,9 @@ enum kipsec_stat kipsec_encap_prepare(struct net *net, struct kipsec_sa *sa,
 void kipsec_encap_release(struct kipsec_encap *e);
 bool kipsec_encap_fits(const struct sk_buff *skb,
 		       const struct kipsec_encap *e, unsigned int extra);
+bool kipsec_encap_too_big(struct sk_buff *skb, struct kipsec_sa *sa,
+			  const struct kipsec_encap *e, unsigned int extra,
+			  unsigned int pmtu_over);
 int kipsec_encap_frag6(struct net *net, struct kipsec_sa *sa,
 		       struct sk_buff *skb, kipsec_output_t output);
 enum kipsec_stat kipsec_encap_next_seq(struct kipsec_sa *sa, u64 *seq);

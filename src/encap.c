@@ -31,6 +31,7 @@
 #include <linux/udp.h>
 #include <net/checksum.h>
 #include <net/esp.h>
+#include <net/icmp.h>
 #include <linux/netfilter_ipv6.h>
 #include <net/ip.h>
 #include <net/ipv6.h>
@@ -271,6 +272,19 @@ enum kipsec_stat kipsec_encap_next_seq(struct kipsec_sa *sa, u64 *seq)
 }
 
 /*
+ * Tunnel mode: inner and outer destination are the same host; both share
+ * one route, whose MTU the outer packets need.
+ */
+static bool same_host(const struct sk_buff *skb, const struct kipsec_sa *sa)
+{
+	if (ip_hdr(skb)->version == 4)
+		return sa->key.family == AF_INET &&
+		       ip_hdr(skb)->daddr == sa->key.daddr.a4;
+	return sa->key.family == AF_INET6 &&
+	       ipv6_addr_equal(&ipv6_hdr(skb)->daddr, &sa->key.daddr.in6);
+}
+
+/*
  * Tunnel mode: when the ESP/AH packet would exceed the outer route's MTU,
  * lower the inner route's path MTU by the overhead, as ip_tunnel does, so
  * that local senders (TCP) shrink their packets; this one is sent
@@ -283,19 +297,60 @@ static void inner_pmtu(struct sk_buff *skb, struct kipsec_sa *sa,
 	unsigned int omtu = dst_mtu(e->dst);
 	struct dst_entry *idst = skb_dst(skb);
 	unsigned int len = skb->len - e->tfclen;
-	bool same;
 
 	if (!idst || len + overhead <= omtu || omtu <= overhead + 576)
 		return;
-	if (ip_hdr(skb)->version == 4)
-		same = sa->key.family == AF_INET &&
-		       ip_hdr(skb)->daddr == sa->key.daddr.a4;
-	else
-		same = sa->key.family == AF_INET6 &&
-		       ipv6_addr_equal(&ipv6_hdr(skb)->daddr,
-				       &sa->key.daddr.in6);
-	if (!same && dst_mtu(idst) > omtu - overhead)
+	if (!same_host(skb, sa) && dst_mtu(idst) > omtu - overhead)
 		skb_dst_update_pmtu_no_confirm(skb, omtu - overhead);
+}
+
+/**
+ * kipsec_encap_too_big - refuse a tunnel packet that may not fragment
+ * @skb: the inner packet, as kipsec_encap_prepare() saw it
+ * @sa: its SA
+ * @e: its plan (tunnel mode: the outer route)
+ * @extra: the bytes the transform adds (header, IV, trailer, ICV)
+ * @pmtu_over: the transform's worst-case overhead for the inner MTU
+ *
+ * As xfrm4_tunnel_check_size() and xfrm6_tunnel_check_size(): an inner
+ * IPv4 packet with DF, or an inner IPv6 packet (which routers never
+ * fragment), whose outer packet would exceed the outer route's MTU is
+ * not sent; its sender (a local socket or, forwarded, the host behind
+ * the gateway) gets ICMP "fragmentation needed" or ICMPv6 "packet too
+ * big" with the MTU left for the inner packet.  So an outer packet with
+ * DF is never fragmented.  Not when the inner destination is the outer
+ * one: the reduced MTU would land on the outer route too.
+ *
+ * Return: true when @skb was refused (the caller drops it).
+ */
+bool kipsec_encap_too_big(struct sk_buff *skb, struct kipsec_sa *sa,
+			  const struct kipsec_encap *e, unsigned int extra,
+			  unsigned int pmtu_over)
+{
+	unsigned int omtu, over = e->outer + e->udp + pmtu_over;
+	int mtu;
+
+	if (!e->tunnel || skb->ignore_df || same_host(skb, sa))
+		return false;
+	if (e->inner4 && !(ip_hdr(skb)->frag_off & htons(IP_DF)))
+		return false;
+	omtu = dst_mtu(e->dst);
+	if (skb->len + e->outer + e->udp + extra <= omtu)
+		return false;
+	mtu = (int)omtu - (int)over;
+	if (e->inner4) {
+		mtu = max(mtu, 576);
+		if (skb->len <= mtu)
+			return false;
+		icmp_send(skb, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED,
+			  htonl(mtu));
+	} else {
+		mtu = max(mtu, IPV6_MIN_MTU);
+		if (skb->len <= mtu)
+			return false;
+		icmpv6_send(skb, ICMPV6_PKT_TOOBIG, 0, mtu);
+	}
+	return true;
 }
 
 /**
@@ -323,6 +378,12 @@ int kipsec_encap_route_skb(struct sk_buff *skb, struct kipsec_sa *sa,
 			    LL_RESERVED_SPACE(skb_dst(skb)->dev));
 }
 
+/* the inner DS field to copy, none with extra-flag dont-encap-dscp */
+static u8 outer_dscp(const struct kipsec_sa *sa, const struct kipsec_encap *e)
+{
+	return sa->xflags & KIPSEC_SA_XF_DONT_ENCAP_DSCP ? 0 : e->tos;
+}
+
 /* the outer IPv4 header, as xfrm4_tunnel_encap_add() */
 static void outer4(struct sk_buff *skb, struct kipsec_sa *sa,
 		   const struct kipsec_encap *e)
@@ -332,7 +393,7 @@ static void outer4(struct sk_buff *skb, struct kipsec_sa *sa,
 
 	top->version = 4;
 	top->ihl = 5;
-	tos = INET_ECN_encapsulate(e->tos, e->tos);
+	tos = INET_ECN_encapsulate(outer_dscp(sa, e), e->tos);
 	if (sa->flags & KIPSEC_SA_F_NOECN)
 		tos &= ~INET_ECN_MASK;
 	top->tos = tos;
@@ -356,7 +417,7 @@ static void outer6(struct sk_buff *skb, struct kipsec_sa *sa,
 	top->version = 6;
 	top->priority = 0;
 	memcpy(top->flow_lbl, e->flow_lbl, sizeof(top->flow_lbl));
-	tos = INET_ECN_encapsulate(e->tos, e->tos);
+	tos = INET_ECN_encapsulate(outer_dscp(sa, e), e->tos);
 	if (sa->flags & KIPSEC_SA_F_NOECN)
 		tos &= ~INET_ECN_MASK;
 	ipv6_change_dsfield(top, 0, tos);
@@ -1024,17 +1085,40 @@ static int icmp_quote(struct sk_buff *skb, u32 *mtu)
 }
 
 /*
- * The SA of the quoted ESP/AH packet at @off (its outer destination,
- * SPI and protocol), with a reference; NULL when kipsec sent no such
- * packet.  The quoted IP header is made linear.
+ * The SPI of a quoted ESP-in-UDP packet, the UDP header at @off, if it
+ * goes to the encapsulation port of one of kipsec's SAs: 0 for anything
+ * else (IKE's non-ESP marker is 0 too).  The SA checks the ports.
+ */
+static __be32 icmp_udp_spi(struct sk_buff *skb, int off, __be16 *sport,
+			   __be16 *dport)
+{
+	struct {
+		struct udphdr uh;
+		__be32 spi;
+	} _h, *h;
+
+	h = skb_header_pointer(skb, off, sizeof(_h), &_h);
+	if (!h)
+		return 0;
+	*sport = h->uh.source;
+	*dport = h->uh.dest;
+	return h->spi;
+}
+
+/*
+ * The SA of the quoted ESP/AH or ESP-in-UDP packet at @off (its outer
+ * destination, SPI and protocol, and for ESP in UDP the SA's ports), with
+ * a reference; NULL when kipsec sent no such packet.  The quoted IP
+ * header is made linear; @proto is the quoted IP protocol.
  */
 static struct kipsec_sa *icmp_sa(struct net *net, struct sk_buff *skb,
-				 int off, bool v4)
+				 int off, bool v4, u8 *proto)
 {
 	unsigned int hlen = v4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
+	__be16 sport = 0, dport = 0;
 	xfrm_address_t daddr = {};
-	__be32 _spi, *spi;
-	u8 proto;
+	__be32 _spi, *spi, uspi;
+	struct kipsec_sa *sa;
 
 	if (!pskb_may_pull(skb, off + hlen))
 		return NULL;
@@ -1042,24 +1126,45 @@ static struct kipsec_sa *icmp_sa(struct net *net, struct sk_buff *skb,
 		const struct iphdr *iph = (void *)(skb->data + off);
 
 		hlen = iph->ihl * 4;
-		proto = iph->protocol;
+		*proto = iph->protocol;
 		daddr.a4 = iph->daddr;
 	} else {
 		const struct ipv6hdr *ip6 = (void *)(skb->data + off);
 
-		proto = ip6->nexthdr;
+		*proto = ip6->nexthdr;
 		daddr.in6 = ip6->daddr;
 	}
-	if (proto != IPPROTO_ESP && proto != IPPROTO_AH)
+	if (*proto == IPPROTO_UDP) {
+		/* as xfrm4_udp_encap's err handler: the SPI after UDP */
+		uspi = icmp_udp_spi(skb, off + hlen, &sport, &dport);
+		if (!uspi)
+			return NULL;
+		sa = kipsec_sa_lookup(net, v4 ? AF_INET : AF_INET6, &daddr,
+				      uspi, IPPROTO_ESP);
+		if (sa && (sa->encap.type != KIPSEC_ENCAP_ESPINUDP ||
+			   sa->encap.sport != sport ||
+			   sa->encap.dport != dport)) {
+			kipsec_sa_put(sa);
+			sa = NULL;
+		}
+		return sa;
+	}
+	if (*proto != IPPROTO_ESP && *proto != IPPROTO_AH)
 		return NULL;
 	/* the SPI: AH's second word, ESP's first */
 	spi = skb_header_pointer(skb, off + hlen +
-				 (proto == IPPROTO_AH ? 4 : 0),
+				 (*proto == IPPROTO_AH ? 4 : 0),
 				 sizeof(_spi), &_spi);
 	if (!spi)
 		return NULL;
-	return kipsec_sa_lookup(net, v4 ? AF_INET : AF_INET6, &daddr, *spi,
-				proto);
+	sa = kipsec_sa_lookup(net, v4 ? AF_INET : AF_INET6, &daddr, *spi,
+			      *proto);
+	/* plain ESP quoted, but the SA sends ESP in UDP: not ours */
+	if (sa && sa->encap.type) {
+		kipsec_sa_put(sa);
+		sa = NULL;
+	}
+	return sa;
 }
 
 /**
@@ -1068,8 +1173,9 @@ static struct kipsec_sa *icmp_sa(struct net *net, struct sk_buff *skb,
  * @skb: a packet at LOCAL_IN, skb->data at its IP header
  *
  * An ICMP "fragmentation needed" or ICMPv6 "packet too big" about one of
- * kipsec's ESP/AH packets reaches no error handler (esp4/ah4/esp6/ah6
- * find no xfrm state), so kipsec does what esp4_err() and esp6_err() do:
+ * kipsec's ESP/AH or ESP-in-UDP packets reaches no error handler
+ * (esp4/ah4/esp6/ah6 and the UDP encapsulation socket find no xfrm
+ * state), so kipsec does what esp4_err(), ah4_err() and their IPv6 kin do:
  * it lowers the path MTU of the outer destination's route, which the
  * next outer packets (and, in tunnel mode, the inner route's PMTU, see
  * inner_pmtu()) follow.  Counted per SA as ICMP_PMTU.  The error itself
@@ -1080,18 +1186,19 @@ void kipsec_encap_icmp_err(struct net *net, struct sk_buff *skb)
 	bool v4 = ip_hdr(skb)->version == 4;
 	struct kipsec_sa *sa;
 	u32 mtu = 0;
+	u8 proto;
 	int off;
 
 	off = icmp_quote(skb, &mtu);
 	if (off < 0)
 		return;
-	sa = icmp_sa(net, skb, off, v4);
+	sa = icmp_sa(net, skb, off, v4, &proto);
 	if (!sa)
 		return;
 	/* both read the quoted header at skb->data */
 	__skb_pull(skb, off);
 	if (v4)
-		ipv4_update_pmtu(skb, net, mtu, 0, sa->key.proto);
+		ipv4_update_pmtu(skb, net, mtu, 0, proto);
 	else
 		ip6_update_pmtu(skb, net, htonl(mtu), 0, 0,
 				sock_net_uid(net, NULL));

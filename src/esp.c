@@ -871,6 +871,11 @@ int kipsec_esp_output(struct net *net, struct kipsec_sa *sa,
 		kipsec_encap_release(&e);
 		return kipsec_encap_frag6(net, sa, skb, kipsec_esp_output);
 	}
+	why = KIPSEC_STAT_OUT_TOO_BIG;
+	if (kipsec_encap_too_big(skb, sa, &e,
+				 esp_overhead(&o, skb->len - e.hdr_off),
+				 o.esplen + o.icv + 1 + o.blksize))
+		goto drop;
 	why = kipsec_encap_next_seq(sa, &o.seq);
 	if (why)
 		goto drop;

@@ -171,6 +171,7 @@ struct kipsec_sa_encap {
  * @reqid: request id matching a policy template
  * @mode: enum kipsec_mode
  * @flags: enum kipsec_sa_flags
+ * @xflags: enum kipsec_sa_xflags
  * @sel: selector the inner traffic must match (family 0: none)
  * @aead: ESP: the transform, allocated at SA creation; keyed once.  An
  *        AEAD as given, or authenc/authencesn(@auth_name,@enc_name) for
@@ -246,6 +247,7 @@ struct kipsec_sa {
 	u32 reqid;
 	u8 mode;
 	u32 flags;
+	u32 xflags;
 	struct xfrm_selector sel;
 	struct crypto_aead *aead;
 	struct crypto_ahash *ahash;
@@ -791,6 +793,7 @@ struct kipsec_alg_params {
  * @mode: enum kipsec_mode
  * @reqid: request id
  * @flags: enum kipsec_sa_flags
+ * @xflags: enum kipsec_sa_xflags
  * @window: replay window in packets
  * @seq: inbound sequence number to start from (replay window top)
  * @oseq: last outbound sequence number used
@@ -814,6 +817,7 @@ struct kipsec_sa_cfg {
 	u8 mode;
 	u32 reqid;
 	u32 flags;
+	u32 xflags;
 	u32 window;
 	u64 seq;
 	u64 oseq;
@@ -829,6 +833,7 @@ struct kipsec_sa_cfg {
 #define KIPSEC_SA_FLAGS_ALL	(KIPSEC_SA_F_ESN | KIPSEC_SA_F_AF_UNSPEC | \
 				 KIPSEC_SA_F_NOECN | KIPSEC_SA_F_NOPMTUDISC | \
 				 KIPSEC_SA_F_ALIGN4)
+#define KIPSEC_SA_XFLAGS_ALL	KIPSEC_SA_XF_DONT_ENCAP_DSCP
 
 /* state.c: fill a new SA from @c (transform, replay window, limits) */
 int kipsec_sa_setup(struct kipsec_sa *sa, const struct kipsec_sa_cfg *c,

@@ -136,6 +136,8 @@ static const struct nla_policy sa_nl_policy[KIPSEC_A_MAX + 1] = {
 	[KIPSEC_A_EV_NEW_ADDR]	= READ_ONLY,
 	[KIPSEC_A_EV_NEW_SPORT]	= READ_ONLY,
 	[KIPSEC_A_SA_TFCPAD]	= { .type = NLA_U32 },
+	[KIPSEC_A_SA_EXTRA_FLAGS] = NLA_POLICY_MASK(NLA_U32,
+						    KIPSEC_SA_XFLAGS_ALL),
 };
 
 /* POLICY_NEW, POLICY_DEL, POLICY_GET, POLICY_FLUSH */
@@ -507,7 +509,9 @@ static int sa_fill_cmd(struct sk_buff *skb, struct kipsec_sa *sa, u32 portid,
 	     nla_put_u32(skb, KIPSEC_A_SA_TFCPAD, sa->tfcpad)) ||
 	    nla_put_u8(skb, KIPSEC_A_SA_STATE, kipsec_sa_state(sa)) ||
 	    (sa->acq_seq &&
-	     nla_put_u32(skb, KIPSEC_A_SA_ACQ_SEQ, sa->acq_seq))) {
+	     nla_put_u32(skb, KIPSEC_A_SA_ACQ_SEQ, sa->acq_seq)) ||
+	    (sa->xflags &&
+	     nla_put_u32(skb, KIPSEC_A_SA_EXTRA_FLAGS, sa->xflags))) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
@@ -706,6 +710,8 @@ static int sa_parse_cfg(struct genl_info *info, struct kipsec_sa_cfg *c)
 		c->reqid = nla_get_u32(tb[KIPSEC_A_SA_REQID]);
 	if (tb[KIPSEC_A_SA_FLAGS])
 		c->flags = nla_get_u32(tb[KIPSEC_A_SA_FLAGS]);
+	if (tb[KIPSEC_A_SA_EXTRA_FLAGS])
+		c->xflags = nla_get_u32(tb[KIPSEC_A_SA_EXTRA_FLAGS]);
 	if (tb[KIPSEC_A_SA_REPLAY_WINDOW])
 		c->window = nla_get_u32(tb[KIPSEC_A_SA_REPLAY_WINDOW]);
 	if (tb[KIPSEC_A_SA_SEQ]) {

@@ -459,6 +459,10 @@ static int sa_cfg_check(const struct kipsec_sa_cfg *c,
 		NL_SET_ERR_MSG_MOD(extack, "unknown SA flags");
 		return -EINVAL;
 	}
+	if (c->xflags & ~KIPSEC_SA_XFLAGS_ALL) {
+		NL_SET_ERR_MSG_MOD(extack, "unknown SA extra flags");
+		return -EINVAL;
+	}
 	if (!(c->flags & KIPSEC_SA_F_ESN) &&
 	    (c->seq > U32_MAX || c->oseq > U32_MAX)) {
 		NL_SET_ERR_MSG_MOD(extack,
@@ -517,6 +521,7 @@ int kipsec_sa_setup(struct kipsec_sa *sa, const struct kipsec_sa_cfg *c,
 	sa->mode = c->mode;
 	sa->reqid = c->reqid;
 	sa->flags = c->flags;
+	sa->xflags = c->xflags;
 	sa->acq_seq = c->acq_seq;
 	sa->sel = c->sel;
 	sa->lft.cfg = c->lft;

@@ -176,10 +176,6 @@ static int sa_check_unsupported(struct nlattr **attrs,
 		err = refuse_attr(attrs[XFRMA_MTIMER_THRESH],
 				  "kipsec: mapping timers (XFRMA_MTIMER_THRESH) are not supported",
 				  extack);
-	if (!err)
-		err = refuse_nonzero_u32(attrs[XFRMA_SA_EXTRA_FLAGS],
-					 "kipsec: XFRMA_SA_EXTRA_FLAGS are not supported",
-					 extack);
 	return err;
 }
 
@@ -491,6 +487,27 @@ static int sa_parse_mode(u8 mode, struct netlink_ext_ack *extack)
 }
 
 /*
+ * XFRMA_SA_EXTRA_FLAGS: dont-encap-dscp, whose value kipsec shares;
+ * oseq-may-wrap (sequence numbers that wrap) is refused, as kipsec never
+ * reuses a sequence number.
+ */
+static int sa_parse_xflags(struct nlattr *a, u32 *xflags,
+			   struct netlink_ext_ack *extack)
+{
+	u32 v = a ? nla_get_u32(a) : 0;
+
+	BUILD_BUG_ON(KIPSEC_SA_XF_DONT_ENCAP_DSCP !=
+		     XFRM_SA_XFLAG_DONT_ENCAP_DSCP);
+	if (v & ~KIPSEC_SA_XFLAGS_ALL) {
+		set_err_attr(extack, a,
+			     "kipsec: of XFRMA_SA_EXTRA_FLAGS only dont-encap-dscp is supported (not oseq-may-wrap)");
+		return -EOPNOTSUPP;
+	}
+	*xflags = v;
+	return 0;
+}
+
+/*
  * XFRMA_ENCAP: ESP in UDP (UDP_ENCAP_ESPINUDP) only; kipsec_sa_setup()
  * checks the rest (ESP, ports) for both front ends.
  */
@@ -552,6 +569,9 @@ int kipsec_xfrm_sa_parse(const struct xfrm_usersa_info *p,
 		err = sa_parse_replay(p, attrs, c, extack);
 	if (!err)
 		err = sa_parse_encap(attrs[XFRMA_ENCAP], &c->encap, extack);
+	if (!err)
+		err = sa_parse_xflags(attrs[XFRMA_SA_EXTRA_FLAGS], &c->xflags,
+				      extack);
 	if (err)
 		return err;
 	c->family = p->family;
@@ -745,7 +765,9 @@ int kipsec_xfrm_put_replay(struct sk_buff *skb, struct kipsec_sa *sa)
  */
 int kipsec_xfrm_sa_put_attrs(struct sk_buff *skb, struct kipsec_sa *sa)
 {
-	if (sa_put_algs(skb, sa) || sa_put_encap(skb, sa) ||
+	if ((sa->xflags &&
+	     nla_put_u32(skb, XFRMA_SA_EXTRA_FLAGS, sa->xflags)) ||
+	    sa_put_algs(skb, sa) || sa_put_encap(skb, sa) ||
 	    (sa->tfcpad && nla_put_u32(skb, XFRMA_TFCPAD, sa->tfcpad)))
 		return -EMSGSIZE;
 	return kipsec_xfrm_put_replay(skb, sa);

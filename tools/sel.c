@@ -42,6 +42,7 @@ const char *const stat_names[__KIPSEC_STAT_MAX] = {
 	[KIPSEC_STAT_ICMP_PMTU] = "icmp_pmtu",
 	[KIPSEC_STAT_IN_ENCAP_MISMATCH] = "in_encap_mismatch",
 	[KIPSEC_STAT_IN_DUMMY] = "in_dummy",
+	[KIPSEC_STAT_OUT_TOO_BIG] = "out_too_big",
 };
 
 static bool is_port_proto(uint8_t p)

@@ -7,6 +7,7 @@
  * prints the key.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -71,6 +72,7 @@ struct sa_req {
 	bool has_mode;
 	uint32_t flags;
 	bool has_flags;
+	uint32_t xflags;	/* enum kipsec_sa_xflags */
 	uint32_t replay_window;
 	bool has_window;
 	uint32_t seq, seq_hi, oseq, oseq_hi;
@@ -93,6 +95,7 @@ struct sa {
 	uint32_t reqid;
 	uint8_t mode;
 	uint32_t flags;
+	uint32_t xflags;
 	uint32_t replay_window;
 	uint64_t seq, oseq;
 	bool has_seq, has_oseq;
@@ -129,6 +132,7 @@ static void __noreturn usage(void)
 		"        [ replay-oseq SEQ ] [ replay-seq-hi SEQ ] [ replay-oseq-hi SEQ ]\n"
 		"        [ flag FLAG-LIST ] [ sel SELECTOR ] [ limit LIMIT-LIST ]\n"
 		"        [ seq ACQ-SEQ ] [ encap ENCAP ] [ tfcpad LENGTH ]\n"
+		"        [ extra-flag EXTRA-FLAG-LIST ]\n"
 		"Usage: kipsec state allocspi ID [ mode MODE ] [ reqid REQID ] [ seq ACQ-SEQ ]\n"
 		"        [ min SPI max SPI ]   (ID without spi)\n"
 		"Usage: kipsec state { delete | get } ID\n"
@@ -163,6 +167,8 @@ static void __noreturn usage(void)
 		"MODE := transport | tunnel\n"
 		"FLAG-LIST := [ FLAG-LIST ] FLAG\n"
 		"FLAG := esn | af-unspec | noecn | nopmtudisc | align4\n"
+		"EXTRA-FLAG-LIST := [ EXTRA-FLAG-LIST ] EXTRA-FLAG\n"
+		"EXTRA-FLAG := dont-encap-dscp\n"
 		"SELECTOR := [ src ADDR[/PLEN] ] [ dst ADDR[/PLEN] ] [ UPSPEC ]\n"
 		"UPSPEC := proto { { tcp | udp | sctp | dccp } [ sport PORT ] [ dport PORT ] |\n"
 		"                  { icmp | ipv6-icmp } [ type NUMBER ] [ code NUMBER ] |\n"
@@ -171,7 +177,7 @@ static void __noreturn usage(void)
 		"LIMIT := { time-soft | time-hard | time-use-soft | time-use-hard } SECONDS |\n"
 		"         { byte-soft | byte-hard } SIZE | { packet-soft | packet-hard } COUNT\n"
 		"Numbers (SPI, REQID, SEQ, SIZE): decimal or 0x hex.\n"
-		"Not supported: coa, ctx, mark, extra-flag.\n");
+		"Not supported: coa, ctx, mark, extra-flag oseq-may-wrap.\n");
 	exit(0);
 }
 
@@ -213,6 +219,45 @@ static uint32_t flag_from_xfrm(const char *arg)
 		flags |= sa_flags[i].kflag;
 	}
 	return flags;
+}
+
+/*
+ * EXTRA-FLAG-LIST after "extra-flag", as ip xfrm: names or a number;
+ * argv on the first, left on the last
+ */
+static uint32_t parse_xflags(int *argcp, char ***argvp)
+{
+	int argc = *argcp;
+	char **argv = *argvp;
+	uint32_t xflags = 0;
+	bool any = false;
+
+	if (isdigit((unsigned char)**argv)) {
+		if (get_u32(&xflags, *argv))
+			invarg("EXTRA-FLAG value is invalid", *argv);
+		if (xflags & ~KIPSEC_SA_XF_DONT_ENCAP_DSCP)
+			usage_error("extra-flag %s: only dont-encap-dscp is supported by kipsec",
+				    *argv);
+		return xflags;
+	}
+	while (argc > 0) {
+		if (strcmp(*argv, "dont-encap-dscp") == 0)
+			xflags |= KIPSEC_SA_XF_DONT_ENCAP_DSCP;
+		else if (strcmp(*argv, "oseq-may-wrap") == 0)
+			unsupported(*argv,
+				    "(extra flag) is not supported by kipsec");
+		else
+			break;
+		any = true;
+		argc--;
+		argv++;
+	}
+	if (!any)
+		invarg("EXTRA-FLAG-LIST is invalid", *argv);
+	/* leave argv on the last flag: the caller's loop steps past it */
+	*argcp = argc + 1;
+	*argvp = argv - 1;
+	return xflags;
 }
 
 /* FLAG-LIST after "flag": argv on the first flag, left on the last */
@@ -537,7 +582,6 @@ static const char *const unsupported_sa_kw[][2] = {
 	{ "mark", "is not supported by kipsec" },
 	{ "output-mark", "is not supported by kipsec" },
 	{ "if_id", "is not supported by kipsec" },
-	{ "extra-flag", "is not supported by kipsec" },
 	{ "offload", "is not supported by kipsec" },
 	{ "dir", "(SA direction) is not supported by kipsec" },
 };
@@ -615,6 +659,9 @@ static void parse_add(struct sa_req *r, int argc, char **argv)
 			NEXT_ARG();
 			r->flags |= parse_flags(&argc, &argv);
 			r->has_flags = true;
+		} else if (strcmp(*argv, "extra-flag") == 0) {
+			NEXT_ARG();
+			r->xflags |= parse_xflags(&argc, &argv);
 		} else if (strcmp(*argv, "sel") == 0) {
 			NEXT_ARG();
 			if (r->sel.set)
@@ -731,6 +778,8 @@ static int state_modify(int argc, char **argv, bool update)
 	mnl_attr_put_u32(nlh, KIPSEC_A_SA_REQID, r->reqid);
 	mnl_attr_put_u8(nlh, KIPSEC_A_SA_MODE, r->mode);
 	mnl_attr_put_u32(nlh, KIPSEC_A_SA_FLAGS, r->flags);
+	if (r->xflags)
+		mnl_attr_put_u32(nlh, KIPSEC_A_SA_EXTRA_FLAGS, r->xflags);
 	mnl_attr_put_u32(nlh, KIPSEC_A_SA_REPLAY_WINDOW, r->replay_window);
 	if (r->has_seq)
 		mnl_attr_put_u64(nlh, KIPSEC_A_SA_SEQ,
@@ -857,6 +906,7 @@ static int sa_get(const struct nlmsghdr *nlh, struct sa *sa)
 	u32_attr(tb[KIPSEC_A_SA_REQID], &sa->reqid);
 	u8_attr(tb[KIPSEC_A_SA_MODE], &sa->mode);
 	u32_attr(tb[KIPSEC_A_SA_FLAGS], &sa->flags);
+	u32_attr(tb[KIPSEC_A_SA_EXTRA_FLAGS], &sa->xflags);
 	u32_attr(tb[KIPSEC_A_SA_REPLAY_WINDOW], &sa->replay_window);
 	sa->has_seq = u64_attr(tb[KIPSEC_A_SA_SEQ], &sa->seq);
 	sa->has_oseq = u64_attr(tb[KIPSEC_A_SA_OSEQ], &sa->oseq);
@@ -1030,6 +1080,14 @@ static void sa_print_ev(const struct sa *sa, const char *ev,
 			print_string(PRINT_ANY, NULL, n++ ? " %s" : "%s",
 				     sa_flags[i].name);
 	close_json_array();
+	/* as ip: "extra_flag" and the names after the flags */
+	if (sa->xflags) {
+		print_fp(n ? " extra_flag " : "extra_flag ");
+		open_json_array("extra_flags");
+		if (sa->xflags & KIPSEC_SA_XF_DONT_ENCAP_DSCP)
+			print_string(PRINT_ANY, NULL, "%s", "dont-encap-dscp");
+		close_json_array();
+	}
 	if (show_stats)
 		print_fp(" (0x%08x)", sa->flags);
 	print_nl();

@@ -18,6 +18,9 @@ tcpdump is not available in the test guest; this is just enough of it.
           DIR:tcp:DPORT      plaintext TCP to that port (also DIR:tcp)
           DIR:proto:N        any other IP protocol
           DIR:from:SRC:PROTO every frame by source address and protocol
+          DIR:df, DIR:nodf   IPv4 frames with DF set, with DF clear
+          DIR:frag           IPv4 fragments, IPv6 frames with a fragment
+                             header; DIR:frag:df IPv4 fragments with DF
       Saved frames (--save, --dir filter) go to FILE, one per line:
       "DIR SPI SEQ HEX" (SPI/SEQ are 0 for non-ESP frames).
 
@@ -68,6 +71,25 @@ def parse_ip(frame):
     return None
 
 
+def frag_keys(frame, ver, d):
+    """DF and fragment keys of an IP frame."""
+    if ver == 4:
+        fo = struct.unpack("!H", frame[20:22])[0]
+        keys = [d + (":df" if fo & 0x4000 else ":nodf")]
+        if fo & 0x3FFF:
+            keys.append(d + ":frag")
+            if fo & 0x4000:
+                keys.append(d + ":frag:df")
+        return keys
+    nh, off = frame[20], 54
+    while nh in (0, 43, 60, 44) and off + 8 <= len(frame):
+        if nh == 44:
+            return [d + ":frag"]
+        nh = frame[off]
+        off += (frame[off + 1] + 1) * 8
+    return []
+
+
 def classify(frame, direction):
     """Summary keys of a frame, and (spi, seq) for ESP."""
     ip = parse_ip(frame)
@@ -76,6 +98,7 @@ def classify(frame, direction):
     ver, src, dst, proto, l4, _ = ip
     d = direction
     keys = [d + ":all", "%s:from:%s:%d" % (d, src, proto)]
+    keys += frag_keys(frame, ver, d)
     esp = None
     if proto == 50 and len(frame) >= l4 + 8:
         spi, seq = struct.unpack("!II", frame[l4:l4 + 8])

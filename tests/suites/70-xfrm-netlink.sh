@@ -63,7 +63,7 @@ xnl_cmds() {
 	xfrm state add src 10.0.0.2 dst 10.0.0.1 proto esp spi 0x1002 reqid 2 mode transport enc $cbc $XNL_K16 auth-trunc $sha $XNL_K32 128 replay-window 64 sel src 10.0.0.2 dst 10.0.0.1 proto tcp
 	xfrm state add src 10.0.0.2 dst 10.0.0.1 proto esp spi 0x1004 reqid 4 mode tunnel enc $cbc $XNL_K16 auth-trunc $sha $XNL_K32 128 flag esn replay-window 1024 limit time-soft 1000 limit time-hard 2000 limit byte-soft 100000 limit packet-hard 500
 	xfrm state add src 10.0.0.1 dst 10.0.0.3 proto ah spi 0x1003 reqid 3 mode transport auth hmac(sha1) $XNL_KEY
-	xfrm state add src fd00::1 dst fd00::2 proto esp spi 0x2001 reqid 5 mode tunnel aead $gcm $XNL_KEY 128 flag noecn
+	xfrm state add src fd00::1 dst fd00::2 proto esp spi 0x2001 reqid 5 mode tunnel aead $gcm $XNL_KEY 128 flag noecn extra-flag dont-encap-dscp
 	xfrm policy add src 10.1.0.0/24 dst 10.2.0.0/24 dir out priority 100 tmpl src 10.0.0.1 dst 10.0.0.2 proto esp reqid 1 mode tunnel
 	xfrm policy add src 10.2.0.0/24 dst 10.1.0.0/24 dir in priority 100 tmpl src 10.0.0.2 dst 10.0.0.1 proto esp reqid 4 mode tunnel level use
 	xfrm policy add src 10.2.0.0/24 dst 10.1.0.0/24 dir fwd action block
@@ -144,6 +144,9 @@ t_xfrm_nl_iproute2_same() {
 	# policies: the same entries; kipsec lists them by direction
 	[ "$(xnl_records "$d/xfrm/policy")" = "$(xnl_records "$d/kipsec/policy")" ] ||
 		fail "ip xfrm policy list differs: $(diff "$d/xfrm/policy" "$d/kipsec/policy" | head -20)"
+	grep -q 'extra_flag dont-encap-dscp' "$d/kipsec/state" ||
+		fail "no extra_flag in: $(cat "$d/kipsec/state")"
+	log "ip shows: $(grep -m1 extra_flag "$d/kipsec/state")"
 	log "$(wc -l <"$d/kipsec/monitor") monitor lines, $(wc -l <"$d/kipsec/state") state lines: as xfrm_user's"
 	rm -rf "$d"
 }

@@ -112,6 +112,11 @@ enum kipsec_sa_flags {
 	KIPSEC_SA_F_ALIGN4	= 1 << 4,	/* AH over IPv4: 32-bit padding */
 };
 
+/* SA extra flags, KIPSEC_A_SA_EXTRA_FLAGS (values of XFRM_SA_XFLAG_*) */
+enum kipsec_sa_xflags {
+	KIPSEC_SA_XF_DONT_ENCAP_DSCP	= 1 << 0,	/* outer DSCP 0 */
+};
+
 /*
  * Counters.  Every counter is kept per SA where an SA is known and in the
  * per-netns global table; both are dumped as nested attributes whose type
@@ -147,6 +152,7 @@ enum kipsec_stat {
 	KIPSEC_STAT_ICMP_PMTU,		/* ICMP frag needed / packet too big */
 	KIPSEC_STAT_IN_ENCAP_MISMATCH,	/* plain ESP to an encap SA */
 	KIPSEC_STAT_IN_DUMMY,		/* dummy packet (next header 59) */
+	KIPSEC_STAT_OUT_TOO_BIG,	/* DF packet over the path MTU */
 
 	__KIPSEC_STAT_MAX,
 	KIPSEC_STAT_MAX = __KIPSEC_STAT_MAX - 1
@@ -339,6 +345,7 @@ enum kipsec_attr {
 	KIPSEC_A_EV_NEW_SPORT,		/* be16, MAPPING event */
 	/* traffic flow confidentiality, appended later */
 	KIPSEC_A_SA_TFCPAD,		/* u32, ESP tunnel: TFC pad-to length */
+	KIPSEC_A_SA_EXTRA_FLAGS,	/* u32 enum kipsec_sa_xflags */
 
 	__KIPSEC_A_MAX,
 	KIPSEC_A_MAX = __KIPSEC_A_MAX - 1
