@@ -366,6 +366,7 @@ struct kipsec_pol_key {
  * @priority: lowest value wins
  * @action: enum kipsec_action
  * @index: unique id assigned at creation
+ * @flags: enum kipsec_pol_flags; set before insertion, then constant
  * @has_tmpl: true when @tmpl is set (PROTECT)
  * @tmpl: the template
  * @sa_cache: outbound SA last found for @tmpl, RCU-protected, may be NULL.
@@ -403,6 +404,7 @@ struct kipsec_policy {
 	u32 priority;
 	u8 action;
 	u32 index;
+	u32 flags;
 	bool has_tmpl;
 	struct kipsec_tmpl tmpl;
 	struct kipsec_sa __rcu *sa_cache;
@@ -823,7 +825,8 @@ struct kipsec_sa_cfg {
 
 #define KIPSEC_SA_FLAGS_ALL	(KIPSEC_SA_F_ESN | KIPSEC_SA_F_AF_UNSPEC | \
 				 KIPSEC_SA_F_NOECN | KIPSEC_SA_F_NOPMTUDISC | \
-				 KIPSEC_SA_F_ALIGN4)
+				 KIPSEC_SA_F_ALIGN4 | KIPSEC_SA_F_DECAP_DSCP | \
+				 KIPSEC_SA_F_ICMP)
 
 /* state.c: fill a new SA from @c (transform, replay window, limits) */
 int kipsec_sa_setup(struct kipsec_sa *sa, const struct kipsec_sa_cfg *c,

@@ -33,10 +33,10 @@ static const struct {
 	uint8_t xflag;
 } sa_flags[] = {
 	{ "noecn", KIPSEC_SA_F_NOECN, XFRM_F_NOECN },
-	{ "decap-dscp", 0, XFRM_F_DECAP_DSCP },
+	{ "decap-dscp", KIPSEC_SA_F_DECAP_DSCP, XFRM_F_DECAP_DSCP },
 	{ "nopmtudisc", KIPSEC_SA_F_NOPMTUDISC, XFRM_F_NOPMTUDISC },
 	{ "wildrecv", 0, XFRM_F_WILDRECV },
-	{ "icmp", 0, XFRM_F_ICMP },
+	{ "icmp", KIPSEC_SA_F_ICMP, XFRM_F_ICMP },
 	{ "af-unspec", KIPSEC_SA_F_AF_UNSPEC, XFRM_F_AF_UNSPEC },
 	{ "align4", KIPSEC_SA_F_ALIGN4, XFRM_F_ALIGN4 },
 	{ "esn", KIPSEC_SA_F_ESN, XFRM_F_ESN },
@@ -159,7 +159,8 @@ static void __noreturn usage(void)
 		"ENCAP-TYPE := espinudp\n"
 		"MODE := transport | tunnel\n"
 		"FLAG-LIST := [ FLAG-LIST ] FLAG\n"
-		"FLAG := esn | af-unspec | noecn | nopmtudisc | align4\n"
+		"FLAG := noecn | decap-dscp | nopmtudisc | icmp | af-unspec | align4 |\n"
+		"        esn | 0xHEX   (xfrm's values; not wildrecv)\n"
 		"SELECTOR := [ src ADDR[/PLEN] ] [ dst ADDR[/PLEN] ] [ UPSPEC ]\n"
 		"UPSPEC := proto { { tcp | udp | sctp | dccp } [ sport PORT ] [ dport PORT ] |\n"
 		"                  { icmp | ipv6-icmp } [ type NUMBER ] [ code NUMBER ] |\n"

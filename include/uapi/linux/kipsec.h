@@ -110,6 +110,26 @@ enum kipsec_sa_flags {
 	KIPSEC_SA_F_NOECN	= 1 << 2,
 	KIPSEC_SA_F_NOPMTUDISC	= 1 << 3,
 	KIPSEC_SA_F_ALIGN4	= 1 << 4,	/* AH over IPv4: 32-bit padding */
+	/* tunnel decapsulation: the outer DSCP replaces the inner one */
+	KIPSEC_SA_F_DECAP_DSCP	= 1 << 5,
+	/*
+	 * inbound: an ICMP error that the inbound policy refuses is checked
+	 * again as the reverse of the flow it quotes
+	 */
+	KIPSEC_SA_F_ICMP	= 1 << 6,
+};
+
+/*
+ * Policy flags, KIPSEC_A_POL_FLAGS (values as XFRM_POLICY_*: bit 0,
+ * xfrm's localok, is not supported).
+ */
+enum kipsec_pol_flags {
+	/*
+	 * outbound: an ICMP error this host sends that no PROTECT policy
+	 * covers takes this policy when it covers the reverse of the flow
+	 * the error quotes
+	 */
+	KIPSEC_POL_F_ICMP	= 1 << 1,
 };
 
 /*
@@ -336,6 +356,8 @@ enum kipsec_attr {
 	KIPSEC_A_SA_ENCAP,		/* nested enum kipsec_encap_attr */
 	KIPSEC_A_EV_NEW_ADDR,		/* binary, 4 or 16 bytes, MAPPING event */
 	KIPSEC_A_EV_NEW_SPORT,		/* be16, MAPPING event */
+	/* policy flags, appended later */
+	KIPSEC_A_POL_FLAGS,		/* u32 enum kipsec_pol_flags */
 
 	__KIPSEC_A_MAX,
 	KIPSEC_A_MAX = __KIPSEC_A_MAX - 1
