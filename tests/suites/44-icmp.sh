@@ -8,7 +8,7 @@
 #      netns ka (kipsec)                        netns xb (xfrm)
 #   lo  10.98.1.1  fd98:1::1                 lo  10.98.2.1  fd98:2::1
 #   vka 10.99.0.1  fd99::1  ==== veth ====  vxb 10.99.0.2  fd99::2
-#                                            ^ sniff.py: what is on the wire
+#     ^ sniff.py: what each side sends      ^ sniff.py
 #
 # The policies protect UDP only (proto udp) between the inner addresses,
 # so an ICMP error about a UDP flow is not covered by them, as one from a
@@ -93,18 +93,22 @@ icmp_case() {
 		tmpl src "$oka" dst "$oxb" proto esp reqid "$REQ_KX" mode tunnel
 	cfg_apply
 
-	sniff_start wire "$XB" "$XB_IF"
+	# each side's own output ("out"): a tap on the receiving side also
+	# sees the inner packets xfrm re-injects there after decapsulation
+	sniff_start wka "$KA" "$KA_IF"
+	sniff_start wxb "$XB" "$XB_IF"
 	got=$(icmp_probe "$fam")
-	sniff_stop wire
+	sniff_stop wka
+	sniff_stop wxb
 	log "v$fam policy flag icmp $2, SA flag icmp $3: $got;" \
-		"esp $(sniff_count wire in:esp:0x00001001)/$(sniff_count wire out:esp:0x00002002)," \
-		"plain $(sniff_count wire in:$key)/$(sniff_count wire out:$key)"
+		"esp $(sniff_count wka out:esp:0x00001001)/$(sniff_count wxb out:esp:0x00002002)," \
+		"plain $(sniff_count wka out:$key)/$(sniff_count wxb out:$key)"
 	expect_eq "probe results (kx: xfrm's error to kipsec, xk: the reverse)" \
 		"$got" "kx=$4 xk=$4"
-	expect_eq "ESP from kipsec" "$(sniff_count wire in:esp:0x00001001)" "$5"
-	expect_eq "ESP from xfrm" "$(sniff_count wire out:esp:0x00002002)" "$5"
-	expect_eq "plaintext errors from kipsec" "$(sniff_count wire in:$key)" "$6"
-	expect_eq "plaintext errors from xfrm" "$(sniff_count wire out:$key)" "$6"
+	expect_eq "ESP from kipsec" "$(sniff_count wka out:esp:0x00001001)" "$5"
+	expect_eq "ESP from xfrm" "$(sniff_count wxb out:esp:0x00002002)" "$5"
+	expect_eq "plaintext errors from kipsec" "$(sniff_count wka out:$key)" "$6"
+	expect_eq "plaintext errors from xfrm" "$(sniff_count wxb out:$key)" "$6"
 }
 
 t_icmp() {
