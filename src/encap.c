@@ -737,7 +737,10 @@ enum kipsec_stat kipsec_encap_replay_advance(struct kipsec_sa *sa, u64 seq)
 	return err;
 }
 
-/* tunnel mode: strip the outer header, ECN per RFC 6040 */
+/*
+ * tunnel mode: strip the outer header; with decap-dscp the outer DSCP
+ * replaces the inner one (before ECN, as xfrm); ECN per RFC 6040
+ */
 static int decap_tunnel(struct sk_buff *skb, struct kipsec_sa *sa,
 			int hlen, u8 nexthdr)
 {
@@ -752,12 +755,16 @@ static int decap_tunnel(struct sk_buff *skb, struct kipsec_sa *sa,
 		    ip_hdr(skb)->version != 4 || ip_hdr(skb)->ihl < 5)
 			return -EINVAL;
 		skb->protocol = htons(ETH_P_IP);
+		if (sa->flags & KIPSEC_SA_F_DECAP_DSCP)
+			ipv4_copy_dscp(outer_tos, ip_hdr(skb));
 		inner_tos = ip_hdr(skb)->tos;
 	} else if (nexthdr == IPPROTO_IPV6) {
 		if (!pskb_may_pull(skb, sizeof(struct ipv6hdr)) ||
 		    ipv6_hdr(skb)->version != 6)
 			return -EINVAL;
 		skb->protocol = htons(ETH_P_IPV6);
+		if (sa->flags & KIPSEC_SA_F_DECAP_DSCP)
+			ipv6_copy_dscp(outer_tos, ipv6_hdr(skb));
 		inner_tos = ipv6_get_dsfield(ipv6_hdr(skb));
 	} else {
 		return -EINVAL;

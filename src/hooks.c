@@ -195,32 +195,46 @@ static void decode_ports(const struct sk_buff *skb, int off,
 	}
 }
 
-/* the SPD view of the packet at skb's network header; -EINVAL if bad */
-static int decode_flow(const struct sk_buff *skb, u8 pf,
-		       struct kipsec_flow *fl)
+/*
+ * The SPD view of the IP header at offset @noff of skb (the network
+ * header, or the header an ICMP error quotes).
+ *
+ * Return: the offset of the transport header, or -EINVAL if bad.
+ */
+static int decode_flow_at(const struct sk_buff *skb, u8 pf, int noff,
+			  struct kipsec_flow *fl)
 {
-	int noff = skb_network_offset(skb);
+	int off;
 
 	memset(fl, 0, sizeof(*fl));
 	if (pf == NFPROTO_IPV4) {
-		const struct iphdr *iph = ip_hdr(skb);
+		const struct iphdr *iph;
+		struct iphdr _iph;
 
+		iph = skb_header_pointer(skb, noff, sizeof(_iph), &_iph);
+		if (!iph)
+			return -EINVAL;
 		fl->family = AF_INET;
 		fl->saddr.a4 = iph->saddr;
 		fl->daddr.a4 = iph->daddr;
 		fl->proto = iph->protocol;
+		off = noff + iph->ihl * 4;
 		/* as xfrm: no ports in any fragment */
 		if (!ip_is_fragment(iph))
-			decode_ports(skb, noff + iph->ihl * 4, fl);
+			decode_ports(skb, off, fl);
 	} else {
-		const struct ipv6hdr *ip6h = ipv6_hdr(skb);
+		const struct ipv6hdr *ip6h;
+		struct ipv6hdr _ip6h;
 		__be16 frag_off = 0;
-		u8 nexthdr = ip6h->nexthdr;
-		int off;
+		u8 nexthdr;
 
+		ip6h = skb_header_pointer(skb, noff, sizeof(_ip6h), &_ip6h);
+		if (!ip6h)
+			return -EINVAL;
 		fl->family = AF_INET6;
 		memcpy(&fl->saddr.in6, &ip6h->saddr, sizeof(fl->saddr.in6));
 		memcpy(&fl->daddr.in6, &ip6h->daddr, sizeof(fl->daddr.in6));
+		nexthdr = ip6h->nexthdr;
 		off = ipv6_skip_exthdr(skb, noff + sizeof(*ip6h), &nexthdr,
 				       &frag_off);
 		if (off < 0)
@@ -228,6 +242,52 @@ static int decode_flow(const struct sk_buff *skb, u8 pf,
 		fl->proto = nexthdr;
 		if (!(frag_off & htons(IP6_OFFSET)))
 			decode_ports(skb, off, fl);
+	}
+	return off;
+}
+
+/* the SPD view of the packet at skb's network header; -EINVAL if bad */
+static int decode_flow(const struct sk_buff *skb, u8 pf,
+		       struct kipsec_flow *fl)
+{
+	int off = decode_flow_at(skb, pf, skb_network_offset(skb), fl);
+
+	return off < 0 ? off : 0;
+}
+
+static bool is_icmp(const struct kipsec_flow *fl)
+{
+	return fl->proto == (fl->family == AF_INET ? IPPROTO_ICMP :
+			     IPPROTO_ICMPV6);
+}
+
+/*
+ * The reverse of the flow quoted by the ICMP message whose header is at
+ * @icmp_off, as xfrm's decode with reverse set: addresses and ports
+ * swapped, ICMP type and code kept.  As xfrm, whatever the ICMP type,
+ * the 8 bytes of the ICMP header are followed by an IP header of the
+ * same family, which must be there in full.
+ */
+static int decode_icmp_reverse(const struct sk_buff *skb, u8 pf, int icmp_off,
+			       struct kipsec_flow *fl)
+{
+	int qoff = icmp_off + sizeof(struct icmphdr);
+	xfrm_address_t a;
+	__be16 p;
+
+	BUILD_BUG_ON(sizeof(struct icmphdr) != sizeof(struct icmp6hdr));
+	if (skb->len < qoff + (pf == NFPROTO_IPV4 ? sizeof(struct iphdr) :
+			       sizeof(struct ipv6hdr)))
+		return -EINVAL;
+	if (decode_flow_at(skb, pf, qoff, fl) < 0)
+		return -EINVAL;
+	a = fl->saddr;
+	fl->saddr = fl->daddr;
+	fl->daddr = a;
+	if (!is_icmp(fl)) {
+		p = fl->sport;
+		fl->sport = fl->dport;
+		fl->dport = p;
 	}
 	return 0;
 }
@@ -344,6 +404,50 @@ static unsigned int run_rest_of_chain(struct sk_buff *skb,
 	return NF_ACCEPT;
 }
 
+/* an ICMP error from the stack's own sender (icmp_send(), icmp6_send()) */
+static bool icmp_error_from_stack(const struct sk_buff *skb,
+				  const struct kipsec_flow *fl)
+{
+	const struct sock *sk = skb->sk;
+	int type = ntohs(fl->sport);
+
+	if (!is_icmp(fl) || !sk || !sk_fullsock(sk) || !sk->sk_kern_sock)
+		return false;
+	return fl->family == AF_INET ? icmp_is_err(type) : icmpv6_is_err(type);
+}
+
+/*
+ * The outbound policy of an ICMP error of the stack that no PROTECT
+ * policy covers (@pol: none, bypass or block), as xfrm's
+ * icmp_route_lookup() and icmpv6_route_lookup(): a policy with flag icmp
+ * covering the reverse of the flow the error quotes takes it, and @fl
+ * becomes that flow (the SA choice, an acquire).  Otherwise @pol stays;
+ * also for errors to a local address, as xfrm.
+ */
+static struct kipsec_policy *icmp_out_policy(struct net *net,
+					     const struct sk_buff *skb, u8 pf,
+					     int icmp_off,
+					     struct kipsec_policy *pol,
+					     struct kipsec_flow *fl)
+{
+	const struct dst_entry *dst = skb_dst(skb);
+	struct kipsec_policy *rpol;
+	struct kipsec_flow rfl;
+
+	if (pol && pol->action == KIPSEC_ACTION_ALLOW && pol->has_tmpl)
+		return pol;
+	if (!icmp_error_from_stack(skb, fl) ||
+	    (dst && dst->dev && (dst->dev->flags & IFF_LOOPBACK)))
+		return pol;
+	if (decode_icmp_reverse(skb, pf, icmp_off, &rfl))
+		return pol;
+	rpol = kipsec_policy_lookup(net, KIPSEC_DIR_OUT, &rfl);
+	if (!rpol || !(rpol->flags & KIPSEC_POL_F_ICMP))
+		return pol;
+	*fl = rfl;
+	return rpol;
+}
+
 static unsigned int kipsec_output(const struct nf_hook_state *state,
 				  struct sk_buff *skb)
 {
@@ -354,8 +458,10 @@ static unsigned int kipsec_output(const struct nf_hook_state *state,
 	struct kipsec_policy *pol;
 	struct kipsec_flow fl;
 	struct kipsec_sa *sa;
+	int off;
 
-	if (decode_flow(skb, pf, &fl)) {
+	off = decode_flow_at(skb, pf, skb_network_offset(skb), &fl);
+	if (off < 0) {
 		/* cannot tell which policy applies: fail closed */
 		kipsec_drop(net, NULL, KIPSEC_STAT_OUT_ERROR);
 		return NF_DROP;
@@ -370,6 +476,7 @@ static unsigned int kipsec_output(const struct nf_hook_state *state,
 		break;
 	}
 	pol = kipsec_policy_lookup(net, KIPSEC_DIR_OUT, &fl);
+	pol = icmp_out_policy(net, skb, pf, off, pol, &fl);
 	if (!pol)
 		return NF_ACCEPT;
 	if (pol->action == KIPSEC_ACTION_BLOCK) {
@@ -437,45 +544,89 @@ static unsigned int kipsec_out_hook(void *priv, struct sk_buff *skb,
 }
 
 /*
- * Policy check of a packet decapsulated from @sa (as xfrm's
- * __xfrm_policy_check with a one-entry secpath).
+ * Why the flow of a packet decapsulated from @sa is refused (as xfrm's
+ * __xfrm_policy_check with a one-entry secpath), or 0; *@polp is the
+ * policy that decided, if any.
  */
+static enum kipsec_stat decap_refused(struct net *net,
+				      const struct kipsec_flow *fl, u8 dir,
+				      struct kipsec_sa *sa,
+				      struct kipsec_policy **polp)
+{
+	struct kipsec_policy *pol;
+	bool tunnel = sa->mode == KIPSEC_MODE_TUNNEL;
+
+	*polp = NULL;
+	if (sa->sel.family && !kipsec_selector_match(&sa->sel, fl))
+		return KIPSEC_STAT_IN_SELECTOR;
+	pol = kipsec_policy_lookup(net, dir, fl);
+	if (!pol)
+		return tunnel ? KIPSEC_STAT_IN_POLICY_MISMATCH : 0;
+	*polp = pol;
+	if (pol->action == KIPSEC_ACTION_BLOCK)
+		return KIPSEC_STAT_IN_DISCARD;
+	if (pol->has_tmpl && kipsec_tmpl_match_sa(&pol->tmpl, sa))
+		return 0;
+	/* no template, or an optional one that does not match */
+	if ((!pol->has_tmpl || pol->tmpl.level == KIPSEC_LEVEL_USE) && !tunnel)
+		return 0;
+	return KIPSEC_STAT_IN_POLICY_MISMATCH;
+}
+
+/* a decapsulated packet accepted by @pol (NULL: by no policy) */
+static void count_decap_accept(struct kipsec_policy *pol, struct kipsec_sa *sa)
+{
+	if (pol && pol->has_tmpl && kipsec_tmpl_match_sa(&pol->tmpl, sa))
+		policy_count(pol, KIPSEC_STAT_IN_PACKETS);
+}
+
+/*
+ * An ICMP message from an SA with flag icmp that the inbound policy
+ * refused: checked again as the reverse of the flow it quotes, as xfrm's
+ * icmp_rcv() and icmpv6_rcv() do (any ICMP type; at LOCAL_IN only, as
+ * those are local delivery).  An error about a flow this host sent then
+ * passes whatever its own source address, e.g. a router's inside the
+ * peer's protected network.
+ */
+static bool icmp_reverse_ok(struct net *net, const struct sk_buff *skb,
+			    u8 pf, int icmp_off, struct kipsec_sa *sa)
+{
+	struct kipsec_policy *pol;
+	struct kipsec_flow rfl;
+
+	if (decode_icmp_reverse(skb, pf, icmp_off, &rfl))
+		return false;
+	if (decap_refused(net, &rfl, KIPSEC_DIR_IN, sa, &pol))
+		return false;
+	count_decap_accept(pol, sa);
+	return true;
+}
+
+/* policy check of a packet decapsulated from @sa */
 static unsigned int check_decap(struct net *net, struct sk_buff *skb, u8 pf,
 				u8 dir, struct kipsec_sa *sa)
 {
 	struct kipsec_policy *pol;
 	struct kipsec_flow fl;
-	bool tunnel = sa->mode == KIPSEC_MODE_TUNNEL;
+	enum kipsec_stat why;
+	int off;
 
-	if (decode_flow(skb, pf, &fl)) {
+	off = decode_flow_at(skb, pf, skb_network_offset(skb), &fl);
+	if (off < 0) {
 		kipsec_drop(net, sa, KIPSEC_STAT_IN_MALFORMED);
 		return NF_DROP;
 	}
-	if (sa->sel.family && !kipsec_selector_match(&sa->sel, &fl)) {
-		kipsec_drop(net, sa, KIPSEC_STAT_IN_SELECTOR);
-		return NF_DROP;
-	}
-	pol = kipsec_policy_lookup(net, dir, &fl);
-	if (!pol) {
-		if (!tunnel)
-			return NF_ACCEPT;
-		goto mismatch;
-	}
-	if (pol->action == KIPSEC_ACTION_BLOCK) {
-		policy_count(pol, KIPSEC_STAT_IN_DISCARD);
-		kipsec_drop(net, sa, KIPSEC_STAT_IN_DISCARD);
-		return NF_DROP;
-	}
-	if (pol->has_tmpl && kipsec_tmpl_match_sa(&pol->tmpl, sa)) {
-		policy_count(pol, KIPSEC_STAT_IN_PACKETS);
+	why = decap_refused(net, &fl, dir, sa, &pol);
+	if (!why) {
+		count_decap_accept(pol, sa);
 		return NF_ACCEPT;
 	}
-	/* no template, or an optional one that does not match */
-	if ((!pol->has_tmpl || pol->tmpl.level == KIPSEC_LEVEL_USE) && !tunnel)
+	if (dir == KIPSEC_DIR_IN && (sa->flags & KIPSEC_SA_F_ICMP) &&
+	    is_icmp(&fl) && icmp_reverse_ok(net, skb, pf, off, sa))
 		return NF_ACCEPT;
-	policy_count(pol, KIPSEC_STAT_IN_POLICY_MISMATCH);
-mismatch:
-	kipsec_drop(net, sa, KIPSEC_STAT_IN_POLICY_MISMATCH);
+	if (pol)
+		policy_count(pol, why);
+	kipsec_drop(net, sa, why);
 	return NF_DROP;
 }
 

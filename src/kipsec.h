@@ -372,6 +372,7 @@ struct kipsec_pol_key {
  * @priority: lowest value wins
  * @action: enum kipsec_action
  * @index: unique id assigned at creation
+ * @flags: enum kipsec_pol_flags; set before insertion, then constant
  * @has_tmpl: true when @tmpl is set (PROTECT)
  * @tmpl: the template
  * @sa_cache: outbound SA last found for @tmpl, RCU-protected, may be NULL.
@@ -409,6 +410,7 @@ struct kipsec_policy {
 	u32 priority;
 	u8 action;
 	u32 index;
+	u32 flags;
 	bool has_tmpl;
 	struct kipsec_tmpl tmpl;
 	struct kipsec_sa __rcu *sa_cache;
@@ -832,7 +834,8 @@ struct kipsec_sa_cfg {
 
 #define KIPSEC_SA_FLAGS_ALL	(KIPSEC_SA_F_ESN | KIPSEC_SA_F_AF_UNSPEC | \
 				 KIPSEC_SA_F_NOECN | KIPSEC_SA_F_NOPMTUDISC | \
-				 KIPSEC_SA_F_ALIGN4)
+				 KIPSEC_SA_F_ALIGN4 | KIPSEC_SA_F_DECAP_DSCP | \
+				 KIPSEC_SA_F_ICMP)
 #define KIPSEC_SA_XFLAGS_ALL	KIPSEC_SA_XF_DONT_ENCAP_DSCP
 
 /* state.c: fill a new SA from @c (transform, replay window, limits) */

@@ -153,6 +153,7 @@ static const struct nla_policy pol_nl_policy[KIPSEC_A_MAX + 1] = {
 	[KIPSEC_A_POL_LIFETIME]	= NLA_POLICY_NESTED(lft_nl_policy),
 	[KIPSEC_A_POL_CURLFT]	= READ_ONLY,
 	[KIPSEC_A_POL_PTYPE]	= { .type = NLA_U8 },
+	[KIPSEC_A_POL_FLAGS]	= NLA_POLICY_MASK(NLA_U32, KIPSEC_POL_F_ICMP),
 };
 
 /* INFO_GET, STATS_GET: no attribute */
@@ -1107,6 +1108,7 @@ static int pol_fill_cmd(struct sk_buff *skb, struct kipsec_policy *pol,
 	    nla_put_u32(skb, KIPSEC_A_POL_PRIORITY, pol->priority) ||
 	    nla_put_u8(skb, KIPSEC_A_POL_ACTION, pol->action) ||
 	    nla_put_u32(skb, KIPSEC_A_POL_INDEX, pol->index) ||
+	    nla_put_u32(skb, KIPSEC_A_POL_FLAGS, pol->flags) ||
 	    (pol->has_tmpl && put_tmpl(skb, &pol->tmpl)) ||
 	    put_stats(skb, KIPSEC_A_POL_STATS, pol->stats) ||
 	    put_pol_lifetime(skb, pol)) {
@@ -1193,6 +1195,8 @@ static int kipsec_nl_policy_new(struct sk_buff *skb, struct genl_info *info)
 		pol->priority = nla_get_u32(tb[KIPSEC_A_POL_PRIORITY]);
 	if (tb[KIPSEC_A_POL_ACTION])
 		pol->action = nla_get_u8(tb[KIPSEC_A_POL_ACTION]);
+	if (tb[KIPSEC_A_POL_FLAGS])
+		pol->flags = nla_get_u32(tb[KIPSEC_A_POL_FLAGS]);
 	if (tb[KIPSEC_A_POL_TMPL]) {
 		err = parse_tmpl(tb[KIPSEC_A_POL_TMPL], &pol->tmpl, extack);
 		if (err)

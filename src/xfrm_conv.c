@@ -384,15 +384,18 @@ void kipsec_xfrm_wipe_keys(struct nlattr **attrs)
 /* XFRM_STATE_* flags to enum kipsec_sa_flags */
 static int sa_parse_flags(u8 xf, u32 *flags, struct netlink_ext_ack *extack)
 {
-	if (xf & (XFRM_STATE_DECAP_DSCP | XFRM_STATE_WILDRECV |
-		  XFRM_STATE_ICMP)) {
+	if (xf & XFRM_STATE_WILDRECV) {
 		NL_SET_ERR_MSG(extack,
-			       "kipsec: SA flags decap-dscp, wildrecv and icmp are not supported");
+			       "kipsec: SA flag wildrecv is not supported");
 		return -EOPNOTSUPP;
 	}
 	*flags = 0;
 	if (xf & XFRM_STATE_NOECN)
 		*flags |= KIPSEC_SA_F_NOECN;
+	if (xf & XFRM_STATE_DECAP_DSCP)
+		*flags |= KIPSEC_SA_F_DECAP_DSCP;
+	if (xf & XFRM_STATE_ICMP)
+		*flags |= KIPSEC_SA_F_ICMP;
 	if (xf & XFRM_STATE_NOPMTUDISC)
 		*flags |= KIPSEC_SA_F_NOPMTUDISC;
 	if (xf & XFRM_STATE_AF_UNSPEC)
@@ -410,6 +413,10 @@ static u8 sa_flags_out(u32 flags)
 
 	if (flags & KIPSEC_SA_F_NOECN)
 		xf |= XFRM_STATE_NOECN;
+	if (flags & KIPSEC_SA_F_DECAP_DSCP)
+		xf |= XFRM_STATE_DECAP_DSCP;
+	if (flags & KIPSEC_SA_F_ICMP)
+		xf |= XFRM_STATE_ICMP;
 	if (flags & KIPSEC_SA_F_NOPMTUDISC)
 		xf |= XFRM_STATE_NOPMTUDISC;
 	if (flags & KIPSEC_SA_F_AF_UNSPEC)
@@ -825,8 +832,8 @@ static int pol_check_info(const struct xfrm_userpolicy_info *p,
 		NL_SET_ERR_MSG(extack, "Policy index doesn't match direction");
 		return -EINVAL;
 	}
-	if (p->flags) {
-		NL_SET_ERR_MSG(extack, "kipsec: policy flags (localok, icmp) are not supported");
+	if (p->flags & ~XFRM_POLICY_ICMP) {
+		NL_SET_ERR_MSG(extack, "kipsec: policy flag localok is not supported");
 		return -EOPNOTSUPP;
 	}
 	return 0;
@@ -932,6 +939,8 @@ int kipsec_xfrm_pol_parse(const struct xfrm_userpolicy_info *p,
 	pol->dir = p->dir;
 	pol->priority = p->priority;
 	pol->action = p->action;
+	/* enum kipsec_pol_flags has xfrm's values */
+	pol->flags = p->flags & XFRM_POLICY_ICMP;
 	pol->index = p->index;
 	lft_parse(&p->lft, &pol->lft);
 	return pol_parse_tmpl(attrs[XFRMA_TMPL], pol, extack);
@@ -954,6 +963,7 @@ void kipsec_xfrm_pol_info(struct kipsec_policy *pol,
 	p->index = pol->index;
 	p->dir = pol->dir;
 	p->action = pol->action;
+	p->flags = pol->flags;
 	p->share = XFRM_SHARE_ANY;
 }
 

@@ -44,6 +44,8 @@ struct pol {
 	bool has_cur;
 	uint8_t ptype;		/* enum kipsec_ptype */
 	bool has_ptype;
+	uint32_t flags;		/* enum kipsec_pol_flags */
+	bool has_flags;
 };
 
 static void __noreturn usage(void)
@@ -51,7 +53,7 @@ static void __noreturn usage(void)
 	fprintf(stderr,
 		"Usage: kipsec policy { add | update } SELECTOR dir DIR [ index INDEX ]\n"
 		"        [ ptype PTYPE ] [ action ACTION ] [ priority PRIORITY ]\n"
-		"        [ LIMIT-LIST ] [ tmpl TMPL ]\n"
+		"        [ flag FLAG-LIST ] [ LIMIT-LIST ] [ tmpl TMPL ]\n"
 		"Usage: kipsec policy { delete | get } { SELECTOR | index INDEX } dir DIR\n"
 		"        [ ptype PTYPE ]\n"
 		"Usage: kipsec policy { deleteall | list } [ SELECTOR ] [ dir DIR ]\n"
@@ -65,6 +67,8 @@ static void __noreturn usage(void)
 		"DIR := in | out | fwd\n"
 		"PTYPE := main | sub   (sub policies are refused by the module)\n"
 		"ACTION := allow | block\n"
+		"FLAG-LIST := [ FLAG-LIST ] FLAG\n"
+		"FLAG := icmp | 0xHEX   (xfrm's values; not localok)\n"
 		"LIMIT-LIST := [ LIMIT-LIST ] limit LIMIT\n"
 		"LIMIT := { time-soft | time-hard | time-use-soft | time-use-hard } SECONDS |\n"
 		"         { byte-soft | byte-hard } SIZE | { packet-soft | packet-hard } COUNT\n"
@@ -75,7 +79,7 @@ static void __noreturn usage(void)
 		"MODE := transport | tunnel\n"
 		"LEVEL := required | use\n"
 		"A policy takes one template. ADDR[/PLEN] without /PLEN is a host.\n"
-		"Not supported: mark, ctx, flag, dev, if_id, ptype sub, set.\n");
+		"Not supported: mark, ctx, flag localok, dev, if_id, ptype sub, set.\n");
 	exit(0);
 }
 
@@ -144,7 +148,6 @@ static void parse_tmpl(struct ktmpl *t, int *argcp, char ***argvp)
 static const char *const unsupported_pol_kw[][2] = {
 	{ "mark", "is not supported by kipsec" },
 	{ "ctx", "(security context) is not supported by kipsec" },
-	{ "flag", "(policy flags localok, icmp) is not supported by kipsec" },
 	{ "if_id", "is not supported by kipsec" },
 	{ "offload", "is not supported by kipsec" },
 };
@@ -160,6 +163,49 @@ static void check_unsupported(const char *kw)
 }
 
 enum parse_mode { P_ADD, P_ID, P_FILTER };
+
+/* xfrm's XFRM_POLICY_* bits, which enum kipsec_pol_flags keeps */
+#define XFRM_P_LOCALOK	1
+#define XFRM_P_ICMP	2
+
+/* FLAG-LIST after "flag": argv on the first flag, left on the last */
+static uint32_t parse_pol_flags(int *argcp, char ***argvp)
+{
+	int argc = *argcp;
+	char **argv = *argvp;
+	uint32_t flags = 0;
+	bool any = false;
+	uint8_t x;
+
+	while (argc > 0) {
+		if (strcmp(*argv, "icmp") == 0) {
+			flags |= KIPSEC_POL_F_ICMP;
+		} else if (strcmp(*argv, "localok") == 0) {
+			unsupported("localok", "(policy flag) is not supported by kipsec");
+		} else if (!any && strncmp(*argv, "0x", 2) == 0) {
+			if (get_u8(&x, *argv))
+				invarg("FLAG value is invalid", *argv);
+			if (x & ~XFRM_P_ICMP)
+				usage_error("policy flag %s: only icmp (0x%x) is supported by kipsec",
+					    *argv, XFRM_P_ICMP);
+			flags = x;
+			any = true;
+			argc--;
+			argv++;
+			break;
+		} else {
+			break;
+		}
+		any = true;
+		argc--;
+		argv++;
+	}
+	if (!any)
+		invarg("FLAG value is invalid", *argv);
+	*argcp = argc + 1;
+	*argvp = argv - 1;
+	return flags;
+}
 
 /* main or sub: the module decides (it refuses sub, with a message) */
 static uint8_t ptype_parse(const char *arg)
@@ -213,6 +259,10 @@ static void parse_policy(struct pol *p, enum parse_mode pm, int argc,
 				duparg("ptype", *argv);
 			p->ptype = ptype_parse(*argv);
 			p->has_ptype = true;
+		} else if (strcmp(*argv, "flag") == 0 && pm == P_ADD) {
+			NEXT_ARG();
+			p->flags |= parse_pol_flags(&argc, &argv);
+			p->has_flags = true;
 		} else if (strcmp(*argv, "limit") == 0 && pm == P_ADD) {
 			lft_parse(p->lft, &argc, &argv);
 			p->has_lft = true;
@@ -289,6 +339,8 @@ static int policy_modify(int argc, char **argv, bool update)
 		mnl_attr_put_u8(nlh, KIPSEC_A_POL_PTYPE, p.ptype);
 	if (p.has_lft)
 		lft_put(nlh, KIPSEC_A_POL_LIFETIME, p.lft);
+	if (p.has_flags)
+		mnl_attr_put_u32(nlh, KIPSEC_A_POL_FLAGS, p.flags);
 	if (p.tmpl.set)
 		put_tmpl(nlh, &p.tmpl);
 	return nl_talk(nlh, NULL, NULL, false);
@@ -363,6 +415,9 @@ static int pol_get(const struct nlmsghdr *nlh, struct pol *p)
 		p->index = mnl_attr_get_u32(a);
 		p->has_index = true;
 	}
+	a = tb[KIPSEC_A_POL_FLAGS];
+	if (a && mnl_attr_get_payload_len(a) == 4)
+		p->flags = mnl_attr_get_u32(a);
 	if (tb[KIPSEC_A_POL_TMPL] && tmpl_get(tb[KIPSEC_A_POL_TMPL], &p->tmpl))
 		return -1;
 	if (stats_get(tb[KIPSEC_A_POL_STATS], &p->stats))
@@ -431,6 +486,19 @@ static void pol_lifetime_print(const struct pol *p, char *cur, size_t len)
 	snprintf(cur, len, "\t  add %s use %s\n", a, u);
 }
 
+/* as ip xfrm: "flag icmp" when set, with the value under -s */
+static void pol_flags_print(uint32_t flags)
+{
+	if (flags || show_stats)
+		print_fp("flag ");
+	open_json_array("flags");
+	if (flags & KIPSEC_POL_F_ICMP)
+		print_string(PRINT_ANY, NULL, "%s", "icmp");
+	close_json_array();
+	if (show_stats)
+		print_fp(" (0x%02x)", flags);
+}
+
 /* a policy; for an event, @ev names it, @prefix starts the text, @hard >= 0 */
 static void pol_print_ev(const struct pol *p, const char *ev,
 			 const char *prefix, int hard)
@@ -452,6 +520,7 @@ static void pol_print_ev(const struct pol *p, const char *ev,
 	if (p->has_index && (show_stats || json))
 		print_uint(PRINT_ANY, "index", "index %u ", p->index);
 	print_uint(PRINT_ANY, "priority", "priority %u ", p->priority);
+	pol_flags_print(p->flags);
 	print_nl();
 	if (p->tmpl.set)
 		tmpl_print(&p->tmpl, p->sel.family);

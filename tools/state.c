@@ -34,10 +34,10 @@ static const struct {
 	uint8_t xflag;
 } sa_flags[] = {
 	{ "noecn", KIPSEC_SA_F_NOECN, XFRM_F_NOECN },
-	{ "decap-dscp", 0, XFRM_F_DECAP_DSCP },
+	{ "decap-dscp", KIPSEC_SA_F_DECAP_DSCP, XFRM_F_DECAP_DSCP },
 	{ "nopmtudisc", KIPSEC_SA_F_NOPMTUDISC, XFRM_F_NOPMTUDISC },
 	{ "wildrecv", 0, XFRM_F_WILDRECV },
-	{ "icmp", 0, XFRM_F_ICMP },
+	{ "icmp", KIPSEC_SA_F_ICMP, XFRM_F_ICMP },
 	{ "af-unspec", KIPSEC_SA_F_AF_UNSPEC, XFRM_F_AF_UNSPEC },
 	{ "align4", KIPSEC_SA_F_ALIGN4, XFRM_F_ALIGN4 },
 	{ "esn", KIPSEC_SA_F_ESN, XFRM_F_ESN },
@@ -166,7 +166,8 @@ static void __noreturn usage(void)
 		"ENCAP-TYPE := espinudp\n"
 		"MODE := transport | tunnel\n"
 		"FLAG-LIST := [ FLAG-LIST ] FLAG\n"
-		"FLAG := esn | af-unspec | noecn | nopmtudisc | align4\n"
+		"FLAG := noecn | decap-dscp | nopmtudisc | icmp | af-unspec | align4 |\n"
+		"        esn | 0xHEX   (xfrm's values; not wildrecv)\n"
 		"EXTRA-FLAG-LIST := [ EXTRA-FLAG-LIST ] EXTRA-FLAG\n"
 		"EXTRA-FLAG := dont-encap-dscp\n"
 		"SELECTOR := [ src ADDR[/PLEN] ] [ dst ADDR[/PLEN] ] [ UPSPEC ]\n"

@@ -585,3 +585,37 @@ t_cli_state_extra_flag() {
 	"$KIPSEC" state flush
 }
 ktest cli_state_extra_flag t_cli_state_extra_flag
+
+# SA flags decap-dscp and icmp, policy flag icmp: given by name or as
+# xfrm's value, listed as ip lists them, in JSON, refused localok
+t_cli_flags() {
+	local sa pol
+	t20_need
+	t20_sa_add 0x20 flag noecn decap-dscp icmp || fail "state add flags"
+	t20_sa_add 0x21 flag 0x12 || fail "state add flag 0x12"
+	"$KIPSEC" state get src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x20 |
+		grep -q 'flag noecn decap-dscp icmp$' || fail "SA flags text"
+	"$KIPSEC" state get src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x21 |
+		grep -q 'flag decap-dscp icmp$' || fail "SA flag 0x12 text"
+	"$KIPSEC" policy add src 10.1.0.0/24 dst 10.2.0.0/24 dir out \
+		flag icmp tmpl src 10.0.0.1 dst 10.0.0.2 proto esp mode tunnel ||
+		fail "policy add flag icmp"
+	"$KIPSEC" policy add src 10.1.0.0/24 dst 10.2.0.0/24 dir in \
+		flag 0x2 || fail "policy add flag 0x2"
+	"$KIPSEC" policy list | grep -c 'priority 0 flag icmp$' |
+		grep -qx 2 || fail "policy flag text: $("$KIPSEC" policy list)"
+	t20_expect 1 '"localok" (policy flag) is not supported' \
+		"$KIPSEC" policy add src 10.3.0.0/24 dst 10.4.0.0/24 dir out \
+		flag localok
+	t20_expect 1 'only icmp' \
+		"$KIPSEC" policy add src 10.3.0.0/24 dst 10.4.0.0/24 dir out \
+		flag 0x3
+	sa=$("$KIPSEC" -j state get src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x20)
+	pol=$("$KIPSEC" -j policy list)
+	t20_pycheck '
+assert d[0]["flags"] == ["noecn", "decap-dscp", "icmp"], d[0]
+assert all(p["flags"] == ["icmp"] for p in d[1]), d[1]' "$sa" "$pol"
+	"$KIPSEC" state flush
+	"$KIPSEC" policy flush
+}
+ktest cli_flags t_cli_flags

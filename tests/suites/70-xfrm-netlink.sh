@@ -59,12 +59,12 @@ xnl_cmds() {
 	local gcm='rfc4106(gcm(aes))' cbc='cbc(aes)' sha='hmac(sha256)'
 
 	cat <<-EOF
-	xfrm state add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x1001 reqid 1 mode tunnel aead $gcm $XNL_KEY 128
+	xfrm state add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x1001 reqid 1 mode tunnel aead $gcm $XNL_KEY 128 flag decap-dscp icmp
 	xfrm state add src 10.0.0.2 dst 10.0.0.1 proto esp spi 0x1002 reqid 2 mode transport enc $cbc $XNL_K16 auth-trunc $sha $XNL_K32 128 replay-window 64 sel src 10.0.0.2 dst 10.0.0.1 proto tcp
 	xfrm state add src 10.0.0.2 dst 10.0.0.1 proto esp spi 0x1004 reqid 4 mode tunnel enc $cbc $XNL_K16 auth-trunc $sha $XNL_K32 128 flag esn replay-window 1024 limit time-soft 1000 limit time-hard 2000 limit byte-soft 100000 limit packet-hard 500
 	xfrm state add src 10.0.0.1 dst 10.0.0.3 proto ah spi 0x1003 reqid 3 mode transport auth hmac(sha1) $XNL_KEY
 	xfrm state add src fd00::1 dst fd00::2 proto esp spi 0x2001 reqid 5 mode tunnel aead $gcm $XNL_KEY 128 flag noecn extra-flag dont-encap-dscp
-	xfrm policy add src 10.1.0.0/24 dst 10.2.0.0/24 dir out priority 100 tmpl src 10.0.0.1 dst 10.0.0.2 proto esp reqid 1 mode tunnel
+	xfrm policy add src 10.1.0.0/24 dst 10.2.0.0/24 dir out priority 100 flag icmp tmpl src 10.0.0.1 dst 10.0.0.2 proto esp reqid 1 mode tunnel
 	xfrm policy add src 10.2.0.0/24 dst 10.1.0.0/24 dir in priority 100 tmpl src 10.0.0.2 dst 10.0.0.1 proto esp reqid 4 mode tunnel level use
 	xfrm policy add src 10.2.0.0/24 dst 10.1.0.0/24 dir fwd action block
 	xfrm policy add src 10.0.0.1 dst 10.0.0.3 proto udp dport 53 dir out tmpl proto ah mode transport

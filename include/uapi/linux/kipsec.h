@@ -110,6 +110,26 @@ enum kipsec_sa_flags {
 	KIPSEC_SA_F_NOECN	= 1 << 2,
 	KIPSEC_SA_F_NOPMTUDISC	= 1 << 3,
 	KIPSEC_SA_F_ALIGN4	= 1 << 4,	/* AH over IPv4: 32-bit padding */
+	/* tunnel decapsulation: the outer DSCP replaces the inner one */
+	KIPSEC_SA_F_DECAP_DSCP	= 1 << 5,
+	/*
+	 * inbound: an ICMP error that the inbound policy refuses is checked
+	 * again as the reverse of the flow it quotes
+	 */
+	KIPSEC_SA_F_ICMP	= 1 << 6,
+};
+
+/*
+ * Policy flags, KIPSEC_A_POL_FLAGS (values as XFRM_POLICY_*: bit 0,
+ * xfrm's localok, is not supported).
+ */
+enum kipsec_pol_flags {
+	/*
+	 * outbound: an ICMP error this host sends that no PROTECT policy
+	 * covers takes this policy when it covers the reverse of the flow
+	 * the error quotes
+	 */
+	KIPSEC_POL_F_ICMP	= 1 << 1,
 };
 
 /* SA extra flags, KIPSEC_A_SA_EXTRA_FLAGS (values of XFRM_SA_XFLAG_*) */
@@ -346,6 +366,8 @@ enum kipsec_attr {
 	/* traffic flow confidentiality, appended later */
 	KIPSEC_A_SA_TFCPAD,		/* u32, ESP tunnel: TFC pad-to length */
 	KIPSEC_A_SA_EXTRA_FLAGS,	/* u32 enum kipsec_sa_xflags */
+	/* policy flags, appended later */
+	KIPSEC_A_POL_FLAGS,		/* u32 enum kipsec_pol_flags */
 
 	__KIPSEC_A_MAX,
 	KIPSEC_A_MAX = __KIPSEC_A_MAX - 1
