@@ -1020,7 +1020,7 @@ static void esp_input_finish(struct esp_ctx *c, int err)
 		kipsec_encap_input_drop(net, sa, skb, dev, why);
 		return;
 	}
-	if (sa->encap.type)
+	if (sa->encap.type == KIPSEC_ENCAP_ESPINUDP)
 		kipsec_encap_mapping(net, sa, skb, sport);
 	kipsec_encap_count(sa, net, KIPSEC_STAT_IN_PACKETS,
 			   skb->len - hoff - esplen);

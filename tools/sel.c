@@ -41,6 +41,7 @@ const char *const stat_names[__KIPSEC_STAT_MAX] = {
 	[KIPSEC_STAT_IN_STATE_INVALID] = "in_state_invalid",
 	[KIPSEC_STAT_ICMP_PMTU] = "icmp_pmtu",
 	[KIPSEC_STAT_IN_ENCAP_MISMATCH] = "in_encap_mismatch",
+	[KIPSEC_STAT_OUT_NO_TCP_SK] = "out_no_tcp_sk",
 };
 
 static bool is_port_proto(uint8_t p)
