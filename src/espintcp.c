@@ -80,10 +80,23 @@ struct kipsec_espintcp {
 	struct proto *saved_prot;
 };
 
-static struct proto espintcp_prot;
-static struct proto_ops espintcp_ops;
-static struct proto espintcp6_prot;
-static struct proto_ops espintcp6_ops;
+/**
+ * struct espintcp_protos - TCP's operations with the ULP's in place
+ * @prot: tcp_prot or tcpv6_prot, sendmsg, recvmsg and close replaced
+ * @ops: inet_stream_ops or inet6_stream_ops, poll replaced
+ *
+ * Built once (IPv4 at load, IPv6 from the first IPv6 socket, under
+ * espintcp6_mutex), then read only.
+ */
+struct espintcp_protos {
+	struct proto prot;
+	/* not const: a copy of TCP's, made at run time */
+	struct
+	proto_ops ops;
+};
+
+static struct espintcp_protos espintcp4;
+static struct espintcp_protos espintcp6;
 static DEFINE_MUTEX(espintcp6_mutex);
 static bool espintcp_registered;
 
@@ -97,7 +110,7 @@ static bool is_espintcp(const struct sock *sk)
 {
 	const struct proto *p = READ_ONCE(sk->sk_prot);
 
-	return p == &espintcp_prot || p == &espintcp6_prot;
+	return p == &espintcp4.prot || p == &espintcp6.prot;
 }
 
 /* ---- receive ---- */
@@ -106,6 +119,24 @@ static bool sk_is_v4(const struct sock *sk)
 {
 	return sk->sk_family == AF_INET ||
 	       ipv6_addr_v4mapped(&sk->sk_v6_daddr);
+}
+
+/*
+ * The link-layer header of the TCP segment that carried the frame, in
+ * front of the new packet: the decapsulated packet is re-injected on the
+ * device as if it had arrived there (packet sockets read it), and
+ * skb_mac_header_rebuild() needs a header set.  None (length 0) when the
+ * segment has no Ethernet header.
+ */
+static void copy_mac(struct sk_buff *skb, const struct sk_buff *frame)
+{
+	skb_reset_mac_header(skb);
+	skb->mac_len = 0;
+	if (!skb_mac_header_was_set(frame) || frame->mac_len != ETH_HLEN)
+		return;
+	memcpy(skb->data - ETH_HLEN, skb_mac_header(frame), ETH_HLEN);
+	skb_set_mac_header(skb, -ETH_HLEN);
+	skb->mac_len = ETH_HLEN;
 }
 
 /*
@@ -129,6 +160,7 @@ static struct sk_buff *esp_packet(struct sock *sk, struct sk_buff *frame)
 		return NULL;
 	}
 	skb_reset_network_header(skb);
+	copy_mac(skb, frame);
 	if (v4) {
 		struct iphdr *iph = ip_hdr(skb);
 
@@ -525,33 +557,32 @@ static void espintcp_close(struct sock *sk, long timeout)
 	sk->sk_prot->close(sk, timeout);
 }
 
-static void build_protos(struct proto *prot, struct proto_ops *ops,
+static void build_protos(struct espintcp_protos *p,
 			 const struct proto *orig_prot,
 			 const struct proto_ops *orig_ops)
 {
-	*prot = *orig_prot;
-	*ops = *orig_ops;
-	prot->sendmsg = espintcp_sendmsg;
-	prot->recvmsg = espintcp_recvmsg;
-	prot->close = espintcp_close;
-	ops->poll = espintcp_poll;
+	p->prot = *orig_prot;
+	p->ops = *orig_ops;
+	p->prot.sendmsg = espintcp_sendmsg;
+	p->prot.recvmsg = espintcp_recvmsg;
+	p->prot.close = espintcp_close;
+	p->ops.poll = espintcp_poll;
 }
 
 static void espintcp_set_protos(struct sock *sk)
 {
 	if (sk->sk_family == AF_INET) {
-		WRITE_ONCE(sk->sk_prot, &espintcp_prot);
-		sk->sk_socket->ops = &espintcp_ops;
+		WRITE_ONCE(sk->sk_prot, &espintcp4.prot);
+		sk->sk_socket->ops = &espintcp4.ops;
 		return;
 	}
 	/* tcpv6_prot is not exported: copied from the first IPv6 socket */
 	mutex_lock(&espintcp6_mutex);
-	if (!espintcp6_prot.recvmsg)
-		build_protos(&espintcp6_prot, &espintcp6_ops, sk->sk_prot,
-			     sk->sk_socket->ops);
+	if (!espintcp6.prot.recvmsg)
+		build_protos(&espintcp6, sk->sk_prot, sk->sk_socket->ops);
 	mutex_unlock(&espintcp6_mutex);
-	WRITE_ONCE(sk->sk_prot, &espintcp6_prot);
-	sk->sk_socket->ops = &espintcp6_ops;
+	WRITE_ONCE(sk->sk_prot, &espintcp6.prot);
+	sk->sk_socket->ops = &espintcp6.ops;
 }
 
 static int espintcp_init_sk(struct sock *sk)
@@ -620,8 +651,7 @@ void kipsec_espintcp_init(void)
 {
 	int err;
 
-	build_protos(&espintcp_prot, &espintcp_ops, &tcp_prot,
-		     &inet_stream_ops);
+	build_protos(&espintcp4, &tcp_prot, &inet_stream_ops);
 	err = tcp_register_ulp(&espintcp_ulp);
 	if (err)
 		pr_info("kipsec: TCP ULP \"espintcp\" not registered (%d): no ESP in TCP\n",
