@@ -195,3 +195,24 @@ t_espintcp_unload() {
 	insmod "$KIPSEC_KO" || fail "insmod kipsec"
 }
 ktest espintcp_unload t_espintcp_unload 120
+
+# The XFRM personality: XFRMA_ENCAP with TCP_ENCAP_ESPINTCP, from ip xfrm,
+# becomes an espintcp SA, and comes back in ip xfrm's and kipsec's lists
+t_espintcp_xfrm_netlink() {
+	local out
+	n57_need
+	xnl_load
+	topo_up
+	ip -n "$XB" xfrm state add src "$XB4" dst "$KA4" proto esp spi 0x3003 \
+		reqid 3 mode tunnel $(alg_args 'rfc4106(gcm(aes))' 128 128 3) \
+		encap espintcp "$N57_CPORT" 4500 0.0.0.0 ||
+		fail "ip xfrm state add ... encap espintcp refused"
+	out=$(ip -n "$XB" xfrm state list)
+	echo "$out" | grep -q "encap type espintcp sport $N57_CPORT dport 4500" ||
+		fail "ip xfrm does not show the espintcp encap: $out"
+	out=$("$KIPSEC" -n "$XB" state list)
+	echo "$out" | grep -q "encap type espintcp sport $N57_CPORT dport 4500" ||
+		fail "kipsec does not show the espintcp encap: $out"
+	ip -n "$XB" xfrm state flush
+}
+ktest espintcp_xfrm_netlink t_espintcp_xfrm_netlink 120
