@@ -46,8 +46,11 @@ static inline bool kipsec_len_fits(unsigned int len, bool v4)
  * @saddr: tunnel mode: the outer source address
  * @outer: tunnel mode: the length of the outer IP header; 0 in transport
  *         mode
- * @udp: NAT-T (an SA with UDP encapsulation): the UDP header's length,
- *       which goes between the IP header and the ESP header; else 0
+ * @elen: the encapsulation header between the IP header and the ESP
+ *        header: NAT-T's UDP header, ESP in TCP's 2-byte frame length;
+ *        else 0
+ * @tcp: ESP in TCP: the IP header in front is not sent, the frame goes
+ *       to a TCP socket (kipsec_espintcp_xmit())
  * @hdr_off: where the ESP/AH header goes, from the network header: after
  *           the IP header and IPv6 options before the fragment header in
  *           transport mode, after the outer header in tunnel mode (set by
@@ -71,7 +74,7 @@ struct kipsec_encap {
 	struct dst_entry *dst;
 	xfrm_address_t saddr;
 	unsigned int outer;
-	unsigned int udp;
+	unsigned int elen;
 	int hdr_off;
 	int prev_off;
 	u8 proto;
@@ -81,6 +84,7 @@ struct kipsec_encap {
 	unsigned int tfclen;
 	__be16 df;
 	bool tunnel;
+	bool tcp;
 	bool inner4;
 	bool outer4;
 };
@@ -129,6 +133,13 @@ int kipsec_encap_udp_strip(struct sk_buff *skb, __be16 *sport);
 /* after authentication: the peer's NAT mapping changed? (any context) */
 void kipsec_encap_mapping(struct net *net, struct kipsec_sa *sa,
 			  struct sk_buff *skb, __be16 sport);
+
+/* hooks.c: why @sa cannot take a packet of encapsulation @encap, or 0 */
+enum kipsec_stat kipsec_hooks_refused(struct kipsec_sa *sa, u16 encap);
+
+/* espintcp.c: ESP in TCP (RFC 8229) */
+enum kipsec_stat kipsec_espintcp_xmit(struct net *net, struct kipsec_sa *sa,
+				      struct sk_buff *skb);
 
 /* encap.c: ICMP errors about the outer packets (LOCAL_IN) */
 void kipsec_encap_icmp_err(struct net *net, struct sk_buff *skb);

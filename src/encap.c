@@ -185,8 +185,11 @@ enum kipsec_stat kipsec_encap_prepare(struct net *net, struct kipsec_sa *sa,
 	e->inner4 = ip_hdr(skb)->version == 4;
 	e->outer4 = sa->key.family == AF_INET;
 	/* esp.c alone asks: AH never has an encapsulation (sa_encap_check) */
-	if (sa->encap.type)
-		e->udp = sizeof(struct udphdr);
+	if (sa->encap.type == KIPSEC_ENCAP_ESPINUDP)
+		e->elen = sizeof(struct udphdr);
+	e->tcp = sa->encap.type == KIPSEC_ENCAP_ESPINTCP;
+	if (e->tcp)
+		e->elen = sizeof(__be16);
 	if (!skb_dst(skb) || skb_network_offset(skb))
 		return KIPSEC_STAT_OUT_ERROR;
 	if (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb))
@@ -219,7 +222,7 @@ void kipsec_encap_release(struct kipsec_encap *e)
 bool kipsec_encap_fits(const struct sk_buff *skb,
 		       const struct kipsec_encap *e, unsigned int extra)
 {
-	return kipsec_len_fits(skb->len + e->outer + e->udp + extra, e->outer4);
+	return kipsec_len_fits(skb->len + e->outer + e->elen + extra, e->outer4);
 }
 
 /*
@@ -327,7 +330,7 @@ bool kipsec_encap_too_big(struct sk_buff *skb, struct kipsec_sa *sa,
 			  const struct kipsec_encap *e, unsigned int extra,
 			  unsigned int pmtu_over)
 {
-	unsigned int omtu, over = e->outer + e->udp + pmtu_over;
+	unsigned int omtu, over = e->outer + e->elen + pmtu_over;
 	int mtu;
 
 	if (!e->tunnel || skb->ignore_df || same_host(skb, sa))
@@ -335,7 +338,7 @@ bool kipsec_encap_too_big(struct sk_buff *skb, struct kipsec_sa *sa,
 	if (e->inner4 && !(ip_hdr(skb)->frag_off & htons(IP_DF)))
 		return false;
 	omtu = dst_mtu(e->dst);
-	if (skb->len + e->outer + e->udp + extra <= omtu)
+	if (skb->len + e->outer + e->elen + extra <= omtu)
 		return false;
 	mtu = (int)omtu - (int)over;
 	if (e->inner4) {
@@ -369,12 +372,12 @@ int kipsec_encap_route_skb(struct sk_buff *skb, struct kipsec_sa *sa,
 			   unsigned int pmtu_over)
 {
 	if (e->tunnel) {
-		inner_pmtu(skb, sa, e, e->outer + e->udp + pmtu_over);
+		inner_pmtu(skb, sa, e, e->outer + e->elen + pmtu_over);
 		skb_dst_drop(skb);
 		skb_dst_set(skb, e->dst);
 		e->dst = NULL;
 	}
-	return skb_cow_head(skb, hlen + e->outer + e->udp +
+	return skb_cow_head(skb, hlen + e->outer + e->elen +
 			    LL_RESERVED_SPACE(skb_dst(skb)->dev));
 }
 
@@ -382,6 +385,14 @@ int kipsec_encap_route_skb(struct sk_buff *skb, struct kipsec_sa *sa,
 static u8 outer_dscp(const struct kipsec_sa *sa, const struct kipsec_encap *e)
 {
 	return sa->xflags & KIPSEC_SA_XF_DONT_ENCAP_DSCP ? 0 : e->tos;
+}
+
+/* what the IP header names: ESP/AH, or the encapsulation's protocol */
+static u8 outer_proto(const struct kipsec_encap *e)
+{
+	if (e->tcp)
+		return IPPROTO_TCP;
+	return e->elen ? IPPROTO_UDP : e->ipproto;
 }
 
 /* the outer IPv4 header, as xfrm4_tunnel_encap_add() */
@@ -400,7 +411,7 @@ static void outer4(struct sk_buff *skb, struct kipsec_sa *sa,
 	top->tot_len = htons(skb->len);
 	top->frag_off = (sa->flags & KIPSEC_SA_F_NOPMTUDISC) ? 0 : e->df;
 	top->ttl = ip4_dst_hoplimit(skb_dst(skb));
-	top->protocol = e->udp ? IPPROTO_UDP : e->ipproto;
+	top->protocol = outer_proto(e);
 	top->saddr = e->saddr.a4;
 	top->daddr = sa->key.daddr.a4;
 	ip_select_ident(dev_net(skb_dst(skb)->dev), skb, NULL);
@@ -422,7 +433,7 @@ static void outer6(struct sk_buff *skb, struct kipsec_sa *sa,
 		tos &= ~INET_ECN_MASK;
 	ipv6_change_dsfield(top, 0, tos);
 	top->payload_len = htons(skb->len - sizeof(*top));
-	top->nexthdr = e->udp ? IPPROTO_UDP : e->ipproto;
+	top->nexthdr = outer_proto(e);
 	top->hop_limit = ip6_dst_hoplimit(skb_dst(skb));
 	top->saddr = e->saddr.in6;
 	top->daddr = sa->key.daddr.in6;
@@ -432,9 +443,9 @@ static void outer6(struct sk_buff *skb, struct kipsec_sa *sa,
 static void push_tunnel(struct sk_buff *skb, struct kipsec_sa *sa,
 			struct kipsec_encap *e, unsigned int hlen)
 {
-	skb_push(skb, hlen + e->udp + e->outer);
+	skb_push(skb, hlen + e->elen + e->outer);
 	skb_reset_network_header(skb);
-	e->hdr_off = e->outer + e->udp;
+	e->hdr_off = e->outer + e->elen;
 	if (e->outer4) {
 		skb->protocol = htons(ETH_P_IP);
 		outer4(skb, sa, e);
@@ -449,12 +460,12 @@ static void push_transport(struct net *net, struct sk_buff *skb,
 			   struct kipsec_encap *e, unsigned int hlen)
 {
 	u8 *old = skb->data;
-	u8 ipproto = e->udp ? IPPROTO_UDP : e->ipproto;
+	u8 ipproto = outer_proto(e);
 
-	skb_push(skb, hlen + e->udp);
+	skb_push(skb, hlen + e->elen);
 	memmove(skb->data, old, e->hdr_off);
 	skb_reset_network_header(skb);
-	e->hdr_off += e->udp;
+	e->hdr_off += e->elen;
 	if (e->inner4) {
 		ip_hdr(skb)->protocol = ipproto;
 		ip_hdr(skb)->tot_len = htons(skb->len);
@@ -482,13 +493,24 @@ static void push_transport(struct net *net, struct sk_buff *skb,
 static void push_udp(struct sk_buff *skb, struct kipsec_sa *sa,
 		     const struct kipsec_encap *e)
 {
-	int off = e->hdr_off - e->udp;
+	int off = e->hdr_off - e->elen;
 	struct udphdr *uh = (void *)(skb_network_header(skb) + off);
 
 	uh->source = sa->encap.sport;
 	uh->dest = sa->encap.dport;
 	uh->len = htons(skb->len - off);
 	uh->check = 0;
+}
+
+/*
+ * ESP in TCP: the frame's length in front of the ESP header, counting
+ * itself, as esp_output_tcp_encap(); the frame is all that goes out
+ */
+static void push_tcp_len(struct sk_buff *skb, const struct kipsec_encap *e)
+{
+	int off = e->hdr_off - e->elen;
+
+	put_unaligned_be16(skb->len - off, skb_network_header(skb) + off);
 }
 
 /**
@@ -516,7 +538,9 @@ void *kipsec_encap_push(struct net *net, struct kipsec_sa *sa,
 		push_tunnel(skb, sa, e, hlen);
 	else
 		push_transport(net, skb, e, hlen);
-	if (e->udp)
+	if (e->tcp)
+		push_tcp_len(skb, e);
+	else if (e->elen)
 		push_udp(skb, sa, e);
 	skb_set_transport_header(skb, e->hdr_off);
 	skb_dst_force(skb);
@@ -563,6 +587,13 @@ void kipsec_encap_output_finish(struct net *net, struct kipsec_sa *sa,
 	if (err) {
 		kipsec_drop(net, sa, KIPSEC_STAT_CRYPTO_ERROR);
 		kfree_skb(skb);
+	} else if (sa->encap.type == KIPSEC_ENCAP_ESPINTCP) {
+		err = kipsec_espintcp_xmit(net, sa, skb);
+		if (err)
+			kipsec_drop(net, sa, err);
+		else
+			kipsec_encap_count(sa, net, KIPSEC_STAT_OUT_PACKETS,
+					   len);
 	} else {
 		if (sa->encap.type && sa->key.family == AF_INET6)
 			udp6_csum(skb);

@@ -683,7 +683,7 @@ static enum kipsec_stat esp_out_sizes(struct kipsec_sa *sa,
 static u32 esp_payload_mtu(const struct kipsec_encap *e,
 			   const struct esp_out *o, u32 mtu)
 {
-	u32 overhead = e->outer + e->udp + o->esplen + o->icv;
+	u32 overhead = e->outer + e->elen + o->esplen + o->icv;
 	u32 payload_mtu;
 
 	if (mtu <= overhead)
@@ -1069,7 +1069,7 @@ static void esp_input_finish(struct esp_ctx *c, int err)
 		kipsec_encap_input_drop(net, sa, skb, dev, why);
 		return;
 	}
-	if (sa->encap.type)
+	if (sa->encap.type == KIPSEC_ENCAP_ESPINUDP)
 		kipsec_encap_mapping(net, sa, skb, sport);
 	/*
 	 * A dummy packet (RFC 4303 2.6, next header 59) is discarded

@@ -721,17 +721,18 @@ static struct kipsec_sa *input_sa(struct net *net, struct sk_buff *skb, u8 pf,
 
 /*
  * Why an SA found for an inbound packet cannot take it, or 0.  An SA
- * with UDP encapsulation takes only ESP in UDP, as xfrm_input() compares
- * the encapsulation type (XfrmInStateMismatch); kipsec_encap_udp_find()
- * gives ESP in UDP to no other SA.
+ * takes only packets of its own encapsulation (@encap: 0 for plain ESP
+ * or AH, KIPSEC_ENCAP_ESPINUDP, KIPSEC_ENCAP_ESPINTCP), as xfrm_input()
+ * compares the encapsulation type (XfrmInStateMismatch);
+ * kipsec_encap_udp_find() gives ESP in UDP to no other SA.
  */
-static enum kipsec_stat input_refused(struct kipsec_sa *sa, bool udp)
+enum kipsec_stat kipsec_hooks_refused(struct kipsec_sa *sa, u16 encap)
 {
 	if (unlikely(sa->larval))
 		return KIPSEC_STAT_IN_STATE_INVALID;	/* no keys yet */
 	if (unlikely(kipsec_lft_expired(sa)))
 		return KIPSEC_STAT_SA_EXPIRED;
-	if (unlikely(!!sa->encap.type != udp))
+	if (unlikely(sa->encap.type != encap))
 		return KIPSEC_STAT_IN_ENCAP_MISMATCH;
 	return 0;
 }
@@ -757,7 +758,7 @@ static unsigned int kipsec_input(const struct nf_hook_state *state,
 		kipsec_drop(net, NULL, KIPSEC_STAT_IN_NO_SA);
 		return NF_DROP;
 	}
-	why = input_refused(sa, udp);
+	why = kipsec_hooks_refused(sa, udp ? KIPSEC_ENCAP_ESPINUDP : 0);
 	if (why) {
 		kipsec_drop(net, sa, why);
 		kipsec_sa_put(sa);

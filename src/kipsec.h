@@ -876,6 +876,11 @@ u64 kipsec_replay_infer_esn(const struct kipsec_replay *r, u32 seq_lo);
 /* self-tests, run at load when the module parameter selftest is set */
 int kipsec_replay_selftest(void);
 
+/* espintcp.c: the TCP ULP "espintcp" (ESP in TCP, RFC 8229) */
+void kipsec_espintcp_init(void);
+void kipsec_espintcp_exit(void);
+bool kipsec_espintcp_available(void);
+
 /* hooks.c */
 int kipsec_hooks_init(void);
 void kipsec_hooks_exit(void);

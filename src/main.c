@@ -243,6 +243,7 @@ static int __init kipsec_init(void)
 	if (err)
 		goto err_xfrm_nl;
 	kipsec_km_init();
+	kipsec_espintcp_init();
 	pr_info("kipsec " KIPSEC_VERSION " loaded\n");
 	return 0;
 
@@ -275,6 +276,7 @@ static void kipsec_objects_check(void)
 
 static void __exit kipsec_exit(void)
 {
+	kipsec_espintcp_exit();
 	kipsec_km_exit();
 	kipsec_netlink_exit();
 	kipsec_xfrm_nl_exit();

@@ -388,15 +388,22 @@ static int sa_update(struct kipsec_net *kn, struct kipsec_sa *old,
 	return err;
 }
 
-/* NAT-T: ESP in UDP (over IPv4 or IPv6), with both ports */
+/* ESP in UDP or ESP in TCP (over IPv4 or IPv6), with both ports */
 static int sa_encap_check(const struct kipsec_sa_cfg *c,
 			  struct netlink_ext_ack *extack)
 {
 	if (!c->encap.type)
 		return 0;
-	if (c->encap.type != KIPSEC_ENCAP_ESPINUDP) {
+	if (c->encap.type != KIPSEC_ENCAP_ESPINUDP &&
+	    c->encap.type != KIPSEC_ENCAP_ESPINTCP) {
 		NL_SET_ERR_MSG_MOD(extack,
-				   "only UDP encapsulation type espinudp (2) is supported");
+				   "only encapsulation types espinudp (2) and espintcp (7) are supported");
+		return -EOPNOTSUPP;
+	}
+	if (c->encap.type == KIPSEC_ENCAP_ESPINTCP &&
+	    !kipsec_espintcp_available()) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "espintcp is unavailable: the kernel's own TCP ULP \"espintcp\" kept kipsec from registering its own");
 		return -EOPNOTSUPP;
 	}
 	if (c->proto != IPPROTO_ESP) {

@@ -515,8 +515,9 @@ static int sa_parse_xflags(struct nlattr *a, u32 *xflags,
 }
 
 /*
- * XFRMA_ENCAP: ESP in UDP (UDP_ENCAP_ESPINUDP) only; kipsec_sa_setup()
- * checks the rest (ESP, ports) for both front ends.
+ * XFRMA_ENCAP: ESP in UDP (UDP_ENCAP_ESPINUDP) or in TCP
+ * (TCP_ENCAP_ESPINTCP); kipsec_sa_setup() checks the rest (ESP, ports,
+ * the ULP) for both front ends.
  */
 static int sa_parse_encap(struct nlattr *a, struct kipsec_sa_encap *e,
 			  struct netlink_ext_ack *extack)
@@ -526,12 +527,13 @@ static int sa_parse_encap(struct nlattr *a, struct kipsec_sa_encap *e,
 	if (!a)
 		return 0;
 	t = nla_data(a);
-	if (t->encap_type != UDP_ENCAP_ESPINUDP) {
+	if (t->encap_type != UDP_ENCAP_ESPINUDP &&
+	    t->encap_type != TCP_ENCAP_ESPINTCP) {
 		NL_SET_ERR_MSG_ATTR(extack, a,
-				    "kipsec: only UDP_ENCAP_ESPINUDP is supported in XFRMA_ENCAP (not ESPINUDP_NON_IKE or ESPINTCP)");
+				    "kipsec: only UDP_ENCAP_ESPINUDP and TCP_ENCAP_ESPINTCP are supported in XFRMA_ENCAP (not ESPINUDP_NON_IKE)");
 		return -EOPNOTSUPP;
 	}
-	e->type = KIPSEC_ENCAP_ESPINUDP;
+	e->type = t->encap_type;
 	e->sport = t->encap_sport;
 	e->dport = t->encap_dport;
 	e->oaddr = t->encap_oa;

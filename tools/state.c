@@ -163,7 +163,7 @@ static void __noreturn usage(void)
 		"        aescmac | md5   (e.g. alg aes128-sha256 ENCKEY AUTHKEY)\n"
 		"ALGO-KEYMAT := 0xHEX | STRING   (key followed by the salt/nonce)\n"
 		"ENCAP := ENCAP-TYPE SPORT DPORT OADDR   (ESP only)\n"
-		"ENCAP-TYPE := espinudp\n"
+		"ENCAP-TYPE := espinudp | espintcp\n"
 		"MODE := transport | tunnel\n"
 		"FLAG-LIST := [ FLAG-LIST ] FLAG\n"
 		"FLAG := noecn | decap-dscp | nopmtudisc | icmp | af-unspec | align4 |\n"
@@ -608,6 +608,8 @@ static void parse_encap(struct kencap *e, int *argcp, char ***argvp)
 	NEXT_ARG();
 	if (strcmp(*argv, "espinudp") == 0)
 		e->type = KIPSEC_ENCAP_ESPINUDP;
+	else if (strcmp(*argv, "espintcp") == 0)
+		e->type = KIPSEC_ENCAP_ESPINTCP;
 	else if (strcmp(*argv, "espinudp-nonike") == 0)
 		e->type = 1;	/* the kernel says why not */
 	else
@@ -996,6 +998,8 @@ static void print_encap(const struct kencap *e)
 	print_fp("\tencap type ");
 	if (e->type == KIPSEC_ENCAP_ESPINUDP)
 		print_string(PRINT_ANY, "type", "%s ", "espinudp");
+	else if (e->type == KIPSEC_ENCAP_ESPINTCP)
+		print_string(PRINT_ANY, "type", "%s ", "espintcp");
 	else if (e->type == 1)
 		print_string(PRINT_ANY, "type", "%s ", "espinudp-nonike");
 	else

@@ -173,6 +173,7 @@ enum kipsec_stat {
 	KIPSEC_STAT_IN_ENCAP_MISMATCH,	/* plain ESP to an encap SA */
 	KIPSEC_STAT_IN_DUMMY,		/* dummy packet (next header 59) */
 	KIPSEC_STAT_OUT_TOO_BIG,	/* DF packet over the path MTU */
+	KIPSEC_STAT_OUT_NO_TCP_SK,	/* espintcp SA: no TCP socket */
 
 	__KIPSEC_STAT_MAX,
 	KIPSEC_STAT_MAX = __KIPSEC_STAT_MAX - 1
@@ -264,19 +265,23 @@ enum kipsec_curlft_attr {
 };
 
 /*
- * UDP encapsulation type, KIPSEC_A_ENCAP_TYPE (values as the UDP_ENCAP_*
- * socket option of linux/udp.h).  Only ESPINUDP (RFC 3948) is supported.
+ * Encapsulation type, KIPSEC_A_ENCAP_TYPE (values as the UDP_ENCAP_* and
+ * TCP_ENCAP_* constants of linux/udp.h): ESP in UDP (RFC 3948) and ESP
+ * in TCP (RFC 8229, on a socket with the TCP ULP "espintcp").
  */
 enum kipsec_encap_type {
 	KIPSEC_ENCAP_ESPINUDP = 2,
+	KIPSEC_ENCAP_ESPINTCP = 7,
 };
 
 /*
- * UDP encapsulation of an ESP SA (NAT traversal, RFC 3948), nested in
+ * UDP or TCP encapsulation of an ESP SA (RFC 3948, RFC 8229), nested in
  * KIPSEC_A_SA_ENCAP (as struct xfrm_encap_tmpl; ip xfrm's
- * "encap espinudp SPORT DPORT OADDR").  TYPE, SPORT and DPORT are
- * required.  SPORT and DPORT are the UDP ports of the SA's packets (for
- * an inbound SA, DPORT is the local port they arrive at).
+ * "encap espinudp|espintcp SPORT DPORT OADDR").  TYPE, SPORT and DPORT
+ * are required.  SPORT and DPORT are the UDP/TCP ports of the SA's
+ * packets (for an inbound SA, DPORT is the local port they arrive at;
+ * for ESP in TCP, an outbound SA's packets go on the established
+ * socket from SPORT to DPORT).
  */
 enum kipsec_encap_attr {
 	KIPSEC_A_ENCAP_UNSPEC,
