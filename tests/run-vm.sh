@@ -74,9 +74,14 @@ build_initramfs() {
 	mv "$INITRD.tmp" "$INITRD"
 	rm -rf "$dir"
 }
+# under a lock: tests/check.sh starts two of us at once on a fresh tree,
+# and a guest must never boot a half-written initramfs
+exec 9>"$INITRD.lock"
+flock 9
 if [ ! -f "$INITRD" ] || [ "$REPO/tests/guest/init" -nt "$INITRD" ]; then
 	build_initramfs || die "cannot build the initramfs"
 fi
+exec 9>&-
 
 JOB=$(mktemp -d "$BUILD/job.XXXXXX")
 chmod 755 "$JOB"
