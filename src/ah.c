@@ -532,6 +532,7 @@ int kipsec_ah_output(struct net *net, struct kipsec_sa *sa,
 	why = KIPSEC_STAT_OUT_ERROR;
 	if (!kipsec_encap_fits(skb, &e, ahlen))
 		goto drop;
+	kipsec_encap_clamp_mss(net, skb, sa, &e, ahlen);
 	why = KIPSEC_STAT_OUT_TOO_BIG;
 	if (kipsec_encap_too_big(skb, sa, &e, ahlen, ahlen))
 		goto drop;

@@ -100,6 +100,9 @@ enum kipsec_stat kipsec_encap_prepare(struct net *net, struct kipsec_sa *sa,
 void kipsec_encap_release(struct kipsec_encap *e);
 bool kipsec_encap_fits(const struct sk_buff *skb,
 		       const struct kipsec_encap *e, unsigned int extra);
+void kipsec_encap_clamp_mss(struct net *net, struct sk_buff *skb,
+			    struct kipsec_sa *sa, const struct kipsec_encap *e,
+			    unsigned int pmtu_over);
 bool kipsec_encap_too_big(struct sk_buff *skb, struct kipsec_sa *sa,
 			  const struct kipsec_encap *e, unsigned int extra,
 			  unsigned int pmtu_over);
@@ -143,6 +146,12 @@ enum kipsec_stat kipsec_espintcp_xmit(struct net *net, struct kipsec_sa *sa,
 
 /* encap.c: ICMP errors about the outer packets (LOCAL_IN) */
 void kipsec_encap_icmp_err(struct net *net, struct sk_buff *skb);
+
+/* mss.c: TCP MSS clamping (transport mode, host-to-host tunnels) */
+void kipsec_mss_clamp(struct net *net, struct kipsec_sa *sa,
+		      struct sk_buff *skb, unsigned int mtu, unsigned int over);
+void kipsec_mss_clamp_in(struct net *net, struct kipsec_sa *sa,
+			 struct sk_buff *skb, unsigned int hlen);
 
 /* encap.c: both directions */
 void kipsec_encap_count(struct kipsec_sa *sa, struct net *net,

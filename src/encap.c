@@ -308,6 +308,32 @@ static void inner_pmtu(struct sk_buff *skb, struct kipsec_sa *sa,
 }
 
 /**
+ * kipsec_encap_clamp_mss - fit TCP to a route the ESP/AH packets share
+ * @net: its netns
+ * @skb: the packet, as kipsec_encap_prepare() saw it
+ * @sa: its SA
+ * @e: its plan
+ * @pmtu_over: the transform's worst-case overhead for the inner MTU
+ *
+ * In transport mode and host-to-host tunnels the inner packets take the
+ * outer route, whose MTU TCP would fill; the ESP/AH packets then exceed
+ * it.  A SYN or SYN-ACK's MSS option is lowered so that the peer's full
+ * segments fit with the overhead, as xfrm's bundle MTU does.  Tunnels to
+ * another host lower the inner route's MTU instead (inner_pmtu()).
+ */
+void kipsec_encap_clamp_mss(struct net *net, struct sk_buff *skb,
+			    struct kipsec_sa *sa, const struct kipsec_encap *e,
+			    unsigned int pmtu_over)
+{
+	struct dst_entry *dst = e->tunnel ? e->dst : skb_dst(skb);
+
+	if (e->tunnel && !same_host(skb, sa))
+		return;
+	kipsec_mss_clamp(net, sa, skb, dst_mtu(dst),
+			 e->outer + e->elen + pmtu_over);
+}
+
+/**
  * kipsec_encap_too_big - refuse a tunnel packet that may not fragment
  * @skb: the inner packet, as kipsec_encap_prepare() saw it
  * @sa: its SA
@@ -899,6 +925,7 @@ void kipsec_encap_deliver(struct net *net, struct kipsec_sa *sa,
 	 */
 	if (sa->encap.type && sa->mode == KIPSEC_MODE_TRANSPORT)
 		skb->ip_summed = CHECKSUM_UNNECESSARY;
+	kipsec_mss_clamp_in(net, sa, skb, hlen);
 	reinject(sa, skb, dev);
 	dev_put(dev);
 	kipsec_sa_put(sa);

@@ -676,6 +676,12 @@ static enum kipsec_stat esp_out_sizes(struct kipsec_sa *sa,
 	return 0;
 }
 
+/* the worst-case bytes around a payload: header, IV, padding, ICV */
+static unsigned int esp_pmtu_over(const struct esp_out *o)
+{
+	return o->esplen + o->icv + 1 + o->blksize;
+}
+
 /*
  * xfrm_state_mtu() of an ESP SA in tunnel mode: the largest payload that
  * leaves a packet of at most @mtu bytes, for the smallest padding.
@@ -871,18 +877,18 @@ int kipsec_esp_output(struct net *net, struct kipsec_sa *sa,
 		kipsec_encap_release(&e);
 		return kipsec_encap_frag6(net, sa, skb, kipsec_esp_output);
 	}
+	kipsec_encap_clamp_mss(net, skb, sa, &e, esp_pmtu_over(&o));
 	why = KIPSEC_STAT_OUT_TOO_BIG;
 	if (kipsec_encap_too_big(skb, sa, &e,
 				 esp_overhead(&o, skb->len - e.hdr_off),
-				 o.esplen + o.icv + 1 + o.blksize))
+				 esp_pmtu_over(&o)))
 		goto drop;
 	why = kipsec_encap_next_seq(sa, &o.seq);
 	if (why)
 		goto drop;
 	why = KIPSEC_STAT_OUT_ERROR;
 	if (esp_add_trailer(skb, &e, &o) ||
-	    kipsec_encap_route_skb(skb, sa, &e, o.esplen,
-				   o.esplen + o.icv + 1 + o.blksize))
+	    kipsec_encap_route_skb(skb, sa, &e, o.esplen, esp_pmtu_over(&o)))
 		goto drop;
 	esph = kipsec_encap_push(net, sa, skb, &e, o.esplen);
 	if (!esph) {

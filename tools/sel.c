@@ -44,6 +44,7 @@ const char *const stat_names[__KIPSEC_STAT_MAX] = {
 	[KIPSEC_STAT_IN_DUMMY] = "in_dummy",
 	[KIPSEC_STAT_OUT_TOO_BIG] = "out_too_big",
 	[KIPSEC_STAT_OUT_NO_TCP_SK] = "out_no_tcp_sk",
+	[KIPSEC_STAT_MSS_CLAMPED] = "mss_clamped",
 };
 
 static bool is_port_proto(uint8_t p)

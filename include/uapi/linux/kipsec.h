@@ -174,6 +174,7 @@ enum kipsec_stat {
 	KIPSEC_STAT_IN_DUMMY,		/* dummy packet (next header 59) */
 	KIPSEC_STAT_OUT_TOO_BIG,	/* DF packet over the path MTU */
 	KIPSEC_STAT_OUT_NO_TCP_SK,	/* espintcp SA: no TCP socket */
+	KIPSEC_STAT_MSS_CLAMPED,	/* TCP SYN's MSS lowered, not a drop */
 
 	__KIPSEC_STAT_MAX,
 	KIPSEC_STAT_MAX = __KIPSEC_STAT_MAX - 1
