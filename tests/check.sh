@@ -30,7 +30,7 @@ declare -A WEIGHT=(
 	[15-update]=25 [20-cli]=39 [30-datapath]=112 [32-hooks]=33
 	[35-teardown]=40 [36-drops]=24 [40-interop]=108 [41-algs]=30
 	[42-ah]=14 [45-spd]=72 [46-esn-scale]=21 [47-perf-paths]=17
-	[50-vectors]=163 [55-pmtu]=220 [56-natt]=92 [60-lifecycle]=36
+	[50-vectors]=163 [55-pmtu]=300 [56-natt]=92 [60-lifecycle]=36
 	[61-acquire]=57 [62-rekey]=66 [63-policy-lifetime]=41
 	[70-xfrm-netlink]=15 [72-ike-bypass]=15 [73-strongswan]=97
 	[74-libreswan]=14
