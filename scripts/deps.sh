@@ -6,7 +6,7 @@ set -e
 PKGS="make gcc libc6-dev pkg-config libmnl-dev sparse \
 linux-image-amd64 linux-headers-amd64 \
 qemu-system-x86 busybox-static kmod cpio iproute2 iperf3 python3 \
-procps util-linux xz-utils linux-perf nftables jq python3-yaml \
+procps util-linux xz-utils linux-perf nftables jq python3-yaml ethtool \
 strongswan-charon strongswan-swanctl libstrongswan-standard-plugins \
 libnss3-tools libnss3 libnspr4 libaudit1 libcap-ng0 libcrypt1 libcurl3-nss \
 libevent-core-2.1-7 libevent-pthreads-2.1-7 libldap-2.5-0 libldns3 \

@@ -8,12 +8,13 @@
 #   protection, WARNING:, refcount_t, KASAN, KFENCE, UBSAN:, kmemleak's
 #   "unreferenced object", hung tasks ("INFO: task ... blocked"), RCU
 #   stalls ("rcu: INFO", "self-detected stall"), "page allocation
-#   failure", lockdep ("possible ... locking dependency", "inconsistent
-#   lock state", "suspicious RCU usage") and atomic sleeps.
+#   failure", lockdep ("possible ... locking dependency", "possible
+#   recursive locking", "inconsistent lock state", "suspicious RCU
+#   usage") and atomic sleeps.
 KREPORT_RE='\bBUG[: ]|WARNING:|Oops|general protection|KASAN|KFENCE|UBSAN:'
 KREPORT_RE+='|refcount_t|unreferenced object|INFO: task .* blocked'
 KREPORT_RE+='|rcu: INFO|self-detected stall|detected stalls'
-KREPORT_RE+='|page allocation failure|locking dependency'
+KREPORT_RE+='|page allocation failure|locking dependency|recursive locking'
 KREPORT_RE+='|inconsistent lock state|suspicious RCU usage'
 KREPORT_RE+='|sleeping function called from invalid context'
 

@@ -82,6 +82,8 @@ ktest_cleanup() {
 	# runs it on the timeout's SIGTERM, but the SIGKILL 5 s later cuts it
 	# short): undo what tests change in the kernel's global settings here
 	[ -n "${KTEST_MODPROBE:-}" ] && echo "$KTEST_MODPROBE" >/proc/sys/kernel/modprobe
+	# and the module configuration tests drop (kipsec-test-*.conf)
+	rm -f /etc/modprobe.d/kipsec-test-*.conf
 	# the suites that load kipsec as the XFRM personality (xfrm_netlink=1)
 	# unload xfrm_user: plain kipsec and xfrm_user come back.  Their
 	# daemons (charon) are in the test's process group, which the timeout

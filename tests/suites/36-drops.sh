@@ -40,7 +40,7 @@ dr_in() {
 dr_snap() {
 	local c
 	for c in in_no_sa in_malformed in_auth_fail in_bad_trailer \
-		in_replay in_selector; do
+		in_replay in_selector crypto_error; do
 		echo "$c $(ka_stat "$c")"
 	done
 }
@@ -91,6 +91,85 @@ t_dr_selector() {
 	poll_eq "in_selector" 2 dr_delta "$before" in_selector
 }
 ktest inner_packet_outside_the_selector t_dr_selector 120
+
+# A packet the crypto API refuses for another reason than its ICV is
+# crypto_error: under cbc(aes) with hmac(sha256), a valid ICV over
+# ciphertext that is not whole cipher blocks passes authentication, and
+# the cipher then fails with -EINVAL (xfrm: XfrmInStateProtoError).  Valid
+# packets before and after are accepted.
+t_dr_crypto_error() {
+	local before
+	dr_setup
+	cfg ka state add src "$XB4" dst "$KA4" proto esp spi "$SPI_XK" \
+		mode transport replay-window 32 \
+		enc "cbc(aes)" 0x000102030405060708090a0b0c0d0e0f \
+		auth-trunc "hmac(sha256)" "$DR_KEY" 128
+	cfg_apply
+	before=$(dr_snap)
+	dr_send unaligned:3
+	poll_eq "crypto_error" 3 dr_delta "$before" crypto_error
+	expect_eq "in_auth_fail" "$(dr_delta "$before" in_auth_fail)" 0
+	expect_eq "in_malformed" "$(dr_delta "$before" in_malformed)" 0
+	snap
+	expect_eq "SA $SPI_XK packets" "$(snap_get ka "$SPI_XK" packets)" 0
+}
+ktest undecryptable_packet_is_crypto_error t_dr_crypto_error 120
+
+# sa_dead: a packet that found its outbound SA, which is deleted before
+# the packet takes a sequence number.  The window is the transform of one
+# packet; a UDP GSO send (up to 64 segments, each through kipsec's
+# transform in turn behind one lookup) widens it to a whole burst.  UDP
+# bursts leave ka while its SA is deleted and added again, until a
+# segment is caught: every deletion is a chance, and under TCG the first
+# few usually suffice.
+# dr_gso_flood STOP-FILE: UDP GSO bursts from ka to xb until STOP-FILE
+# exists (at most 120 s)
+dr_gso_flood() {
+	timeout 120 "$PY" - "$KA" "$KA4" "$XB4" "$1" <<-'EOF' 2>&1 || true
+		import ctypes, os, socket, sys
+		ns, src, dst, stop = sys.argv[1:5]
+		libc = ctypes.CDLL(None, use_errno=True)
+		libc.setns(os.open("/run/netns/" + ns, os.O_RDONLY), 0x40000000)
+		s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+		s.bind((src, 0))
+		s.setsockopt(socket.SOL_UDP, 103, 1000)	# UDP_SEGMENT
+		buf = bytes(60000)
+		while not os.path.exists(stop):
+		    try:
+		        s.sendto(buf, (dst, 9))
+		    except OSError:
+		        pass
+	EOF
+}
+
+t_dr_sa_dead() {
+	local before i pid dead=0 sa
+	dr_setup
+	sa="state add src $KA4 dst $XB4 proto esp spi $SPI_KX mode transport"
+	sa+=" reqid $REQ_KX $DR_ALGS"
+	cfg ka "$sa"
+	cfg ka policy add src "$KA4/32" dst "$XB4/32" proto udp dir out \
+		tmpl src "$KA4" dst "$XB4" proto esp reqid "$REQ_KX" \
+		mode transport
+	cfg_apply
+	before=$(ka_stat sa_dead)
+	dr_gso_flood "$TOPO_TMP/flood.stop" >"$TOPO_TMP/flood.out" &
+	pid=$!
+	for ((i = 1; i <= 60; i++)); do
+		sleep 0.2
+		"$KIPSEC" -n "$KA" state delete src "$KA4" dst "$XB4" \
+			proto esp spi "$SPI_KX"
+		dead=$(($(ka_stat sa_dead) - before))
+		[ "$dead" -gt 0 ] && break
+		"$KIPSEC" -n "$KA" -batch - <<<"$sa"
+	done
+	touch "$TOPO_TMP/flood.stop"
+	wait "$pid" || true
+	log "sa_dead $dead after $i deletions under UDP GSO bursts"
+	[ "$dead" -gt 0 ] ||
+		fail "no sa_dead in 60 deletions: $(head -c 300 "$TOPO_TMP/flood.out")"
+}
+ktest deleted_sa_in_flight_is_sa_dead t_dr_sa_dead 180
 
 # The receive drop reasons; with the SA's accepted packets they account
 # for every ESP packet that reaches kipsec.

@@ -22,6 +22,9 @@ sequence numbers counting up from --seq (default 1):
   short     an ESP header and 4 bytes: shorter than header plus ICV
   nosa      a valid packet under SPI + 1
   tunnel    (with --inner SRC DST) tunnel mode: an inner IPv4/UDP packet
+  unaligned for an SA with a 16-byte block cipher (cbc(aes)) and the same
+            integrity key: a 16-byte IV and 17 bytes of ciphertext under a
+            valid ICV, which the cipher cannot decrypt (not whole blocks)
 """
 
 import argparse
@@ -92,6 +95,10 @@ def packets(args, case, seq, last_ok):
     if case == "nosa":
         return esp(args.spi + 1, seq, args.key, data,
                    socket.IPPROTO_UDP), last_ok
+    if case == "unaligned":
+        body = struct.pack("!II", args.spi, seq) + bytes(16) + bytes(17)
+        icv = hmac.new(args.key, body, hashlib.sha256).digest()[:ICV_LEN]
+        return body + icv, last_ok
     if case == "tunnel":
         if not args.inner:
             sys.exit("tunnel needs --inner SRC DST")
