@@ -318,8 +318,12 @@ static void inner_pmtu(struct sk_buff *skb, struct kipsec_sa *sa,
  * In transport mode and host-to-host tunnels the inner packets take the
  * outer route, whose MTU TCP would fill; the ESP/AH packets then exceed
  * it.  A SYN or SYN-ACK's MSS option is lowered so that the peer's full
- * segments fit with the overhead, as xfrm's bundle MTU does.  Tunnels to
- * another host lower the inner route's MTU instead (inner_pmtu()).
+ * segments fit with the overhead, as xfrm's bundle MTU does.  So is a
+ * SYN this host sends into any tunnel (it has a socket): xfrm's bundle
+ * gives the connection that MSS from its first segment, where without it
+ * the first full segments would be refused (kipsec_encap_too_big()).
+ * Forwarded SYNs into a tunnel to another host are left as xfrm leaves
+ * them; the inner route's MTU is lowered instead (inner_pmtu()).
  */
 void kipsec_encap_clamp_mss(struct net *net, struct sk_buff *skb,
 			    struct kipsec_sa *sa, const struct kipsec_encap *e,
@@ -327,7 +331,7 @@ void kipsec_encap_clamp_mss(struct net *net, struct sk_buff *skb,
 {
 	struct dst_entry *dst = e->tunnel ? e->dst : skb_dst(skb);
 
-	if (e->tunnel && !same_host(skb, sa))
+	if (e->tunnel && !same_host(skb, sa) && !skb->sk)
 		return;
 	kipsec_mss_clamp(net, sa, skb, dst_mtu(dst),
 			 e->outer + e->elen + pmtu_over);

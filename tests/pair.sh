@@ -344,8 +344,8 @@ sa_min() {
 # stats, or xfrm's /proc/net/xfrm_stat); empty when all are 0
 drops() {
 	if [ "$(pair_role)" = a ]; then
-		"$KIPSEC" -j stats show | jq -r 'to_entries[] |
-			select(.key | test("^(in|out)_(packets|bytes)$|^icmp_pmtu$") | not) |
+		"$KIPSEC" -j stats show | jq -r --arg nd "$KIPSEC_NOT_DROP" 'to_entries[] |
+			select(.key | test($nd) | not) |
 			select(.value != 0) | "\(.key)=\(.value)"'
 	else
 		awk '$2 != 0 { print $1 "=" $2 }' /proc/net/xfrm_stat

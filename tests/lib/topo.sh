@@ -528,6 +528,11 @@ snap_get() {
 	echo "${SNAP[$1:$spi:$3]:-0}"
 }
 
+# the kipsec counters that count no drop: traffic, ICMP about the SA's
+# packets (icmp_pmtu) and SYNs whose MSS was lowered (mss_clamped); jq:
+#   jq --arg nd "$KIPSEC_NOT_DROP" '... select(.key | test($nd) | not)'
+KIPSEC_NOT_DROP='^(in|out)_(packets|bytes)$|^icmp_pmtu$|^mss_clamped$'
+
 # xfrm_mib NS NAME: a /proc/net/xfrm_stat counter of NS.
 xfrm_mib() {
 	in_netns "$1" awk -v k="$2" '$1 == k { print $2 }' /proc/net/xfrm_stat

@@ -237,7 +237,8 @@ t_cli_state_stats_text() {
 	[ "$out" = "in_auth_fail in_replay in_window in_bad_trailer in_no_sa \
 in_malformed in_policy_mismatch in_plaintext in_selector in_discard out_no_sa \
 out_discard out_seq_overflow out_route out_error crypto_error sa_dead \
-in_fragment sa_expired in_state_invalid icmp_pmtu in_encap_mismatch out_too_big " ] ||
+in_fragment sa_expired in_state_invalid icmp_pmtu in_encap_mismatch in_dummy \
+out_too_big out_no_tcp_sk mss_clamped " ] ||
 		fail "-s -s drop counters: $out"
 }
 ktest cli_state_stats_text t_cli_state_stats_text

@@ -118,8 +118,8 @@ rk_iperf() {
 rk_drops() {
 	if [ "$KA_TOOL" = kipsec ]; then
 		"$KIPSEC" -n "$KA" -j stats show |
-			jq -r 'to_entries[] | select(.value != 0) |
-				select(.key | test("packets|bytes") | not) |
+			jq -r --arg nd "$KIPSEC_NOT_DROP" 'to_entries[] | select(.value != 0) |
+				select(.key | test($nd) | not) |
 				"ka:\(.key)=\(.value)"' | tr '\n' ' '
 	else
 		xfrm_in_errors "$KA"

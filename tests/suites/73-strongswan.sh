@@ -473,10 +473,10 @@ sw_plain_sas() {
 }
 
 # sw_drops NS: the sum of kipsec's drop counters in NS (every counter but
-# the packet and byte counts and icmp_pmtu, which counts no drop)
+# the counters of KIPSEC_NOT_DROP)
 sw_drops() {
-	"$KIPSEC" -n "$1" -j stats | jq '[to_entries[] | select(.key |
-		test("^(in|out)_(packets|bytes)$|^icmp_pmtu$") | not) | .value] | add'
+	"$KIPSEC" -n "$1" -j stats | jq --arg nd "$KIPSEC_NOT_DROP" '[to_entries[] | select(.key |
+		test($nd) | not) | .value] | add'
 }
 
 # sw_ike NS: NS's established IKE_SA, as its two IKE SPIs
