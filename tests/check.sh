@@ -26,10 +26,11 @@ SUITE_DEFAULT=30
 
 # suite weights, in seconds of one guest's run on a 2-core TCG machine
 declare -A WEIGHT=(
-	[01-module]=43 [10-netlink]=36 [11-nlfuzz]=7 [12-privilege]=11
+	[01-module]=90 [10-netlink]=36 [11-nlfuzz]=7 [12-privilege]=11
 	[15-update]=25 [20-cli]=39 [30-datapath]=112 [32-hooks]=33
-	[35-teardown]=40 [36-drops]=24 [40-interop]=108 [41-algs]=30
-	[42-ah]=14 [45-spd]=72 [46-esn-scale]=21 [47-perf-paths]=17
+	[35-teardown]=40 [36-drops]=60 [40-interop]=108 [41-algs]=30
+	[42-ah]=14 [43-tos]=50 [44-icmp]=48 [45-spd]=72 [46-esn-scale]=21
+	[47-perf-paths]=17 [57-espintcp]=56 [58-tfc]=21
 	[50-vectors]=163 [55-pmtu]=300 [56-natt]=92 [60-lifecycle]=36
 	[61-acquire]=57 [62-rekey]=66 [63-policy-lifetime]=41
 	[70-xfrm-netlink]=15 [72-ike-bypass]=15 [73-strongswan]=97
