@@ -148,7 +148,7 @@ enum kipsec_stat kipsec_espintcp_xmit(struct net *net, struct kipsec_sa *sa,
 void kipsec_encap_icmp_err(struct net *net, struct sk_buff *skb);
 
 /* mss.c: TCP MSS clamping (transport mode, host-to-host tunnels) */
-void kipsec_mss_clamp(struct net *net, struct kipsec_sa *sa,
+bool kipsec_mss_clamp(struct net *net, struct kipsec_sa *sa,
 		      struct sk_buff *skb, unsigned int mtu, unsigned int over);
 void kipsec_mss_clamp_in(struct net *net, struct kipsec_sa *sa,
 			 struct sk_buff *skb, unsigned int hlen);

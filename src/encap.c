@@ -287,6 +287,16 @@ static bool same_host(const struct sk_buff *skb, const struct kipsec_sa *sa)
 	       ipv6_addr_equal(&ipv6_hdr(skb)->daddr, &sa->key.daddr.in6);
 }
 
+/* lower the path MTU of @skb's (inner) route to @omtu less @overhead */
+static void inner_pmtu_lower(struct sk_buff *skb, unsigned int omtu,
+			     unsigned int overhead)
+{
+	struct dst_entry *idst = skb_dst(skb);
+
+	if (idst && omtu > overhead + 576 && dst_mtu(idst) > omtu - overhead)
+		skb_dst_update_pmtu_no_confirm(skb, omtu - overhead);
+}
+
 /*
  * Tunnel mode: when the ESP/AH packet would exceed the outer route's MTU,
  * lower the inner route's path MTU by the overhead, as ip_tunnel does, so
@@ -297,14 +307,10 @@ static bool same_host(const struct sk_buff *skb, const struct kipsec_sa *sa)
 static void inner_pmtu(struct sk_buff *skb, struct kipsec_sa *sa,
 		       const struct kipsec_encap *e, unsigned int overhead)
 {
-	unsigned int omtu = dst_mtu(e->dst);
-	struct dst_entry *idst = skb_dst(skb);
 	unsigned int len = skb->len - e->tfclen;
 
-	if (!idst || len + overhead <= omtu || omtu <= overhead + 576)
-		return;
-	if (!same_host(skb, sa) && dst_mtu(idst) > omtu - overhead)
-		skb_dst_update_pmtu_no_confirm(skb, omtu - overhead);
+	if (len + overhead > dst_mtu(e->dst) && !same_host(skb, sa))
+		inner_pmtu_lower(skb, dst_mtu(e->dst), overhead);
 }
 
 /**
@@ -319,22 +325,27 @@ static void inner_pmtu(struct sk_buff *skb, struct kipsec_sa *sa,
  * outer route, whose MTU TCP would fill; the ESP/AH packets then exceed
  * it.  A SYN or SYN-ACK's MSS option is lowered so that the peer's full
  * segments fit with the overhead, as xfrm's bundle MTU does.  So is a
- * SYN this host sends into any tunnel (it has a socket): xfrm's bundle
- * gives the connection that MSS from its first segment, where without it
- * the first full segments would be refused (kipsec_encap_too_big()).
- * Forwarded SYNs into a tunnel to another host are left as xfrm leaves
- * them; the inner route's MTU is lowered instead (inner_pmtu()).
+ * SYN or SYN-ACK this host sends into a tunnel to another host (it has a
+ * socket), and the inner route's MTU is lowered as it leaves: xfrm's
+ * bundle limits both ends of such a connection from its first segment,
+ * where without it the first full segments would be refused
+ * (kipsec_encap_too_big()).  Forwarded SYNs into a tunnel to another
+ * host are left as xfrm leaves them; the inner route's MTU is lowered
+ * when a packet does not fit (inner_pmtu()).
  */
 void kipsec_encap_clamp_mss(struct net *net, struct sk_buff *skb,
 			    struct kipsec_sa *sa, const struct kipsec_encap *e,
 			    unsigned int pmtu_over)
 {
 	struct dst_entry *dst = e->tunnel ? e->dst : skb_dst(skb);
+	unsigned int over = e->outer + e->elen + pmtu_over;
 
-	if (e->tunnel && !same_host(skb, sa) && !skb->sk)
+	if (!e->tunnel || same_host(skb, sa)) {
+		kipsec_mss_clamp(net, sa, skb, dst_mtu(dst), over);
 		return;
-	kipsec_mss_clamp(net, sa, skb, dst_mtu(dst),
-			 e->outer + e->elen + pmtu_over);
+	}
+	if (skb->sk && kipsec_mss_clamp(net, sa, skb, dst_mtu(dst), over))
+		inner_pmtu_lower(skb, dst_mtu(dst), over);
 }
 
 /**

@@ -57,38 +57,34 @@ static DEFINE_PER_CPU(struct kipsec_rx_mark, kipsec_rx_mark);
  * @defrag_on: nf_defrag_ipv6 is enabled for the netns; kipsec then holds a
  *             reference to that module.  Set under kipsec_net.lock when the
  *             netns becomes active, read at netns exit.
+ * @defrag_requested: the netns has asked for the module once (under
+ *                    kipsec_net.lock)
  */
 struct kipsec_hooks_net {
 	bool defrag_on;
+	bool defrag_requested;
 };
 
 static unsigned int kipsec_hooks_net_id __read_mostly;
-
-/* serialises the one request_module("nf_defrag_ipv6") of a module load */
-static DEFINE_MUTEX(kipsec_defrag_mutex);
-static bool kipsec_defrag_requested;
 
 /*
  * nf_defrag_ipv6_enable, with a reference to its module; NULL when the
  * module is absent.  Resolved at run time, not link time, so that a plain
  * insmod of kipsec.ko works without nf_defrag_ipv6 loaded beforehand.  The
- * module is requested once per load of kipsec: when it cannot be loaded,
- * asking again on every configuration change would only repeat a modprobe
- * that fails.
+ * module is requested once per netns: when it cannot be loaded, asking
+ * again each time the netns becomes active would only repeat a modprobe
+ * that fails, but a modprobe that failed once (none configured yet, as
+ * early in boot) must not leave every later netns without reassembly.
  */
-static int (*defrag_enable_get(void))(struct net *net)
+static int (*defrag_enable_get(struct kipsec_hooks_net *hn))(struct net *net)
 {
 	int (*enable)(struct net *net);
 
 	enable = symbol_get(nf_defrag_ipv6_enable);
-	if (enable)
+	if (enable || hn->defrag_requested)
 		return enable;
-	mutex_lock(&kipsec_defrag_mutex);
-	if (!kipsec_defrag_requested) {
-		kipsec_defrag_requested = true;
-		request_module("nf_defrag_ipv6");
-	}
-	mutex_unlock(&kipsec_defrag_mutex);
+	hn->defrag_requested = true;
+	request_module("nf_defrag_ipv6");
 	return symbol_get(nf_defrag_ipv6_enable);
 }
 
@@ -114,7 +110,7 @@ void kipsec_hooks_activate(struct net *net)
 	might_sleep();
 	if (hn->defrag_on)
 		return;
-	enable = defrag_enable_get();
+	enable = defrag_enable_get(hn);
 	if (!enable) {
 		pr_warn_once("nf_defrag_ipv6 unavailable: IPv6 fragments to this host are dropped\n");
 		return;

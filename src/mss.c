@@ -14,7 +14,6 @@
 #include <net/tcp.h>
 #include <net/ip6_route.h>
 #include <net/route.h>
-#include <net/addrconf.h>
 #include <crypto/aead.h>
 #include "datapath.h"
 
@@ -125,14 +124,19 @@ static u16 mss_for(const struct sk_buff *skb, unsigned int mtu,
  *
  * May reallocate @skb's head (skb_ensure_writable()); a packet that
  * cannot be made writable is sent unchanged.
+ *
+ * Return: true when @skb is a TCP SYN or SYN-ACK.
  */
-void kipsec_mss_clamp(struct net *net, struct kipsec_sa *sa,
+bool kipsec_mss_clamp(struct net *net, struct kipsec_sa *sa,
 		      struct sk_buff *skb, unsigned int mtu, unsigned int over)
 {
 	int off = syn_offset(skb);
 
-	if (off >= 0 && mtu)
+	if (off < 0)
+		return false;
+	if (mtu)
 		clamp_count(net, sa, skb, off, mss_for(skb, mtu, over));
+	return true;
 }
 
 /* the MTU of the route toward @sa's source (the peer, for an inbound SA) */
@@ -193,14 +197,6 @@ static bool from_peer(const struct sk_buff *skb, const struct kipsec_sa *sa)
 	       ipv6_addr_equal(&ipv6_hdr(skb)->saddr, &sa->saddr.in6);
 }
 
-/* tunnel mode: the inner packet is for this host, which answers in it */
-static bool to_local(struct net *net, const struct sk_buff *skb)
-{
-	if (ip_hdr(skb)->version == 4)
-		return inet_addr_type(net, ip_hdr(skb)->daddr) == RTN_LOCAL;
-	return ipv6_chk_addr(net, &ipv6_hdr(skb)->daddr, NULL, 0);
-}
-
 /**
  * kipsec_mss_clamp_in - lower the MSS of a decapsulated SYN
  * @net: its netns
@@ -208,9 +204,9 @@ static bool to_local(struct net *net, const struct sk_buff *skb)
  * @skb: the decapsulated packet, skb->data at its network header
  * @hlen: the length of the SA's ESP/AH header (and IV)
  *
- * In transport mode, and in tunnels to this host, this host's answers
- * to the peer take the route toward the SA's source with the same
- * transform's overhead; a peer that advertises the full MSS (xfrm does: its bundle
+ * In transport mode and host-to-host tunnels this host's answers to the
+ * peer take the route toward the SA's source with the same transform's
+ * overhead; a peer that advertises the full MSS (xfrm does: its bundle
  * reports the path's advmss) would otherwise make this host's TCP fill
  * the route and the ESP/AH packets be fragmented.
  */
@@ -220,8 +216,7 @@ void kipsec_mss_clamp_in(struct net *net, struct kipsec_sa *sa,
 	unsigned int mtu;
 	int off;
 
-	if (sa->mode == KIPSEC_MODE_TUNNEL && !from_peer(skb, sa) &&
-	    !to_local(net, skb))
+	if (sa->mode == KIPSEC_MODE_TUNNEL && !from_peer(skb, sa))
 		return;
 	off = syn_offset(skb);
 	if (off < 0)

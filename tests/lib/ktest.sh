@@ -61,6 +61,18 @@ ktest() {
 	KTEST_FILES+=("$KTEST_SUITE_FILE")
 	KTEST_TMO+=("${3:-240}")
 	KTEST_SKIPS+=("")
+	KTEST_LIGHT+=("")
+}
+
+# ktest_light NAME FUNCTION [TIMEOUT]: a test that only reports what an
+# earlier test of its suite left (configuring nothing itself when that
+# result is there); after it the runner removes any netns but flushes no
+# configuration, which saves the ip and kipsec processes (about a second
+# under TCG) for each of 50-vectors' sixty results.
+ktest_light() {
+	[ -n "${KTEST_RUNNING:-}" ] && return 0
+	ktest "$@"
+	KTEST_LIGHT[${#KTEST_LIGHT[@]} - 1]=1
 }
 
 # ktest_skip NAME REASON: a test known at registration to be a SKIP (a
@@ -107,6 +119,7 @@ ktest_main() {
 	local pass=0 failn=0 skipn=0
 
 	KTEST_NAMES=() KTEST_FUNCS=() KTEST_FILES=() KTEST_TMO=() KTEST_SKIPS=()
+	KTEST_LIGHT=()
 	for f in "$REPO"/tests/suites/*.sh; do
 		KTEST_SUITE=$(basename "$f" .sh)
 		KTEST_SUITE_FILE=$f
@@ -159,7 +172,13 @@ ktest_main() {
 			done
 		fi
 		[ $rc = 124 ] || [ $rc = 137 ] && echo "FAIL: timed out after ${KTEST_TMO[$i]}s" >>"$log"
-		ktest_cleanup
+		if [ -n "${KTEST_LIGHT[$i]}" ] && [ $rc = 0 ]; then
+			for f in /run/netns/*; do
+				[ -e "$f" ] && { ktest_cleanup; break; }
+			done
+		else
+			ktest_cleanup
+		fi
 		# the kernel log since the previous test (each read clears it)
 		dmesg -c >/tmp/ktest.dmesg 2>/dev/null
 		if grep -E "$KTEST_BAD" /tmp/ktest.dmesg >/dev/null; then

@@ -88,6 +88,40 @@ t_hk_no_defrag() {
 }
 ktest no_defrag_fails_closed t_hk_no_defrag 120
 
+# A netns whose request for nf_defrag_ipv6 failed (no modprobe, as early
+# in boot) does not keep the next netns from asking: its first
+# fragmented ESP is reassembled.
+t_hk_defrag_retry() {
+	local i got
+	hk_need
+	rmmod kipsec || skip "kipsec.ko cannot be unloaded"
+	for i in $(seq 1 50); do
+		grep -q '^nf_defrag_ipv6 ' /proc/modules || break
+		rmmod nf_defrag_ipv6 2>/dev/null && break
+		sleep 0.2
+	done
+	if grep -q '^nf_defrag_ipv6 ' /proc/modules; then
+		insmod "$KIPSEC_KO"
+		skip "nf_defrag_ipv6 is in use (conntrack?)"
+	fi
+	insmod "$KIPSEC_KO"
+	ip netns add early
+	echo >/proc/sys/kernel/modprobe
+	in_netns early "$KIPSEC" policy add src fd97::1 dst fd97::2 dir out \
+		action block
+	echo "$KTEST_MODPROBE" >/proc/sys/kernel/modprobe
+	ip netns del early
+	! grep -q '^nf_defrag_ipv6 ' /proc/modules ||
+		fail "nf_defrag_ipv6 loaded without a modprobe"
+	topo_up
+	sa_pair transport 6 6 "$HK_AEAD" 128 128
+	pol_pair transport 6 6
+	cfg_apply
+	got=$(hk_bigping "$XB" "$XB6" "$KA6" 1)
+	expect_eq "first fragmented ESP after a failed request" "${got:-0}" 1
+}
+ktest defrag_requested_again t_hk_defrag_retry 120
+
 # hk_nft NS: stateful filtering in NS: replies only when conntrack has
 # confirmed the connection; new echo requests and ESP are let in.
 hk_nft() {

@@ -119,7 +119,7 @@ while IFS=$'\t' read -r vec_n vec_use vec_why; do
 	vec_i=$((vec_i + 1))
 	if [ "$vec_use" = use ]; then
 		eval "t_vector_$vec_i() { vec_run '$vec_n'; }"
-		ktest "vector_$vec_n" "t_vector_$vec_i" 60
+		ktest_light "vector_$vec_n" "t_vector_$vec_i" 60
 	else
 		ktest_skip "vector_$vec_n" "$vec_why"
 	fi
