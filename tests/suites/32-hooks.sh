@@ -92,7 +92,7 @@ ktest no_defrag_fails_closed t_hk_no_defrag 120
 # in boot) does not keep the next netns from asking: its first
 # fragmented ESP is reassembled.
 t_hk_defrag_retry() {
-	local i got
+	local i got mp
 	hk_need
 	rmmod kipsec || skip "kipsec.ko cannot be unloaded"
 	for i in $(seq 1 50); do
@@ -106,10 +106,11 @@ t_hk_defrag_retry() {
 	fi
 	insmod "$KIPSEC_KO"
 	ip netns add early
+	mp=$(cat /proc/sys/kernel/modprobe)
 	echo >/proc/sys/kernel/modprobe
 	in_netns early "$KIPSEC" policy add src fd97::1 dst fd97::2 dir out \
-		action block
-	echo "$KTEST_MODPROBE" >/proc/sys/kernel/modprobe
+		action block || { echo "$mp" >/proc/sys/kernel/modprobe; fail "policy add"; }
+	echo "$mp" >/proc/sys/kernel/modprobe
 	ip netns del early
 	! grep -q '^nf_defrag_ipv6 ' /proc/modules ||
 		fail "nf_defrag_ipv6 loaded without a modprobe"

@@ -745,7 +745,11 @@ class Bed:
         v6 = c.family == socket.AF_INET6
         plen = '/128' if v6 else '/32'
         nodad = ' nodad' if v6 else ''
-        batch = ['link set lo up', 'link set v0 up',
+        # the largest MTU: kipsec lowers the MSS of a TCP SYN that comes
+        # through a transport-mode or host-to-host SA to what the route
+        # back to the peer carries (docs/architecture.md, "MTU"); the
+        # vectors' SYNs (MSS 1460) must reach the raw socket as sent
+        batch = ['link set lo up', 'link set v0 mtu 65535 up',
                  'addr add %s%s dev v0%s' % (c.daddr, plen, nodad),
                  'route add %s%s dev v0' % (c.saddr, plen)]
         if c.inner and c.inner[3] != c.daddr:
