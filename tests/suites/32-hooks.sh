@@ -50,12 +50,10 @@ hk_restore_modprobe() {
 	rm -f "$HK_MODPROBE_CONF" "$HK_MODPROBE_COUNT"
 }
 
-# Without nf_defrag_ipv6 kipsec cannot see fragmented IPv6 whole: it asks
-# for the module once, and drops (in_fragment) every IPv6 fragment that
-# reaches LOCAL_IN instead of taking fragmented ESP for plaintext.
-t_hk_no_defrag() {
-	local i got n
-	hk_need
+# hk_unload_defrag: kipsec and nf_defrag_ipv6 unloaded (kipsec reloaded
+# and a SKIP when nf_defrag_ipv6 stays in use)
+hk_unload_defrag() {
+	local i
 	rmmod kipsec || skip "kipsec.ko cannot be unloaded"
 	for i in $(seq 1 50); do
 		grep -q '^nf_defrag_ipv6 ' /proc/modules || break
@@ -66,6 +64,15 @@ t_hk_no_defrag() {
 		insmod "$KIPSEC_KO"
 		skip "nf_defrag_ipv6 is in use (conntrack?)"
 	fi
+}
+
+# Without nf_defrag_ipv6 kipsec cannot see fragmented IPv6 whole: it asks
+# for the module once, and drops (in_fragment) every IPv6 fragment that
+# reaches LOCAL_IN instead of taking fragmented ESP for plaintext.
+t_hk_no_defrag() {
+	local got n
+	hk_need
+	hk_unload_defrag
 	trap hk_restore_modprobe EXIT
 	# every request for the module fails, and is counted
 	echo "install nf_defrag_ipv6 /bin/sh -c 'echo x >>$HK_MODPROBE_COUNT; exit 1'" \
@@ -92,18 +99,9 @@ ktest no_defrag_fails_closed t_hk_no_defrag 120
 # in boot) does not keep the next netns from asking: its first
 # fragmented ESP is reassembled.
 t_hk_defrag_retry() {
-	local i got mp
+	local got mp
 	hk_need
-	rmmod kipsec || skip "kipsec.ko cannot be unloaded"
-	for i in $(seq 1 50); do
-		grep -q '^nf_defrag_ipv6 ' /proc/modules || break
-		rmmod nf_defrag_ipv6 2>/dev/null && break
-		sleep 0.2
-	done
-	if grep -q '^nf_defrag_ipv6 ' /proc/modules; then
-		insmod "$KIPSEC_KO"
-		skip "nf_defrag_ipv6 is in use (conntrack?)"
-	fi
+	hk_unload_defrag
 	insmod "$KIPSEC_KO"
 	ip netns add early
 	mp=$(cat /proc/sys/kernel/modprobe)
